@@ -1,0 +1,108 @@
+// The host-thread hot path: one event in, one record copied into the ring, return.
+// No promise, no await, never a throw: every outcome is a counter.
+import { C, type RingViews } from "./ring/layout.ts";
+import { RingProducer } from "./ring/producer.ts";
+import {
+  FLAG_TRUNCATED,
+  MAX_AGENT_CHARS,
+  MAX_SESSION_CHARS,
+  REC_AGENT_LEN,
+  REC_CAPTURED,
+  REC_FLAGS,
+  REC_HEADER,
+  REC_PAYLOAD_LEN,
+  REC_SEQ,
+  REC_SESSION_LEN,
+  REC_TS,
+  REC_TYPE,
+  sharedClockMs,
+} from "./record/format.ts";
+import { encodePayload, type PayloadEncoding } from "./record/payload.ts";
+
+export interface CaptureOptions {
+  encoding: PayloadEncoding;
+  maxPayloadBytes: number;
+}
+
+export type CaptureResult = "ok" | "ring-full" | "too-large" | "rejected";
+
+export class EventCapture {
+  private readonly v: RingViews;
+  private readonly producer: RingProducer;
+  private readonly encoding: PayloadEncoding;
+  private readonly maxPayloadBytes: number;
+  /** A record larger than this could starve the ring; it is refused outright. */
+  private readonly maxRecordBytes: number;
+
+  constructor(views: RingViews, opts: CaptureOptions) {
+    this.v = views;
+    this.producer = new RingProducer(views);
+    this.encoding = opts.encoding;
+    this.maxPayloadBytes = opts.maxPayloadBytes;
+    this.maxRecordBytes = views.capacity >>> 1;
+  }
+
+  /** Copies one event into the ring. `type` is an index into EVENT_TYPES. */
+  capture(type: number, agent: string, session: string, payload: unknown): CaptureResult {
+    const c = this.v.counters;
+    c[C.captured]++;
+    try {
+      return this.write(type, agent, session, payload);
+    } catch {
+      c[C.rejected]++;
+      return "rejected";
+    }
+  }
+
+  private write(type: number, agent: string, session: string, payload: unknown): CaptureResult {
+    const v = this.v;
+    const c = v.counters;
+    const ts = Date.now();
+    const captured = sharedClockMs();
+    const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes);
+    if (enc.sanitized) c[C.sanitized]++;
+    if (enc.truncated) c[C.truncated]++;
+    const body = enc.body;
+    if (agent.length > MAX_AGENT_CHARS) agent = agent.slice(0, MAX_AGENT_CHARS);
+    if (session.length > MAX_SESSION_CHARS) session = session.slice(0, MAX_SESSION_CHARS);
+
+    // Upper bound of the record (3 UTF-8 bytes per UTF-16 unit), exact where that is cheap.
+    const bodyMax = typeof body === "string" ? (body.length > 4096 ? Buffer.byteLength(body) : body.length * 3) : body.length;
+    const maxLen = REC_HEADER + agent.length * 3 + session.length * 3 + bodyMax;
+    if (maxLen > this.maxRecordBytes) {
+      c[C.droppedTooLarge]++;
+      return "too-large";
+    }
+    const off = this.producer.reserve(maxLen);
+    if (off < 0) {
+      c[C.droppedRingFull]++;
+      return "ring-full";
+    }
+    const bytes = v.bytes;
+    let p = off + REC_HEADER;
+    const agentLen = bytes.write(agent, p, "utf8");
+    p += agentLen;
+    const sessionLen = bytes.write(session, p, "utf8");
+    p += sessionLen;
+    let bodyLen: number;
+    if (typeof body === "string") bodyLen = bytes.write(body, p, "utf8");
+    else {
+      bytes.set(body, p);
+      bodyLen = body.length;
+    }
+    const h16 = off >>> 1;
+    const h64 = off >>> 3;
+    v.u16[h16 + (REC_TYPE >>> 1)] = type;
+    v.u16[h16 + (REC_FLAGS >>> 1)] = enc.truncated ? FLAG_TRUNCATED : 0;
+    v.f64[h64 + (REC_TS >>> 3)] = ts;
+    v.f64[h64 + (REC_CAPTURED >>> 3)] = captured;
+    const seq = c[C.written];
+    v.f64[h64 + (REC_SEQ >>> 3)] = seq;
+    v.u16[h16 + (REC_AGENT_LEN >>> 1)] = agentLen;
+    v.u16[h16 + (REC_SESSION_LEN >>> 1)] = sessionLen;
+    v.u32[(off + REC_PAYLOAD_LEN) >>> 2] = bodyLen;
+    this.producer.commit(p + bodyLen - off);
+    c[C.written] = seq + 1;
+    return "ok";
+  }
+}

@@ -1,0 +1,76 @@
+// One event pipeline per process: the ring, the capture path and the worker supervisor. OpenClaw
+// loads the plugin module several times (one instance per registration), so the pipeline lives on
+// globalThis where every instance's hooks find the same ring.
+import { randomBytes } from "node:crypto";
+import type { EventStoreConfig } from "./config.ts";
+import { createRing, ringViews, type RingViews } from "./ring/layout.ts";
+import { EventCapture, type CaptureResult } from "./capture.ts";
+import { WorkerSupervisor, type Logger } from "./supervisor.ts";
+import { latencyPercentiles, readCounters, ringUsage, type EventStoreStatus } from "./status.ts";
+import type { LatencySnapshot } from "./worker-protocol.ts";
+
+export class EventPipeline {
+  readonly views: RingViews;
+  readonly supervisor: WorkerSupervisor;
+  private readonly captureRing: EventCapture;
+  private lastRate = { at: performance.now(), captured: 0, acked: 0 };
+
+  readonly config: EventStoreConfig;
+
+  constructor(config: EventStoreConfig, logger: Logger) {
+    this.config = config;
+    this.views = ringViews(createRing(config.ringBytes, randomBytes(4).readInt32LE(0)));
+    this.captureRing = new EventCapture(this.views, { encoding: config.encoding, maxPayloadBytes: config.maxPayloadBytes });
+    this.supervisor = new WorkerSupervisor(this.views, config, logger);
+  }
+
+  /** Host thread, hot path. `type` is an index into EVENT_TYPES. Never throws. */
+  capture(type: number, agent: string, session: string, payload: unknown): CaptureResult {
+    return this.captureRing.capture(type, agent, session, payload);
+  }
+
+  start(): void {
+    this.supervisor.start();
+  }
+
+  /** Publishes what is queued, waits for acks up to drainTimeoutMs, closes the connection. */
+  stop(): Promise<number> {
+    return this.supervisor.stop(this.config.drainTimeoutMs);
+  }
+
+  async status(): Promise<EventStoreStatus> {
+    const current = await this.supervisor.latency();
+    const snapshots: LatencySnapshot[] = [...this.supervisor.pastLatency, ...(current ? [current] : [])];
+    const counters = readCounters(this.views);
+    const now = performance.now();
+    const sec = (now - this.lastRate.at) / 1000;
+    const rates = {
+      capturedPerSec: sec > 0 ? Math.round((counters.captured - this.lastRate.captured) / sec) : 0,
+      ackedPerSec: sec > 0 ? Math.round((counters.acked - this.lastRate.acked) / sec) : 0,
+      windowSec: Math.round(sec * 10) / 10,
+    };
+    this.lastRate = { at: now, captured: counters.captured, acked: counters.acked };
+    const s = this.supervisor;
+    return {
+      enabled: true,
+      connection: { state: s.connection, ...(s.server ? { server: s.server } : {}) },
+      ...(s.stream ? { stream: s.stream } : {}),
+      counters,
+      rates,
+      ring: ringUsage(this.views),
+      latency: latencyPercentiles(snapshots),
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+    };
+  }
+}
+
+const KEY = Symbol.for("openclaw-nats-eventstore.pipeline");
+type Holder = { [KEY]?: EventPipeline };
+
+export function currentPipeline(): EventPipeline | undefined {
+  return (globalThis as Holder)[KEY];
+}
+
+export function setCurrentPipeline(p: EventPipeline | undefined): void {
+  (globalThis as Holder)[KEY] = p;
+}

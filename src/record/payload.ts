@@ -1,0 +1,115 @@
+// Turns a hook's payload object into the bytes that travel in the ring: JSON text (the default)
+// or MessagePack. Runs on the host thread, so the common case is one JSON.stringify; the slow
+// paths (unserialisable values, oversize payloads) only run when they are needed.
+import { Packr } from "msgpackr";
+
+export type PayloadEncoding = "json" | "msgpack";
+
+export interface EncodedPayload {
+  /** JSON text (json) or MessagePack bytes (msgpack). */
+  body: string | Uint8Array;
+  sanitized: boolean;
+  truncated: boolean;
+}
+
+const TRUNCATED_KEY = "_truncated";
+const MAX_DEPTH = 32;
+
+// Plain MessagePack maps (no msgpackr records) so any MessagePack reader can decode the payload.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/**
+ * A copy of `value` that JSON.stringify and MessagePack can always encode: cycles, BigInt,
+ * functions, symbols, throwing getters and excessive depth become visible markers.
+ */
+export function toSafeValue(value: unknown, maxStringChars = Infinity): unknown {
+  const seen = new Set<object>();
+  const walk = (v: unknown, depth: number): unknown => {
+    switch (typeof v) {
+      case "string":
+        return v.length > maxStringChars ? `${v.slice(0, maxStringChars)}…[truncated ${v.length - maxStringChars} chars]` : v;
+      case "number":
+        return Number.isFinite(v) ? v : String(v);
+      case "boolean":
+        return v;
+      case "bigint":
+        return v.toString();
+      case "undefined":
+        return undefined;
+      case "symbol":
+        return `[Symbol ${v.description ?? ""}]`;
+      case "function":
+        return `[Function ${v.name || "anonymous"}]`;
+    }
+    if (v === null) return null;
+    const o = v as object;
+    if (seen.has(o)) return "[Circular]";
+    if (depth >= MAX_DEPTH) return "[MaxDepth]";
+    if (o instanceof Date) return Number.isNaN(o.getTime()) ? null : o.toISOString();
+    if (ArrayBuffer.isView(o)) return `[${o.constructor.name} ${o.byteLength} bytes]`;
+    seen.add(o);
+    try {
+      if (Array.isArray(o)) return o.map((x) => walk(x, depth + 1) ?? null);
+      if (o instanceof Map) return walk(Object.fromEntries(o), depth + 1);
+      if (o instanceof Set) return walk([...o], depth + 1);
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(o)) {
+        let x: unknown;
+        try {
+          x = (o as Record<string, unknown>)[k];
+        } catch {
+          x = "[Unreadable]";
+        }
+        const w = walk(x, depth + 1);
+        if (w !== undefined) out[k] = w;
+      }
+      return out;
+    } catch {
+      return "[Unreadable]";
+    } finally {
+      seen.delete(o);
+    }
+  };
+  return walk(value, 0);
+}
+
+function encodeRaw(value: unknown, encoding: PayloadEncoding): string | Uint8Array {
+  if (encoding === "json") return JSON.stringify(value) ?? "null";
+  return packr.pack(value);
+}
+
+function byteLength(body: string | Uint8Array): number {
+  return typeof body === "string" ? Buffer.byteLength(body) : body.length;
+}
+
+/** Encodes a payload within `maxBytes`. Throws only if even the safe fallback cannot be encoded. */
+export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBytes: number): EncodedPayload {
+  let sanitized = false;
+  let body: string | Uint8Array;
+  try {
+    body = encodeRaw(payload, encoding);
+  } catch {
+    sanitized = true;
+    body = encodeRaw(toSafeValue(payload), encoding);
+  }
+  // Cheap bound first: a JSON string of n UTF-16 units has at most 3n UTF-8 bytes.
+  const bound = typeof body === "string" ? body.length * 3 : body.length;
+  if (bound <= maxBytes) return { body, sanitized, truncated: false };
+  const size = byteLength(body);
+  if (size <= maxBytes) return { body, sanitized, truncated: false };
+  return { body: truncate(payload, encoding, maxBytes, size), sanitized, truncated: true };
+}
+
+/** Cuts long strings first; if the payload is still too large, keeps only a marker. */
+function truncate(payload: unknown, encoding: PayloadEncoding, maxBytes: number, size: number): string | Uint8Array {
+  for (const chars of [Math.floor(maxBytes / 8), 256, 32]) {
+    const cut = toSafeValue(payload, chars);
+    const marked =
+      cut !== null && typeof cut === "object" && !Array.isArray(cut)
+        ? { ...(cut as Record<string, unknown>), [TRUNCATED_KEY]: { originalBytes: size } }
+        : { value: cut, [TRUNCATED_KEY]: { originalBytes: size } };
+    const body = encodeRaw(marked, encoding);
+    if (byteLength(body) <= maxBytes) return body;
+  }
+  return encodeRaw({ [TRUNCATED_KEY]: { originalBytes: size } }, encoding);
+}

@@ -1,0 +1,66 @@
+// The worker side of the ring. Single consumer. Reading a record does not free it: space is given
+// back only by release(), which the publisher calls once JetStream has acked everything before it.
+import { CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, type RingViews } from "./layout.ts";
+
+export class RingConsumer {
+  private readonly v: RingViews;
+  /** Cursor of the next record to read. */
+  cursor: number;
+  /** After next(): cursor just past the record returned (what to release once it is acked). */
+  end = 0;
+
+  constructor(views: RingViews) {
+    this.v = views;
+    // A (re)started worker resumes at the release cursor: everything after it is unacked.
+    this.cursor = Atomics.load(views.ctl, CTL_RELEASE) >>> 0;
+  }
+
+  /** Byte offset of the next record, or -1 when nothing more has been written. */
+  next(): number {
+    const v = this.v;
+    const write = Atomics.load(v.ctl, CTL_WRITE) >>> 0;
+    while (this.cursor !== write) {
+      const pos = this.cursor & v.mask;
+      const len = v.u32[pos >>> 2];
+      if (len === SKIP_MARKER) {
+        this.cursor = (this.cursor + v.capacity - pos) >>> 0;
+        continue;
+      }
+      this.end = (this.cursor + align8(len)) >>> 0;
+      this.cursor = this.end;
+      return pos;
+    }
+    return -1;
+  }
+
+  /** Frees every byte before `cursor` for the producer. */
+  release(cursor: number): void {
+    Atomics.store(this.v.ctl, CTL_RELEASE, cursor | 0);
+  }
+
+  /** Bytes written and not yet released. */
+  used(): number {
+    const v = this.v;
+    return ((Atomics.load(v.ctl, CTL_WRITE) >>> 0) - (Atomics.load(v.ctl, CTL_RELEASE) >>> 0)) >>> 0;
+  }
+
+  /**
+   * Waits until the producer writes past our cursor or `timeoutMs` passes. Uses waitAsync so the
+   * worker's own event loop (NATS socket, timers) keeps running meanwhile.
+   */
+  waitForData(timeoutMs: number): Promise<unknown> | null {
+    const ctl = this.v.ctl;
+    Atomics.store(ctl, CTL_SLEEPING, 1);
+    const write = Atomics.load(ctl, CTL_WRITE);
+    if (write >>> 0 !== this.cursor) {
+      Atomics.store(ctl, CTL_SLEEPING, 0);
+      return null;
+    }
+    const r = Atomics.waitAsync(ctl, CTL_WRITE, write, timeoutMs);
+    if (!r.async) {
+      Atomics.store(ctl, CTL_SLEEPING, 0);
+      return null;
+    }
+    return r.value.then(() => Atomics.store(ctl, CTL_SLEEPING, 0));
+  }
+}

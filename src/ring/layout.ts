@@ -1,0 +1,104 @@
+// Shared-memory layout of the event ring: control words, counters, then the byte ring.
+// Both threads import this file; it is the only place where offsets are defined.
+
+/** Bytes before the ring data: control words and counters. Keeps the data 4 KiB aligned. */
+export const HEADER_BYTES = 4096;
+
+// Int32 control words, each on its own 64-byte cache line (16 Int32 per line) so the
+// producer's and the consumer's stores never share a line.
+export const CTL_WRITE = 0; // producer cursor, u32 byte counter (monotonic, wraps at 2^32)
+export const CTL_RELEASE = 16; // consumer cursor: bytes before it are acked and reusable
+export const CTL_SLEEPING = 32; // 1 while the consumer waits for data; the producer notifies only then
+export const CTL_INSTANCE = 48; // random per-process id that makes message ids deterministic per record
+export const CTL_CAPACITY = 64; // ring capacity in bytes (a power of two), for a worker to validate
+export const CTL_WORDS = 80; // Int32 words used by the control area
+
+// Float64 counters (exact up to 2^53). Each counter has exactly one writer thread; the other
+// thread only reads it for status. Producer and worker counters live on separate lines.
+export const COUNTERS_BYTE_OFFSET = 1024;
+export const C = {
+  // written by the host thread (producer)
+  captured: 0, // events handed to capture() after filtering
+  written: 1, // records copied into the ring (= next record sequence number)
+  droppedRingFull: 2,
+  droppedTooLarge: 3, // a record that could never fit the ring
+  rejected: 4, // payloads that could not be encoded at all
+  truncated: 5, // payloads cut to maxPayloadBytes (still delivered)
+  ringHighWater: 6, // most bytes ever in use
+  sanitized: 7, // payloads that plain encoding refused (cycles, BigInt...) and were made safe
+  // written by the publisher worker
+  published: 16, // first publish of a record
+  retried: 17, // re-publishes (timeouts, errors, reconnects, worker restarts)
+  acked: 18, // records acked by JetStream and released from the ring
+  duplicates: 19, // acks that JetStream flagged as duplicates (already stored)
+  failed: 20, // negative acks and ack time-outs (each is retried)
+  timeouts: 21, // subset of failed: no ack within publishTimeoutMs
+  reconnects: 22,
+  inFlight: 23, // published and not yet acked
+  undeliverable: 24, // records the server can never take (over its max_payload): released, counted
+  // written by the host thread (supervisor)
+  workerStarts: 32,
+  workerCrashes: 33,
+} as const;
+export type CounterName = keyof typeof C;
+export const COUNTER_SLOTS = 48;
+
+/** Every record starts 8-byte aligned; this marks "no record here, continue at offset 0". */
+export const SKIP_MARKER = 0xffffffff;
+
+export interface RingViews {
+  sab: SharedArrayBuffer;
+  ctl: Int32Array;
+  counters: Float64Array;
+  capacity: number;
+  mask: number;
+  /** The ring bytes as a Buffer (for fast utf8 writes/copies) and typed views over the same memory. */
+  bytes: Buffer;
+  u16: Uint16Array;
+  u32: Uint32Array;
+  f64: Float64Array;
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+/** Allocates a ring of `capacity` bytes (a power of two, 64 KiB .. 1 GiB). */
+export function createRing(capacity: number, instanceId: number): SharedArrayBuffer {
+  if (!isPowerOfTwo(capacity) || capacity < 65536 || capacity > 2 ** 30) {
+    throw new RangeError(`ring capacity must be a power of two between 64 KiB and 1 GiB, got ${capacity}`);
+  }
+  const sab = new SharedArrayBuffer(HEADER_BYTES + capacity);
+  const ctl = new Int32Array(sab, 0, CTL_WORDS);
+  ctl[CTL_INSTANCE] = instanceId | 0;
+  ctl[CTL_CAPACITY] = capacity;
+  return sab;
+}
+
+export function ringViews(sab: SharedArrayBuffer): RingViews {
+  const ctl = new Int32Array(sab, 0, CTL_WORDS);
+  const capacity = ctl[CTL_CAPACITY];
+  if (!isPowerOfTwo(capacity) || sab.byteLength !== HEADER_BYTES + capacity) {
+    throw new Error(`not an event ring (capacity word ${capacity}, ${sab.byteLength} bytes)`);
+  }
+  return {
+    sab,
+    ctl,
+    counters: new Float64Array(sab, COUNTERS_BYTE_OFFSET, COUNTER_SLOTS),
+    capacity,
+    mask: capacity - 1,
+    bytes: Buffer.from(sab, HEADER_BYTES, capacity),
+    u16: new Uint16Array(sab, HEADER_BYTES, capacity >>> 1),
+    u32: new Uint32Array(sab, HEADER_BYTES, capacity >>> 2),
+    f64: new Float64Array(sab, HEADER_BYTES, capacity >>> 3),
+  };
+}
+
+/** Bytes between two u32 cursors. */
+export function distance(from: number, to: number): number {
+  return (to - from) >>> 0;
+}
+
+export function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,0 +1,100 @@
+// The status report: counters read straight from shared memory, latency percentiles from the
+// worker's HDR histograms. Nothing here carries credentials (server URLs are redacted).
+import * as hdr from "hdr-histogram-js";
+import { C, CTL_RELEASE, CTL_WRITE, type RingViews } from "./ring/layout.ts";
+import type { ConnectionState, LatencySnapshot, StreamInfoSummary } from "./worker-protocol.ts";
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export interface Counters {
+  captured: number;
+  written: number;
+  published: number;
+  acked: number;
+  duplicates: number;
+  failed: number;
+  timeouts: number;
+  retried: number;
+  reconnects: number;
+  inFlight: number;
+  /** Written and not yet acked (in the ring: waiting, in flight or being retried). */
+  pending: number;
+  dropped: { ringFull: number; tooLarge: number; rejected: number; undeliverable: number; total: number };
+  truncated: number;
+  sanitized: number;
+  workerStarts: number;
+  workerCrashes: number;
+}
+
+export interface EventStoreStatus {
+  enabled: boolean;
+  connection: { state: ConnectionState; server?: string };
+  stream?: StreamInfoSummary;
+  counters: Counters;
+  rates: { capturedPerSec: number; ackedPerSec: number; windowSec: number };
+  ring: { capacityBytes: number; usedBytes: number; highWaterBytes: number };
+  /** Milliseconds. */
+  latency: { captureToAck: Percentiles; publishToAck: Percentiles };
+  lastError?: string;
+}
+
+export function readCounters(v: RingViews): Counters {
+  const n = v.counters;
+  const dropped = {
+    ringFull: n[C.droppedRingFull],
+    tooLarge: n[C.droppedTooLarge],
+    rejected: n[C.rejected],
+    undeliverable: n[C.undeliverable],
+    total: 0,
+  };
+  dropped.total = dropped.ringFull + dropped.tooLarge + dropped.rejected + dropped.undeliverable;
+  return {
+    captured: n[C.captured],
+    written: n[C.written],
+    published: n[C.published],
+    acked: n[C.acked],
+    duplicates: n[C.duplicates],
+    failed: n[C.failed],
+    timeouts: n[C.timeouts],
+    retried: n[C.retried],
+    reconnects: n[C.reconnects],
+    inFlight: n[C.inFlight],
+    pending: Math.max(0, n[C.written] - n[C.acked] - n[C.undeliverable]),
+    dropped,
+    truncated: n[C.truncated],
+    sanitized: n[C.sanitized],
+    workerStarts: n[C.workerStarts],
+    workerCrashes: n[C.workerCrashes],
+  };
+}
+
+export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
+  const used = ((Atomics.load(v.ctl, CTL_WRITE) >>> 0) - (Atomics.load(v.ctl, CTL_RELEASE) >>> 0)) >>> 0;
+  return { capacityBytes: v.capacity, usedBytes: used, highWaterBytes: v.counters[C.ringHighWater] };
+}
+
+const EMPTY: Percentiles = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+
+/** Merges compressed histograms (microseconds) and returns percentiles in milliseconds. */
+export function percentiles(encoded: string[]): Percentiles {
+  if (encoded.length === 0) return EMPTY;
+  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e));
+  if (total.totalCount === 0) return EMPTY;
+  const ms = (p: number) => Math.round(total.getValueAtPercentile(p)) / 1000;
+  return { count: total.totalCount, p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9), max: total.maxValue / 1000 };
+}
+
+export function latencyPercentiles(snapshots: LatencySnapshot[]): EventStoreStatus["latency"] {
+  return {
+    captureToAck: percentiles(snapshots.map((s) => s.captureToAck)),
+    publishToAck: percentiles(snapshots.map((s) => s.publishToAck)),
+  };
+}

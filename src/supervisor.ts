@@ -1,0 +1,167 @@
+// Runs the publisher worker and keeps it running: a worker that dies is replaced with capped
+// exponential backoff, and the new one resumes from the ring's release cursor. The worker is
+// unref'd so it never keeps the host process alive.
+import { Worker } from "node:worker_threads";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { EventStoreConfig } from "./config.ts";
+import { C, type RingViews } from "./ring/layout.ts";
+import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerMessage } from "./worker-protocol.ts";
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+// Built code runs dist/workers/publisher.js; tests run the TypeScript source directly (Node 24
+// strips the types), so the worker file takes the extension of this module.
+const WORKER_URL = new URL(`../workers/publisher${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 10_000;
+/** A worker that ran this long before dying starts the backoff again from the minimum. */
+const HEALTHY_RUN_MS = 30_000;
+
+export class WorkerSupervisor {
+  connection: ConnectionState = "closed";
+  server: string | undefined;
+  stream: StreamInfoSummary | undefined;
+  lastError: string | undefined;
+  /** Latency of workers that have exited (their last snapshot); the host merges it into status. */
+  readonly pastLatency: LatencySnapshot[] = [];
+
+  private worker: Worker | undefined;
+  private stopping = false;
+  private backoffMs = BACKOFF_MIN_MS;
+  private startedAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private nextRequest = 1;
+  private readonly waiting = new Map<number, (s: LatencySnapshot | undefined) => void>();
+  private lastSnapshot: LatencySnapshot | undefined;
+  private stopped: ((unacked: number) => void) | undefined;
+
+  private readonly views: RingViews;
+  private readonly config: EventStoreConfig;
+  private readonly logger: Logger;
+
+  constructor(views: RingViews, config: EventStoreConfig, logger: Logger) {
+    this.views = views;
+    this.config = config;
+    this.logger = logger;
+  }
+
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  start(): void {
+    this.stopping = false;
+    if (!this.worker) this.spawn();
+  }
+
+  private spawn(): void {
+    this.restartTimer = undefined;
+    this.startedAt = Date.now();
+    this.views.counters[C.workerStarts]++;
+    const w = new Worker(WORKER_URL, {
+      name: "nats-eventstore-publisher",
+      workerData: { sab: this.views.sab, config: this.config },
+    });
+    w.unref();
+    this.worker = w;
+    w.on("message", (m: WorkerMessage) => this.onMessage(m));
+    w.on("error", (e) => {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.logger.error(`[nats-eventstore] publisher worker failed: ${this.lastError}`);
+    });
+    w.on("exit", (code) => this.onExit(w, code));
+  }
+
+  private onExit(w: Worker, code: number): void {
+    if (this.worker !== w) return;
+    this.worker = undefined;
+    this.connection = "closed";
+    if (this.lastSnapshot) this.pastLatency.push(this.lastSnapshot);
+    this.lastSnapshot = undefined;
+    for (const resolve of this.waiting.values()) resolve(undefined);
+    this.waiting.clear();
+    if (this.stopping) {
+      this.stopped?.(-1);
+      return;
+    }
+    this.views.counters[C.workerCrashes]++;
+    if (Date.now() - this.startedAt > HEALTHY_RUN_MS) this.backoffMs = BACKOFF_MIN_MS;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
+    this.logger.warn(`[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, unacked events stay queued`);
+    this.restartTimer = setTimeout(() => this.spawn(), delay);
+    this.restartTimer.unref();
+  }
+
+  private onMessage(m: WorkerMessage): void {
+    switch (m.t) {
+      case "log":
+        this.logger[m.level](`[nats-eventstore] ${m.msg}`);
+        break;
+      case "connection":
+        this.connection = m.state;
+        if (m.server) this.server = m.server;
+        break;
+      case "stream":
+        this.stream = m.info;
+        break;
+      case "latency":
+        this.lastSnapshot = m.snapshot;
+        this.waiting.get(m.id)?.(m.snapshot);
+        this.waiting.delete(m.id);
+        break;
+      case "stopped":
+        this.stopped?.(m.unacked);
+        break;
+    }
+  }
+
+  private send(m: HostMessage): void {
+    this.worker?.postMessage(m);
+  }
+
+  /** The running worker's latency histograms, or its last known ones if it does not answer in time. */
+  latency(timeoutMs = 1000): Promise<LatencySnapshot | undefined> {
+    if (!this.worker) return Promise.resolve(undefined);
+    const id = this.nextRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(this.lastSnapshot);
+      }, timeoutMs);
+      timer.unref();
+      this.waiting.set(id, (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      this.send({ t: "latency", id });
+    });
+  }
+
+  /**
+   * Asks the worker to publish what is queued and wait for the acks until `timeoutMs`, then close
+   * its connection; terminates it if it does not finish in time. Resolves to the bytes left unacked.
+   */
+  async stop(timeoutMs: number): Promise<number> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const w = this.worker;
+    if (!w) return 0;
+    const done = new Promise<number>((resolve) => (this.stopped = resolve));
+    this.send({ t: "stop", deadline: performance.timeOrigin + performance.now() + timeoutMs });
+    const grace = new Promise<number>((resolve) => setTimeout(() => resolve(-1), timeoutMs + 1000).unref());
+    const unacked = await Promise.race([done, grace]);
+    this.stopped = undefined;
+    if (this.worker === w) await w.terminate();
+    this.worker = undefined;
+    this.connection = "closed";
+    return unacked;
+  }
+}

@@ -1,0 +1,32 @@
+// Messages between the host side and the publisher worker (over the worker's parentPort).
+import type { EventStoreConfig } from "./config.ts";
+
+export interface WorkerData {
+  sab: SharedArrayBuffer;
+  config: EventStoreConfig;
+}
+
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
+
+export interface StreamInfoSummary {
+  name: string;
+  action: "created" | "updated" | "unchanged" | "error";
+  messages?: number;
+  bytes?: number;
+  warning?: string;
+}
+
+export interface LatencySnapshot {
+  /** Compressed HdrHistogram (base64), microseconds: capture -> ack and publish -> ack. */
+  captureToAck: string;
+  publishToAck: string;
+}
+
+export type WorkerMessage =
+  | { t: "log"; level: "info" | "warn" | "error"; msg: string }
+  | { t: "connection"; state: ConnectionState; server?: string }
+  | { t: "stream"; info: StreamInfoSummary }
+  | { t: "latency"; id: number; snapshot: LatencySnapshot }
+  | { t: "stopped"; unacked: number };
+
+export type HostMessage = { t: "latency"; id: number } | { t: "stop"; deadline: number };

@@ -1,0 +1,116 @@
+// Starts private nats-server processes for tests: JetStream on, a free loopback port, a temporary
+// store, and control over its life (stop, SIGKILL, restart on the same port and store).
+import { spawn, type ChildProcess, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function natsServerBinary(): string {
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir && existsSync(join(dir, "nats-server"))) return join(dir, "nats-server");
+  }
+  if (existsSync("/usr/sbin/nats-server")) return "/usr/sbin/nats-server";
+  throw new Error("nats-server not found on PATH or at /usr/sbin/nats-server (apt-get install nats-server)");
+}
+
+export function natsServerVersion(): string {
+  return execFileSync(natsServerBinary(), ["--version"], { encoding: "utf8" }).trim();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect({ port, host: "127.0.0.1" });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+export interface NatsServerOptions {
+  port?: number;
+  storeDir?: string;
+  /** Extra command-line arguments (e.g. cluster routes). */
+  args?: string[];
+}
+
+export class NatsServer {
+  readonly port: number;
+  readonly storeDir: string;
+  private proc: ChildProcess | undefined;
+  private readonly ownsStore: boolean;
+  private readonly args: string[];
+
+  private constructor(port: number, storeDir: string, ownsStore: boolean, args: string[]) {
+    this.port = port;
+    this.storeDir = storeDir;
+    this.ownsStore = ownsStore;
+    this.args = args;
+  }
+
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    const port = opts.port ?? (await freePort());
+    const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), "nats-js-"));
+    const s = new NatsServer(port, storeDir, opts.storeDir === undefined, opts.args ?? []);
+    await s.restart();
+    return s;
+  }
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** (Re)starts the server on the same port and store; resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    if (this.running) return;
+    const p = spawn(natsServerBinary(), ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.args], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    p.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+    this.proc = p;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (p.exitCode !== null) throw new Error(`nats-server exited (${p.exitCode}): ${stderr}`);
+      if (await portOpen(this.port)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    p.kill("SIGKILL");
+    throw new Error(`nats-server did not listen on ${this.port} within 10 s: ${stderr}`);
+  }
+
+  /** Stops the server with `signal` (SIGKILL for a crash) and waits until it is gone. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const p = this.proc;
+    if (!p || !this.running) return;
+    const gone = new Promise((r) => p.once("exit", r));
+    p.kill(signal);
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+    if (this.running) {
+      p.kill("SIGKILL");
+      await gone;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop("SIGKILL");
+    if (this.ownsStore) rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}

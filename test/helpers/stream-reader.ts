@@ -1,0 +1,55 @@
+// Reads a whole stream back (for assertions) with an ordered consumer.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+
+export interface StoredMessage {
+  seq: number;
+  subject: string;
+  msgId: string | undefined;
+  contentType: string | undefined;
+  data: Uint8Array;
+}
+
+export async function withConnection<T>(url: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connect({ servers: url });
+  try {
+    return await fn(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function streamMessageCount(url: string, stream: string): Promise<number> {
+  return withConnection(url, async (nc) => (await (await jetstreamManager(nc)).streams.info(stream)).state.messages);
+}
+
+export async function readStream(url: string, stream: string): Promise<StoredMessage[]> {
+  return withConnection(url, async (nc) => {
+    const total = (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
+    const out: StoredMessage[] = [];
+    if (total === 0) return out;
+    const consumer = await jetstream(nc).consumers.get(stream);
+    const iter = await consumer.consume({ max_messages: 10_000 });
+    for await (const m of iter) {
+      out.push({
+        seq: m.seq,
+        subject: m.subject,
+        msgId: m.headers?.get("Nats-Msg-Id"),
+        contentType: m.headers?.get("Content-Type"),
+        data: m.data,
+      });
+      if (out.length >= total) break;
+    }
+    await iter.close();
+    return out;
+  });
+}
+
+/** Polls `fn` until it returns true or `timeoutMs` passes. */
+export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NatsServer } from "../helpers/nats-server.ts";
+import { readStream, waitFor } from "../helpers/stream-reader.ts";
+import { EventPipeline } from "../../src/pipeline.ts";
+import { resolveConfig, type EventStoreConfig } from "../../src/config.ts";
+import { EVENT_TYPES, eventTypeIndex } from "../../src/event-types.ts";
+
+const quiet = { info() {}, warn() {}, error: (m: string) => console.error(m) };
+
+function config(url: string, extra: Record<string, unknown> = {}): EventStoreConfig {
+  const r = resolveConfig({ natsUrl: url, streamName: "it-events", subjectPrefix: "it.events", ...extra });
+  if (!r.ok) throw new Error(r.error);
+  return r.config;
+}
+
+describe("pipeline against a real nats-server", () => {
+  let server: NatsServer;
+  beforeAll(async () => {
+    server = await NatsServer.start();
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it("delivers 100,000 captured events exactly once, in capture order, as seed envelopes", async () => {
+    const p = new EventPipeline(config(server.url, { streamName: "it-100k", subjectPrefix: "it.k" }), quiet);
+    p.start();
+    const N = 100_000;
+    const agents = ["main", "ops", "weird.agent*>"];
+    const t = eventTypeIndex("tool.call");
+    let sent = 0;
+    // Capture in slices so the host loop breathes, as a gateway would.
+    while (sent < N) {
+      const end = Math.min(N, sent + 2000);
+      for (; sent < end; sent++) {
+        const r = p.capture(t, agents[sent % 3], `agent:${agents[sent % 3]}:s${sent % 7}`, { i: sent, tool: "ls", params: { path: "." } });
+        expect(r).toBe("ok");
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(async () => (await p.status()).counters.acked === N, 60_000, "all acks");
+    const status = await p.status();
+    await p.stop();
+
+    const msgs = await readStream(server.url, "it-100k");
+    expect(msgs.length).toBe(N);
+    const ids = new Set<string>();
+    for (let k = 0; k < N; k++) {
+      const m = msgs[k];
+      const env = JSON.parse(Buffer.from(m.data).toString("utf8"));
+      expect(Object.keys(env)).toEqual(["id", "ts", "agent", "session", "type", "payload"]);
+      expect(env.payload.i).toBe(k); // stream order = capture order
+      expect(env.type).toBe("tool.call");
+      expect(env.agent).toBe(agents[k % 3]);
+      expect(m.msgId).toBe(env.id);
+      ids.add(env.id);
+    }
+    expect(ids.size).toBe(N);
+    expect(msgs[0].subject).toBe("it.k.main.tool_call");
+    expect(msgs[2].subject).toMatch(/^it\.k\.weird_agent__-[0-9a-f]{8}\.tool_call$/);
+    expect(status.counters.captured).toBe(status.counters.acked + status.counters.dropped.total + status.counters.pending);
+    expect(status.latency.captureToAck.count).toBe(N);
+    expect(status.latency.captureToAck.p99).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("publishes every event type with the right subject", async () => {
+    const p = new EventPipeline(config(server.url, { streamName: "it-types", subjectPrefix: "it.t" }), quiet);
+    p.start();
+    EVENT_TYPES.forEach((_, i) => p.capture(i, "main", "agent:main:main", { n: i }));
+    await waitFor(async () => (await p.status()).counters.acked === EVENT_TYPES.length, 20_000, "acks");
+    await p.stop();
+    const msgs = await readStream(server.url, "it-types");
+    expect(msgs.map((m) => m.subject)).toEqual(EVENT_TYPES.map((t) => `it.t.main.${t.replace(/\./g, "_")}`));
+  });
+});

@@ -1,0 +1,248 @@
+// Builds the published message from a ring record: the seed's envelope
+// {id, ts, agent, session, type, payload} and the Nats-Msg-Id header, spliced around the payload
+// bytes that the host already encoded. Nothing is parsed or re-encoded here.
+import type { RingViews } from "../src/ring/layout.ts";
+import {
+  REC_AGENT_LEN,
+  REC_CAPTURED,
+  REC_HEADER,
+  REC_PAYLOAD_LEN,
+  REC_SEQ,
+  REC_SESSION_LEN,
+  REC_TS,
+  REC_TYPE,
+} from "../src/record/format.ts";
+import { EVENT_TYPES } from "../src/event-types.ts";
+import { subjectFor } from "../src/subject.ts";
+import type { Encoding } from "../src/config.ts";
+
+const ascii = (s: string) => Buffer.from(s, "latin1");
+const HEX = ascii("0123456789abcdef");
+const ARENA_CHUNK = 256 * 1024;
+const MAX_CACHED_AGENTS = 10_000;
+
+/**
+ * Output buffers are handed to the NATS client, which keeps references until it flushes them;
+ * so each message gets fresh bytes carved from a chunk that is never reused (old chunks are
+ * garbage once flushed).
+ */
+class Arena {
+  private buf = Buffer.allocUnsafeSlow(ARENA_CHUNK);
+  private pos = 0;
+  take(n: number): { buf: Buffer; off: number } {
+    if (this.pos + n > this.buf.length) {
+      this.buf = Buffer.allocUnsafeSlow(Math.max(ARENA_CHUNK, n));
+      this.pos = 0;
+    }
+    const off = this.pos;
+    this.pos = (off + n + 7) & ~7;
+    return { buf: this.buf, off };
+  }
+}
+
+/** The deterministic message id: a UUIDv7 from the record's ts, the process instance and the sequence. */
+export function writeUuid(out: Uint8Array, o: number, ts: number, instance: number, seq: number): number {
+  const tsHi = Math.floor(ts / 65536) >>> 0;
+  const tsLo = ts % 65536;
+  const seqHi = Math.floor(seq / 4294967296) & 0x3ff;
+  const b1 = (0x80000000 | ((instance & 0xfffff) << 10) | seqHi) >>> 0;
+  o = hex(out, o, tsHi, 8);
+  out[o++] = 45; // -
+  o = hex(out, o, tsLo, 4);
+  out[o++] = 45;
+  o = hex(out, o, 0x7000 | ((instance >>> 20) & 0xfff), 4);
+  out[o++] = 45;
+  o = hex(out, o, b1 >>> 16, 4);
+  out[o++] = 45;
+  o = hex(out, o, b1 & 0xffff, 4);
+  return hex(out, o, seq >>> 0, 8);
+}
+
+function hex(out: Uint8Array, o: number, v: number, digits: number): number {
+  for (let i = digits - 1; i >= 0; i--) {
+    out[o + i] = HEX[v & 15];
+    v >>>= 4;
+  }
+  return o + digits;
+}
+
+function writeDecimal(out: Uint8Array, o: number, v: number): number {
+  const s = String(v);
+  for (let i = 0; i < s.length; i++) out[o + i] = s.charCodeAt(i);
+  return o + s.length;
+}
+
+/** True when UTF-8 bytes can go between JSON quotes as they are. */
+function jsonSafe(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+export interface BuiltMessage {
+  subject: string;
+  headers: Uint8Array;
+  body: Uint8Array;
+  seq: number;
+  captured: number;
+}
+
+export class EnvelopeBuilder {
+  private readonly v: RingViews;
+  private readonly json: boolean;
+  private readonly instance: number;
+  private readonly prefix: string;
+  private readonly arena = new Arena();
+  private readonly subjects = new Map<string, string[]>();
+  private readonly hdrStart: Buffer;
+  private readonly typeParts: Buffer[];
+  /** Reused result object: valid until the next build(). */
+  readonly out: BuiltMessage = { subject: "", headers: Buffer.alloc(0), body: Buffer.alloc(0), seq: 0, captured: 0 };
+
+  constructor(views: RingViews, encoding: Encoding, instance: number, subjectPrefix: string) {
+    this.v = views;
+    this.json = encoding === "json";
+    this.instance = instance;
+    this.prefix = subjectPrefix;
+    this.hdrStart = ascii(
+      this.json ? "NATS/1.0\r\nNats-Msg-Id: " : "NATS/1.0\r\nContent-Type: application/msgpack\r\nNats-Msg-Id: ",
+    );
+    // The bytes between the session and the payload depend only on the type: precompute them.
+    this.typeParts = EVENT_TYPES.map((t) =>
+      this.json ? ascii(`,"type":${JSON.stringify(t)},"payload":`) : Buffer.concat([msgpackStr("type"), msgpackStr(t), msgpackStr("payload")]),
+    );
+  }
+
+  /** Builds the message for the record at ring offset `pos` into `this.out`. */
+  build(pos: number): BuiltMessage {
+    const v = this.v;
+    const h16 = pos >>> 1;
+    const h64 = pos >>> 3;
+    const type = v.u16[h16 + (REC_TYPE >>> 1)];
+    const ts = v.f64[h64 + (REC_TS >>> 3)];
+    const seq = v.f64[h64 + (REC_SEQ >>> 3)];
+    const agentLen = v.u16[h16 + (REC_AGENT_LEN >>> 1)];
+    const sessionLen = v.u16[h16 + (REC_SESSION_LEN >>> 1)];
+    const payloadLen = v.u32[(pos + REC_PAYLOAD_LEN) >>> 2];
+    const a0 = pos + REC_HEADER;
+    const s0 = a0 + agentLen;
+    const p0 = s0 + sessionLen;
+    const ring = v.bytes;
+    const agent = ring.toString("utf8", a0, s0);
+    const out = this.out;
+    out.seq = seq;
+    out.captured = v.f64[h64 + (REC_CAPTURED >>> 3)];
+    out.subject = this.subject(agent, type);
+
+    // Header block: NATS/1.0, [Content-Type], Nats-Msg-Id: <uuid>, blank line.
+    const typePart = this.typeParts[type];
+    const hdrLen = this.hdrStart.length + 36 + 4;
+    if (this.json) {
+      const agentRaw = jsonSafe(ring, a0, s0);
+      const sessionRaw = jsonSafe(ring, s0, p0);
+      const agentJson = agentRaw ? null : Buffer.from(JSON.stringify(agent));
+      const sessionJson = sessionRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", s0, p0)));
+      const size =
+        hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payloadLen + 1;
+      const { buf, off } = this.arena.take(size);
+      let o = this.header(buf, off, ts, seq);
+      const bodyStart = o;
+      o = put(buf, o, '{"id":"');
+      o = writeUuid(buf, o, ts, this.instance, seq);
+      o = put(buf, o, '","ts":');
+      o = writeDecimal(buf, o, ts);
+      o = put(buf, o, ',"agent":');
+      o = agentJson ? o + agentJson.copy(buf, o) : quoted(ring, a0, s0, buf, o);
+      o = put(buf, o, ',"session":');
+      o = sessionJson ? o + sessionJson.copy(buf, o) : quoted(ring, s0, p0, buf, o);
+      o += typePart.copy(buf, o);
+      o += ring.copy(buf, o, p0, p0 + payloadLen);
+      buf[o++] = 0x7d; // }
+      out.headers = buf.subarray(off, bodyStart);
+      out.body = buf.subarray(bodyStart, o);
+      return out;
+    }
+    // MessagePack: a 6-entry map whose last value is the payload the host packed.
+    const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payloadLen;
+    const { buf, off } = this.arena.take(size);
+    let o = this.header(buf, off, ts, seq);
+    const bodyStart = o;
+    buf[o++] = 0x86;
+    o = putStr(buf, o, "id");
+    buf[o++] = 0xd9;
+    buf[o++] = 36;
+    o = writeUuid(buf, o, ts, this.instance, seq);
+    o = putStr(buf, o, "ts");
+    buf[o++] = 0xcb; // float64: every MessagePack reader returns a plain number
+    buf.writeDoubleBE(ts, o);
+    o += 8;
+    o = putStr(buf, o, "agent");
+    o = strHeader(buf, o, agentLen);
+    o += ring.copy(buf, o, a0, s0);
+    o = putStr(buf, o, "session");
+    o = strHeader(buf, o, sessionLen);
+    o += ring.copy(buf, o, s0, p0);
+    o += typePart.copy(buf, o);
+    o += ring.copy(buf, o, p0, p0 + payloadLen);
+    out.headers = buf.subarray(off, bodyStart);
+    out.body = buf.subarray(bodyStart, o);
+    return out;
+  }
+
+  private header(buf: Buffer, o: number, ts: number, seq: number): number {
+    o += this.hdrStart.copy(buf, o);
+    o = writeUuid(buf, o, ts, this.instance, seq);
+    buf[o++] = 13;
+    buf[o++] = 10;
+    buf[o++] = 13;
+    buf[o++] = 10;
+    return o;
+  }
+
+  private subject(agent: string, type: number): string {
+    let byType = this.subjects.get(agent);
+    if (byType === undefined) {
+      if (this.subjects.size >= MAX_CACHED_AGENTS) this.subjects.clear();
+      byType = [];
+      this.subjects.set(agent, byType);
+    }
+    return (byType[type] ??= subjectFor(this.prefix, agent, EVENT_TYPES[type]));
+  }
+}
+
+function put(buf: Buffer, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[o + i] = s.charCodeAt(i);
+  return o + s.length;
+}
+
+function quoted(src: Buffer, start: number, end: number, buf: Buffer, o: number): number {
+  buf[o++] = 0x22;
+  o += src.copy(buf, o, start, end);
+  buf[o++] = 0x22;
+  return o;
+}
+
+function strHeader(buf: Buffer, o: number, len: number): number {
+  if (len < 32) buf[o++] = 0xa0 | len;
+  else if (len < 256) {
+    buf[o++] = 0xd9;
+    buf[o++] = len;
+  } else {
+    buf[o++] = 0xda;
+    buf[o++] = len >>> 8;
+    buf[o++] = len & 0xff;
+  }
+  return o;
+}
+
+function putStr(buf: Buffer, o: number, s: string): number {
+  return put(buf, strHeader(buf, o, s.length), s);
+}
+
+function msgpackStr(s: string): Buffer {
+  const b = Buffer.from(s, "utf8");
+  const h = Buffer.alloc(3);
+  return Buffer.concat([h.subarray(0, strHeader(h, 0, b.length)), b]);
+}

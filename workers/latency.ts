@@ -1,0 +1,24 @@
+// HDR latency histograms owned by the worker (microsecond resolution, up to an hour). The host
+// gets them as compressed snapshots and never records into them, so nothing here is shared.
+import * as hdr from "hdr-histogram-js";
+import type { LatencySnapshot } from "../src/worker-protocol.ts";
+
+const build = () =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32 });
+
+export class LatencyRecorder {
+  readonly captureToAck = build();
+  readonly publishToAck = build();
+
+  record(captureMs: number, sentMs: number, nowMs: number): void {
+    this.captureToAck.recordValue(Math.max(1, Math.round((nowMs - captureMs) * 1000)));
+    this.publishToAck.recordValue(Math.max(1, Math.round((nowMs - sentMs) * 1000)));
+  }
+
+  snapshot(): LatencySnapshot {
+    return {
+      captureToAck: hdr.encodeIntoCompressedBase64(this.captureToAck),
+      publishToAck: hdr.encodeIntoCompressedBase64(this.publishToAck),
+    };
+  }
+}
