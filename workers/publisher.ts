@@ -76,7 +76,11 @@ function pump(): void {
     if (pos < 0) break;
     const seq = views.f64[(pos + REC_SEQ) >>> 3];
     const i = window.add(seq, pos, consumer.end, views.f64[(pos + REC_CAPTURED) >>> 3], now, timeoutMs);
-    c[C.published]++;
+    if (seq < c[C.publishedUpTo]) c[C.retried]++; // a predecessor published it before dying
+    else {
+      c[C.published]++;
+      c[C.publishedUpTo] = seq + 1;
+    }
     send(i, pos);
   }
   c[C.inFlight] = window.size;

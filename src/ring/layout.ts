@@ -27,7 +27,7 @@ export const C = {
   ringHighWater: 6, // most bytes ever in use
   sanitized: 7, // payloads that plain encoding refused (cycles, BigInt...) and were made safe
   // written by the publisher worker
-  published: 16, // first publish of a record
+  published: 16, // records published (each counted once, whatever the retries)
   retried: 17, // re-publishes (timeouts, errors, reconnects, worker restarts)
   acked: 18, // records acked by JetStream and released from the ring
   duplicates: 19, // acks that JetStream flagged as duplicates (already stored)
@@ -36,6 +36,8 @@ export const C = {
   reconnects: 22,
   inFlight: 23, // published and not yet acked
   undeliverable: 24, // records the server can never take (over its max_payload): released, counted
+  publishedUpTo: 25, // one past the highest sequence ever published: tells a restarted worker's
+  // re-publishes (retried) from first publishes (published)
   // written by the host thread (supervisor)
   workerStarts: 32,
   workerCrashes: 33,

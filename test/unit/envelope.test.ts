@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { unpack } from "msgpackr";
+import { createRing, ringViews, C } from "../../src/ring/layout.ts";
+import { RingConsumer } from "../../src/ring/consumer.ts";
+import { EventCapture } from "../../src/capture.ts";
+import { EnvelopeBuilder, writeUuid } from "../../workers/envelope.ts";
+import { eventTypeIndex } from "../../src/event-types.ts";
+import type { Encoding } from "../../src/config.ts";
+
+const INSTANCE = 0x9abcdef1 | 0;
+
+function roundTrip(encoding: Encoding, agent: string, session: string, payload: unknown, maxPayloadBytes = 64 * 1024) {
+  const v = ringViews(createRing(1 << 20, INSTANCE));
+  const cap = new EventCapture(v, { encoding, maxPayloadBytes });
+  const result = cap.capture(eventTypeIndex("msg.in"), agent, session, payload);
+  const consumer = new RingConsumer(v);
+  const b = new EnvelopeBuilder(v, encoding, INSTANCE >>> 0, "oc.ev");
+  const pos = consumer.next();
+  if (pos < 0) return { result, v };
+  const m = b.build(pos);
+  const headers = Buffer.from(m.headers).toString("latin1");
+  const body = Buffer.from(m.body);
+  return { result, v, m, headers, env: encoding === "json" ? JSON.parse(body.toString("utf8")) : unpack(body) };
+}
+
+describe("record -> envelope", () => {
+  it("builds the seed envelope in the seed's field order with a Nats-Msg-Id equal to the id", () => {
+    const before = Date.now();
+    const { env, headers, m } = roundTrip("json", "main", "agent:main:main", { from: "u1", content: "hi", n: 3 });
+    expect(Object.keys(env)).toEqual(["id", "ts", "agent", "session", "type", "payload"]);
+    expect(env).toMatchObject({ agent: "main", session: "agent:main:main", type: "msg.in", payload: { from: "u1", content: "hi", n: 3 } });
+    expect(env.ts).toBeGreaterThanOrEqual(before);
+    expect(env.ts).toBeLessThanOrEqual(Date.now());
+    expect(env.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(headers).toBe(`NATS/1.0\r\nNats-Msg-Id: ${env.id}\r\n\r\n`);
+    expect(m!.subject).toBe("oc.ev.main.msg_in");
+  });
+
+  it("escapes agent and session strings that JSON cannot carry raw, and keeps unicode", () => {
+    const agent = 'a"b\\c';
+    const session = "sess\nion-é-😀";
+    const { env, m } = roundTrip("json", agent, session, { t: "ü" });
+    expect(env.agent).toBe(agent);
+    expect(env.session).toBe(session);
+    expect(env.payload.t).toBe("ü");
+    expect(m!.subject).toMatch(/^oc\.ev\.a"b\\c\.msg_in$/);
+  });
+
+  it("maps unsafe agent ids to a stable safe subject token", () => {
+    const a = roundTrip("json", "my.agent *>", "s", {});
+    const b = roundTrip("json", "my.agent *>", "s", {});
+    expect(a.m!.subject).toBe(b.m!.subject);
+    expect(a.m!.subject.split(".")).toHaveLength(4);
+    expect(a.env.agent).toBe("my.agent *>"); // the envelope keeps the real id
+  });
+
+  it("builds a standard MessagePack envelope with a Content-Type header", () => {
+    const { env, headers } = roundTrip("msgpack", "main", "agent:main:x", { list: [1, 2], nested: { ok: true }, s: "x".repeat(300) });
+    expect(Object.keys(env)).toEqual(["id", "ts", "agent", "session", "type", "payload"]);
+    expect(typeof env.ts).toBe("number");
+    expect(env.payload).toEqual({ list: [1, 2], nested: { ok: true }, s: "x".repeat(300) });
+    expect(headers).toContain("Content-Type: application/msgpack\r\n");
+    expect(headers).toContain(`Nats-Msg-Id: ${env.id}\r\n`);
+  });
+
+  it("gives the same record the same id every time, and different records different ids", () => {
+    const out = new Uint8Array(36);
+    const id = (ts: number, seq: number) => (writeUuid(out, 0, ts, INSTANCE >>> 0, seq), Buffer.from(out).toString());
+    expect(id(1795654387470, 5)).toBe(id(1795654387470, 5));
+    expect(id(1795654387470, 5)).not.toBe(id(1795654387470, 6));
+    expect(id(1795654387470, 2 ** 33 + 1)).not.toBe(id(1795654387470, 1));
+    // The first 48 bits are the timestamp (UUIDv7), so ids sort by time.
+    expect(parseInt(id(1795654387470, 5).replace(/-/g, "").slice(0, 12), 16)).toBe(1795654387470);
+  });
+
+  it("truncates an oversized payload with a visible marker and counts it", () => {
+    const { env, v } = roundTrip("json", "main", "s", { content: "x".repeat(50_000), keep: 1 }, 4096);
+    expect(env.payload._truncated.originalBytes).toBeGreaterThan(50_000);
+    expect(env.payload.keep).toBe(1);
+    expect(env.payload.content.length).toBeLessThan(4096);
+    expect(env.payload.content).toMatch(/…\[truncated \d+ chars\]$/);
+    expect(v.counters[C.truncated]).toBe(1);
+  });
+
+  it("makes unserialisable payloads safe instead of failing, and counts them", () => {
+    const cyclic: Record<string, unknown> = { a: 1, big: 10n };
+    cyclic.self = cyclic;
+    const { env, v, result } = roundTrip("json", "main", "s", cyclic);
+    expect(result).toBe("ok");
+    expect(env.payload).toEqual({ a: 1, big: "10", self: "[Circular]" });
+    expect(v.counters[C.sanitized]).toBe(1);
+  });
+
+  it("marks a payload whose properties cannot even be listed, without throwing", () => {
+    const hostile = new Proxy({}, { ownKeys: () => { throw new Error("no"); } });
+    const { result, env, v } = roundTrip("json", "main", "s", { inner: hostile });
+    expect(result).toBe("ok");
+    expect(env.payload).toEqual({ inner: "[Unreadable]" });
+    expect(v.counters[C.sanitized]).toBe(1);
+  });
+
+  it("counts an event that cannot be written at all as rejected, without throwing", () => {
+    const { result, v } = roundTrip("json", Symbol("not a string") as unknown as string, "s", {});
+    expect(result).toBe("rejected");
+    expect(v.counters[C.rejected]).toBe(1);
+    expect(v.counters[C.captured]).toBe(1);
+    expect(v.counters[C.written]).toBe(0);
+  });
+});
