@@ -1,6 +1,8 @@
 // Plugin configuration: the seed plugin's keys with its defaults, plus the knobs of the offloaded
 // engine. Validation returns one clear error naming the key; the caller disables the plugin.
 
+import { HOOK_NAMES, type Privacy } from "./hooks/table.ts";
+
 export type Encoding = "json" | "msgpack";
 export type StorageKind = "file" | "memory";
 
@@ -23,6 +25,8 @@ export interface EventStoreConfig {
   duplicateWindowMs: number;
   replicas: number;
   storage: StorageKind;
+  /** "full" (the seed's behaviour) publishes message text, prompts, tool params and results; "metadata" only their sizes and shapes. */
+  privacy: Privacy;
 }
 
 export const DEFAULTS: EventStoreConfig = {
@@ -43,6 +47,7 @@ export const DEFAULTS: EventStoreConfig = {
   duplicateWindowMs: 120_000,
   replicas: 1,
   storage: "file",
+  privacy: "full",
 };
 
 export type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
@@ -71,9 +76,11 @@ const oneOf =
     }
     return v;
   };
-const stringList: Check = (v, key) => {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string" || x.length === 0)) {
-    throw new ConfigError(`${key} must be a list of hook names`);
+const hookList: Check = (v, key) => {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ConfigError(`${key} must be a list of hook names`);
+  const unknown = v.filter((x) => !HOOK_NAMES.includes(x));
+  if (unknown.length > 0) {
+    throw new ConfigError(`${key} names unknown hook(s) ${unknown.map((x) => `"${x}"`).join(", ")}; known hooks: ${HOOK_NAMES.join(", ")}`);
   }
   return [...v];
 };
@@ -128,8 +135,8 @@ const SPEC: Record<string, Check> = {
   publishTimeoutMs: int(100, 600_000),
   connectTimeoutMs: int(100, 600_000),
   drainTimeoutMs: int(0, 600_000),
-  includeHooks: stringList,
-  excludeHooks: stringList,
+  includeHooks: hookList,
+  excludeHooks: hookList,
   encoding: oneOf("json", "msgpack"),
   ringBytes: powerOfTwo(65_536, 2 ** 30),
   maxInFlight: int(1, 65_536),
@@ -137,6 +144,7 @@ const SPEC: Record<string, Check> = {
   duplicateWindowMs: int(100, 7 * 24 * 3_600_000),
   replicas: int(1, 5),
   storage: oneOf("file", "memory"),
+  privacy: oneOf("full", "metadata"),
 };
 
 const RETENTION_SPEC: Record<string, Check> = {

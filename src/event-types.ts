@@ -26,8 +26,6 @@ export const EXTRA_EVENT_TYPES = [
   "model.call_end",
   "subagent.spawned",
   "subagent.ended",
-  "tool.persist",
-  "msg.dispatch",
   "cron.changed",
   "skill.changed",
   "plugin.install",

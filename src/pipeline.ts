@@ -3,10 +3,10 @@
 // globalThis where every instance's hooks find the same ring.
 import { randomBytes } from "node:crypto";
 import type { EventStoreConfig } from "./config.ts";
-import { createRing, ringViews, type RingViews } from "./ring/layout.ts";
+import { C, createRing, ringViews, type RingViews } from "./ring/layout.ts";
 import { EventCapture, type CaptureResult } from "./capture.ts";
 import { WorkerSupervisor, type Logger } from "./supervisor.ts";
-import { latencyPercentiles, readCounters, ringUsage, type EventStoreStatus } from "./status.ts";
+import { hostCost, latencyPercentiles, readCounters, ringUsage, type EventStoreStatus } from "./status.ts";
 import type { LatencySnapshot } from "./worker-protocol.ts";
 
 export class EventPipeline {
@@ -27,6 +27,13 @@ export class EventPipeline {
   /** Host thread, hot path. `type` is an index into EVENT_TYPES. Never throws. */
   capture(type: number, agent: string, session: string, payload: unknown): CaptureResult {
     return this.captureRing.capture(type, agent, session, payload);
+  }
+
+  /** Counts an event a hook saw but could not turn into a record (e.g. a throwing getter). */
+  reject(): void {
+    const n = this.views.counters;
+    n[C.captured]++;
+    n[C.rejected]++;
   }
 
   start(): void {
@@ -59,18 +66,8 @@ export class EventPipeline {
       rates,
       ring: ringUsage(this.views),
       latency: latencyPercentiles(snapshots),
+      host: hostCost(this.views),
       ...(s.lastError ? { lastError: s.lastError } : {}),
     };
   }
-}
-
-const KEY = Symbol.for("openclaw-nats-eventstore.pipeline");
-type Holder = { [KEY]?: EventPipeline };
-
-export function currentPipeline(): EventPipeline | undefined {
-  return (globalThis as Holder)[KEY];
-}
-
-export function setCurrentPipeline(p: EventPipeline | undefined): void {
-  (globalThis as Holder)[KEY] = p;
 }

@@ -34,7 +34,7 @@ export interface Counters {
 }
 
 export interface EventStoreStatus {
-  enabled: boolean;
+  enabled: true;
   connection: { state: ConnectionState; server?: string };
   stream?: StreamInfoSummary;
   counters: Counters;
@@ -42,6 +42,8 @@ export interface EventStoreStatus {
   ring: { capacityBytes: number; usedBytes: number; highWaterBytes: number };
   /** Milliseconds. */
   latency: { captureToAck: Percentiles; publishToAck: Percentiles };
+  /** What the hooks cost the gateway's event loop (sampled every 32nd call). */
+  host: { hookCalls: number; costNsPerCall: number };
   lastError?: string;
 }
 
@@ -73,6 +75,11 @@ export function readCounters(v: RingViews): Counters {
     workerStarts: n[C.workerStarts],
     workerCrashes: n[C.workerCrashes],
   };
+}
+
+export function hostCost(v: RingViews): EventStoreStatus["host"] {
+  const n = v.counters;
+  return { hookCalls: n[C.hookCalls], costNsPerCall: n[C.hookCostSamples] > 0 ? Math.round(n[C.hookCostNs] / n[C.hookCostSamples]) : 0 };
 }
 
 export function ringUsage(v: RingViews): EventStoreStatus["ring"] {

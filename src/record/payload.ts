@@ -15,8 +15,10 @@ export interface EncodedPayload {
 const TRUNCATED_KEY = "_truncated";
 const MAX_DEPTH = 32;
 
-// Plain MessagePack maps (no msgpackr records) so any MessagePack reader can decode the payload.
-const packr = new Packr({ useRecords: false, moreTypes: false });
+// Standard MessagePack (no msgpackr records or extensions for undefined) so any MessagePack
+// reader can decode the payload; undefined properties are left out, as JSON does.
+// (skipValues is a msgpackr option its type declarations do not list yet.)
+const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: true, skipValues: [undefined] } as ConstructorParameters<typeof Packr>[0]);
 
 /**
  * A copy of `value` that JSON.stringify and MessagePack can always encode: cycles, BigInt,

@@ -26,6 +26,9 @@ export const C = {
   truncated: 5, // payloads cut to maxPayloadBytes (still delivered)
   ringHighWater: 6, // most bytes ever in use
   sanitized: 7, // payloads that plain encoding refused (cycles, BigInt...) and were made safe
+  hookCalls: 8, // hook handler calls (one call can capture two events: run.end + run.error)
+  hookCostSamples: 9, // host-thread cost of a hook call, sampled (every 32nd call)
+  hookCostNs: 10, // sum of the sampled costs
   // written by the publisher worker
   published: 16, // records published (each counted once, whatever the retries)
   retried: 17, // re-publishes (timeouts, errors, reconnects, worker restarts)

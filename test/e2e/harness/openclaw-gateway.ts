@@ -18,7 +18,7 @@
 // (~3-9 s). OpenClaw warns "settings cannot be checked until its data/settings upgrade finishes" during the
 // install and reports "Deferred state migration completed" at gateway start; the plugin then loads normally.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import {
   closeSync,
   existsSync,
@@ -27,7 +27,11 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
+  rmdirSync,
   rmSync,
+  type Dirent,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -270,6 +274,8 @@ export class OpenClawGateway {
   readonly fileLogPath: string;
   /** Console output (stdout+stderr) of `gateway run`. */
   readonly consoleLogPath: string;
+  /** TMPDIR of every spawned process. */
+  readonly tmpDir: string;
   readonly timings: GatewayTimings = {};
   port = 0;
   model: FakeModel | undefined;
@@ -283,6 +289,7 @@ export class OpenClawGateway {
   private stopResult: Promise<GatewayStopResult> | undefined;
   private readonly exitGuard = () => this.killEverythingSync();
   private readonly opts: StartGatewayOptions;
+  private readonly hostTmpPreexisting = new Set<string>();
 
   constructor(opts: StartGatewayOptions) {
     this.opts = opts;
@@ -299,7 +306,16 @@ export class OpenClawGateway {
     this.workspaceDir = join(this.scratchDir, "workspace");
     this.fileLogPath = join(this.stateDir, "logs", "openclaw.log");
     this.consoleLogPath = join(this.scratchDir, "gateway.console.log");
-    for (const d of [this.homeDir, join(this.stateDir, "logs"), this.workspaceDir]) mkdirSync(d, { recursive: true });
+    this.tmpDir = join(this.scratchDir, "tmp");
+    for (const d of [hostLocksDir(), "/tmp/openclaw"]) if (existsSync(d)) this.hostTmpPreexisting.add(d);
+    for (const d of [this.homeDir, join(this.stateDir, "logs"), this.workspaceDir, this.tmpDir]) mkdirSync(d, { recursive: true });
+    const sharedCompileCache = join(tmpdir(), "node-compile-cache");
+    try {
+      mkdirSync(sharedCompileCache, { recursive: true });
+      symlinkSync(sharedCompileCache, join(this.tmpDir, "node-compile-cache"), "dir");
+    } catch {
+      // a cold compile cache only costs start-up time
+    }
 
     const realHome = process.env.HOME ?? homedir();
     const env: Record<string, string> = {
@@ -314,8 +330,10 @@ export class OpenClawGateway {
       OPENCLAW_NO_AUTO_UPDATE: "1",
       NO_COLOR: "1",
       LANG: process.env.LANG ?? "C.UTF-8",
-      // keep the machine's TMPDIR: OpenClaw's Node compile cache lives in $TMPDIR/node-compile-cache
-      TMPDIR: process.env.TMPDIR ?? tmpdir(),
+      // Temp files that honour $TMPDIR stay in the scratch dir. Its Node compile cache ($TMPDIR/node-compile-cache)
+      // is symlinked to the machine's so it stays warm across runs (setting NODE_COMPILE_CACHE instead makes
+      // openclaw.mjs respawn itself). Hard-coded /tmp paths are handled in stop(), see cleanupHostTmp().
+      TMPDIR: this.tmpDir,
       // the managed npm install of an npm-pack plugin reuses the real npm cache (faster, still registry-only)
       npm_config_cache: process.env.npm_config_cache ?? join(realHome, ".npm"),
       npm_config_update_notifier: "false",
@@ -648,6 +666,7 @@ export class OpenClawGateway {
       await sleep(300);
     }
     if (this.ownsModel && this.model) await this.model.close();
+    this.cleanupHostTmp();
     process.removeListener("exit", this.exitGuard);
     return {
       exitCode: this.exitInfo?.code ?? null,
@@ -656,6 +675,52 @@ export class OpenClawGateway {
       log: this.logText(),
       durationMs: Date.now() - t0,
     };
+  }
+
+  /**
+   * OpenClaw 2026.9.6 ignores $TMPDIR for two things: state-lifecycle lock files in
+   * /tmp/openclaw-state-locks-<uid>/<family>.<sha256(realpath(db)).slice(0,8)>.lock.sqlite and its preferred temp
+   * root /tmp/openclaw. Remove the lock files that belong to this run's databases, and those two dirs only if this
+   * run created them and they are empty.
+   */
+  private cleanupHostTmp(): void {
+    const dbs: string[] = [];
+    const walk = (dir: string, depth: number) => {
+      if (depth > 4) return;
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p, depth + 1);
+        else if (e.isFile() && e.name.endsWith(".sqlite")) dbs.push(p);
+      }
+    };
+    walk(this.stateDir, 0);
+    const hashes = new Set<string>();
+    for (const db of dbs) {
+      for (const p of [db, safeRealpath(db)]) hashes.add(createHash("sha256").update(p).digest("hex").slice(0, 8));
+    }
+    const locksDir = hostLocksDir();
+    try {
+      for (const name of readdirSync(locksDir)) {
+        const m = /\.([0-9a-f]{8})\.lock\.sqlite(?:-journal|-wal|-shm)?$/.exec(name);
+        if (m && hashes.has(m[1]!)) rmSync(join(locksDir, name), { force: true });
+      }
+    } catch {
+      // no locks dir
+    }
+    for (const dir of [locksDir, "/tmp/openclaw"]) {
+      if (this.hostTmpPreexisting.has(dir)) continue;
+      try {
+        rmdirSync(dir); // fails (and keeps the dir) when it is not empty
+      } catch {
+        // not empty or not there
+      }
+    }
   }
 
   /** Last-resort synchronous cleanup when the test process exits without stop(). */
@@ -681,6 +746,18 @@ export class OpenClawGateway {
   removeScratch(): void {
     if (process.env.OPENCLAW_E2E_KEEP === "1") return;
     rmSync(this.scratchDir, { recursive: true, force: true });
+  }
+}
+
+function hostLocksDir(): string {
+  return typeof process.getuid === "function" ? `/tmp/openclaw-state-locks-${process.getuid()}` : "/tmp/openclaw-state-locks";
+}
+
+function safeRealpath(p: string): string {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return p;
   }
 }
 

@@ -1,0 +1,61 @@
+// Turns the hook table into api.on() handlers. A handler runs on the gateway's event loop: it
+// picks the fields, copies one record into the ring and returns undefined. It never awaits and
+// never throws; an event it cannot take is counted as rejected.
+import type { EventStoreConfig } from "../config.ts";
+import { eventTypeIndex } from "../event-types.ts";
+import type { EventPipeline } from "../pipeline.ts";
+import type { HookHandler, OpenClawPluginApi } from "../plugin-api.ts";
+import { C } from "../ring/layout.ts";
+import { agentOf, sessionOf, SYSTEM } from "./identity.ts";
+import { HOOKS, type HookSpec } from "./table.ts";
+
+type Bag = Record<string, unknown>;
+const EMPTY: Bag = Object.freeze({}) as Bag;
+const SAMPLE_EVERY = 32;
+
+const asBag = (v: unknown): Bag => (v !== null && typeof v === "object" ? (v as Bag) : EMPTY);
+
+/** The hooks to register: includeHooks (when set) wins, then excludeHooks, as in the seed. */
+export function selectedHooks(config: EventStoreConfig): HookSpec[] {
+  const include = new Set(config.includeHooks);
+  const exclude = new Set(config.excludeHooks);
+  return HOOKS.filter((h) => (include.size > 0 ? include.has(h.hook) : !exclude.has(h.hook)));
+}
+
+export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => EventPipeline | undefined): HookHandler {
+  const type = eventTypeIndex(spec.type);
+  const alsoType = spec.also ? eventTypeIndex(spec.also.type) : -1;
+  let calls = 0;
+  return (event, ctx) => {
+    let p: EventPipeline | undefined;
+    try {
+      p = pipeline();
+      if (p === undefined) return undefined;
+      const sample = ++calls % SAMPLE_EVERY === 0;
+      const t0 = sample ? performance.now() : 0;
+      const e = asBag(event);
+      const c = asBag(ctx);
+      const agent = spec.system ? SYSTEM : agentOf(e, c);
+      const session = spec.system ? SYSTEM : sessionOf(e, c);
+      p.capture(type, agent, session, spec.extract(e, c, full));
+      if (spec.also && spec.also.when(e)) p.capture(alsoType, agent, session, spec.also.extract(e, c, full));
+      const n = p.views.counters;
+      n[C.hookCalls]++;
+      if (sample) {
+        n[C.hookCostSamples]++;
+        n[C.hookCostNs] += (performance.now() - t0) * 1e6;
+      }
+    } catch {
+      // A hostile event (a throwing getter, a revoked proxy...): counted, never thrown into the host.
+      p?.reject();
+    }
+    return undefined;
+  };
+}
+
+export function registerHooks(api: OpenClawPluginApi, config: EventStoreConfig, pipeline: () => EventPipeline | undefined): string[] {
+  const full = config.privacy === "full";
+  const hooks = selectedHooks(config);
+  for (const spec of hooks) api.on(spec.hook, makeHandler(spec, full, pipeline));
+  return hooks.map((h) => h.hook);
+}

@@ -1,0 +1,196 @@
+// One table: which OpenClaw hook becomes which event type, and which fields of the hook's event
+// an auditor gets. The 17 seed types keep their names and payload fields; content (message text,
+// prompts, tool params and results) follows the privacy setting; LLM hooks never carry content.
+
+export type Privacy = "full" | "metadata";
+type Bag = Record<string, unknown>;
+export type Extract = (e: Bag, ctx: Bag, full: boolean) => Bag;
+
+export interface HookSpec {
+  hook: string;
+  type: string;
+  /** Gateway-level events: agent and session are "system". */
+  system?: boolean;
+  /** Delivered to non-bundled plugins only with hooks.allowConversationAccess (OpenClaw >= 2026.4.23). */
+  conversation?: boolean;
+  extract: Extract;
+  /** A second event from the same hook call (the seed's run.error from agent_end). */
+  also?: { type: string; when: (e: Bag) => boolean; extract: Extract };
+}
+
+const len = (v: unknown): number | undefined => (typeof v === "string" ? v.length : Array.isArray(v) ? v.length : undefined);
+const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
+const keys = (v: unknown): string[] | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : undefined);
+const errText = (v: unknown): unknown => (v instanceof Error ? v.message : v);
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** Text content: as is in full mode, its length in metadata mode. */
+function content(out: Bag, key: string, v: unknown, full: boolean): Bag {
+  if (full) out[key] = v;
+  else if (v !== undefined) out[`${key}Length`] = len(v);
+  return out;
+}
+
+/** Structured content (tool params and results): as is in full mode, its shape in metadata mode. */
+function structured(out: Bag, key: string, v: unknown, full: boolean): Bag {
+  if (full) out[key] = v;
+  else if (v !== undefined) out[`${key}Keys`] = keys(v) ?? typeof v;
+  return out;
+}
+
+function messageMeta(m: unknown): Bag | undefined {
+  if (m === null || typeof m !== "object") return undefined;
+  const x = m as Bag;
+  return { provider: str(x.provider), surface: str(x.surface), originatingChannel: str(x.originatingChannel), senderName: str(x.senderName) };
+}
+
+export const HOOKS: readonly HookSpec[] = [
+  {
+    hook: "message_received",
+    type: "msg.in",
+    extract: (e, ctx, full) =>
+      content({ from: e.from, timestamp: e.timestamp, channel: ctx.channelId, messageId: e.messageId ?? ctx.messageId, senderId: e.senderId ?? ctx.senderId, threadId: e.threadId, metadata: full ? e.metadata : messageMeta(e.metadata) }, "content", e.content, full),
+  },
+  {
+    hook: "message_sending",
+    type: "msg.sending",
+    extract: (e, ctx, full) => content({ to: e.to, channel: ctx.channelId, replyToId: e.replyToId, threadId: e.threadId }, "content", e.content, full),
+  },
+  {
+    hook: "message_sent",
+    type: "msg.out",
+    extract: (e, ctx, full) => content({ to: e.to, success: e.success, error: errText(e.error), channel: ctx.channelId, messageId: e.messageId }, "content", e.content, full),
+  },
+  {
+    hook: "before_tool_call",
+    type: "tool.call",
+    extract: (e, ctx, full) => structured({ toolName: e.toolName ?? ctx.toolName, toolCallId: e.toolCallId ?? ctx.toolCallId, runId: e.runId ?? ctx.runId }, "params", e.params, full),
+  },
+  {
+    hook: "after_tool_call",
+    type: "tool.result",
+    extract: (e, ctx, full) =>
+      structured(
+        structured({ toolName: e.toolName ?? ctx.toolName, toolCallId: e.toolCallId ?? ctx.toolCallId, runId: e.runId ?? ctx.runId, error: errText(e.error), durationMs: e.durationMs }, "params", e.params, full),
+        "result",
+        e.result,
+        full,
+      ),
+  },
+  {
+    // Fires once per run, before the model is called, and needs no conversation access.
+    hook: "agent_turn_prepare",
+    type: "run.start",
+    extract: (e, ctx, full) => content({ runId: ctx.runId, trigger: ctx.trigger, provider: ctx.modelProviderId, model: ctx.modelId, channel: ctx.channelId ?? ctx.channel }, "prompt", e.prompt, full),
+  },
+  {
+    hook: "agent_end",
+    type: "run.end",
+    conversation: true,
+    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, success: e.success, error: errText(e.error), durationMs: e.durationMs, messageCount: count(e.messages) }),
+    also: {
+      type: "run.error",
+      when: (e) => e.success === false,
+      extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, success: false, error: errText(e.error), durationMs: e.durationMs }),
+    },
+  },
+  {
+    hook: "llm_input",
+    type: "llm.input",
+    conversation: true,
+    extract: (e) => ({
+      runId: e.runId,
+      sessionId: e.sessionId,
+      provider: e.provider,
+      model: e.model,
+      systemPromptLength: len(e.systemPrompt) ?? 0,
+      promptLength: len(e.prompt) ?? 0,
+      historyMessageCount: count(e.historyMessages),
+      imagesCount: e.imagesCount ?? 0,
+      toolCount: count(e.tools),
+    }),
+  },
+  {
+    hook: "llm_output",
+    type: "llm.output",
+    conversation: true,
+    extract: (e) => {
+      const texts = Array.isArray(e.assistantTexts) ? e.assistantTexts : [];
+      return {
+        runId: e.runId,
+        sessionId: e.sessionId,
+        provider: e.provider,
+        model: e.model,
+        assistantTextCount: texts.length,
+        assistantTextTotalLength: texts.reduce((n: number, t: unknown) => n + (typeof t === "string" ? t.length : 0), 0),
+        usage: e.usage,
+      };
+    },
+  },
+  {
+    hook: "before_compaction",
+    type: "session.compaction_start",
+    extract: (e) => ({ messageCount: e.messageCount, compactingCount: e.compactingCount, tokenCount: e.tokenCount }),
+  },
+  {
+    hook: "after_compaction",
+    type: "session.compaction_end",
+    extract: (e) => ({ messageCount: e.messageCount, compactedCount: e.compactedCount, tokenCount: e.tokenCount }),
+  },
+  { hook: "before_reset", type: "session.reset", extract: (e) => ({ reason: e.reason, messageCount: Array.isArray(e.messages) ? e.messages.length : undefined }) },
+  { hook: "session_start", type: "session.start", extract: (e, ctx) => ({ sessionId: e.sessionId ?? ctx.sessionId, resumedFrom: e.resumedFrom }) },
+  {
+    hook: "session_end",
+    type: "session.end",
+    extract: (e, ctx) => ({ sessionId: e.sessionId ?? ctx.sessionId, messageCount: e.messageCount, durationMs: e.durationMs, reason: e.reason, nextSessionId: e.nextSessionId }),
+  },
+  { hook: "gateway_start", type: "gateway.start", system: true, extract: (e) => ({ port: e.port }) },
+  { hook: "gateway_stop", type: "gateway.stop", system: true, extract: (e) => ({ reason: e.reason }) },
+  // Newer hooks, same subject scheme.
+  {
+    hook: "model_call_started",
+    type: "model.call_start",
+    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, callId: e.callId, provider: e.provider, model: e.model, api: e.api, transport: e.transport }),
+  },
+  {
+    hook: "model_call_ended",
+    type: "model.call_end",
+    extract: (e, ctx) => ({
+      runId: e.runId ?? ctx.runId,
+      callId: e.callId,
+      provider: e.provider,
+      model: e.model,
+      outcome: e.outcome,
+      errorCategory: e.errorCategory,
+      durationMs: e.durationMs,
+      timeToFirstByteMs: e.timeToFirstByteMs,
+      requestPayloadBytes: e.requestPayloadBytes,
+      responseStreamBytes: e.responseStreamBytes,
+    }),
+  },
+  {
+    hook: "subagent_spawned",
+    type: "subagent.spawned",
+    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, childSessionKey: e.childSessionKey ?? ctx.childSessionKey, childAgentId: e.agentId, label: e.label, mode: e.mode, model: e.resolvedModel }),
+  },
+  {
+    hook: "subagent_ended",
+    type: "subagent.ended",
+    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, targetSessionKey: e.targetSessionKey, targetKind: e.targetKind, reason: e.reason, outcome: e.outcome, error: errText(e.error) }),
+  },
+  { hook: "cron_changed", type: "cron.changed", system: true, extract: (e) => ({ action: e.action, jobId: e.jobId, agentId: e.agentId, nextRunAtMs: e.nextRunAtMs }) },
+  {
+    hook: "skill_changed",
+    type: "skill.changed",
+    system: true,
+    extract: (e) => ({ action: e.action, source: e.source, name: (e.after as Bag | undefined)?.name ?? (e.before as Bag | undefined)?.name }),
+  },
+  {
+    hook: "before_install",
+    type: "plugin.install",
+    system: true,
+    extract: (e) => ({ targetType: e.targetType, targetName: e.targetName, origin: e.origin, sourcePathKind: e.sourcePathKind }),
+  },
+];
+
+export const HOOK_NAMES: readonly string[] = HOOKS.map((h) => h.hook);

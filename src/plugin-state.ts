@@ -1,0 +1,19 @@
+// Process-wide plugin state. OpenClaw loads the plugin module once per registration (start-up,
+// discovery, every hot reload), each a separate module instance; agent-turn hooks arrive in one,
+// the service and commands in another. So the pipeline lives on globalThis, found by all of them.
+import type { EventPipeline } from "./pipeline.ts";
+
+export interface PluginState {
+  pipeline?: EventPipeline;
+  /** plugins.entries.<id>.hooks.allowConversationAccess as last seen by register(). */
+  conversationAccess?: boolean;
+  configError?: string;
+  disabled?: boolean;
+}
+
+const KEY = Symbol.for("openclaw-nats-eventstore.state");
+
+export function pluginState(): PluginState {
+  const g = globalThis as { [KEY]?: PluginState };
+  return (g[KEY] ??= {});
+}

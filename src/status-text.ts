@@ -1,0 +1,35 @@
+// /eventstatus: the status as a few short lines for a chat window.
+import type { EventStoreStatus, Percentiles } from "./status.ts";
+
+const n = (x: number) => Math.round(x).toLocaleString("en-US");
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+const ms = (p: Percentiles) => (p.count === 0 ? "no acks yet" : `p50 ${p.p50} ms, p99 ${p.p99} ms, max ${p.max} ms`);
+
+export function statusText(s: EventStoreStatus, hints: string[]): string {
+  const c = s.counters;
+  const d = c.dropped;
+  const dropped =
+    d.total === 0
+      ? "0 dropped"
+      : `${n(d.total)} dropped (${[
+          d.ringFull && `ring full ${n(d.ringFull)}`,
+          d.tooLarge && `too large ${n(d.tooLarge)}`,
+          d.rejected && `rejected ${n(d.rejected)}`,
+          d.undeliverable && `over server max_payload ${n(d.undeliverable)}`,
+        ]
+          .filter(Boolean)
+          .join(", ")})`;
+  const lines = [
+    `NATS event store: ${s.connection.state}${s.connection.server ? ` to ${s.connection.server}` : ""}${s.stream ? `, stream ${s.stream.name}` : ""}`,
+    `events: ${n(c.captured)} captured, ${n(c.acked)} stored, ${n(c.pending)} pending, ${dropped}`,
+    `rate: ${n(s.rates.capturedPerSec)}/s captured, ${n(s.rates.ackedPerSec)}/s stored (last ${s.rates.windowSec} s)`,
+    `latency capture->ack: ${ms(s.latency.captureToAck)}`,
+    `ring: ${mib(s.ring.usedBytes)} of ${mib(s.ring.capacityBytes)} used (high water ${mib(s.ring.highWaterBytes)}); retries ${n(c.retried)}, reconnects ${n(c.reconnects)}, worker restarts ${n(c.workerCrashes)}`,
+    `host cost: ${n(s.host.costNsPerCall)} ns per hook call`,
+  ];
+  if (c.truncated > 0) lines.push(`truncated payloads: ${n(c.truncated)}`);
+  if (s.stream?.warning) lines.push(`warning: ${s.stream.warning}`);
+  if (s.lastError) lines.push(`last error: ${s.lastError}`);
+  for (const h of hints) lines.push(`hint: ${h}`);
+  return lines.join("\n");
+}

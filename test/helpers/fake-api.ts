@@ -1,0 +1,80 @@
+// A stand-in for the OpenClaw plugin API (unit tests only; the e2e test uses the real host).
+import type { GatewayMethodOptions, HookHandler, OpenClawPluginApi } from "../../src/plugin-api.ts";
+import { RingConsumer } from "../../src/ring/consumer.ts";
+import { EnvelopeBuilder } from "../../workers/envelope.ts";
+import { CTL_INSTANCE } from "../../src/ring/layout.ts";
+import type { EventPipeline } from "../../src/pipeline.ts";
+
+export interface FakeApi extends OpenClawPluginApi {
+  hooks: Map<string, HookHandler>;
+  commands: Map<string, () => Promise<{ text: string }> | { text: string }>;
+  methods: Map<string, (o: GatewayMethodOptions) => void | Promise<void>>;
+  services: { id: string; start: (c: object) => void | Promise<void>; stop?: (c: object) => void | Promise<void> }[];
+  logs: string[];
+  fire(hook: string, event: unknown, ctx?: unknown): unknown;
+  call(method: string): Promise<{ ok: boolean; payload: unknown }>;
+}
+
+export function fakeApi(pluginConfig: Record<string, unknown> | undefined, allowConversationAccess = true): FakeApi {
+  const api: FakeApi = {
+    id: "nats-eventstore",
+    registrationMode: "full",
+    config: { plugins: { entries: { "nats-eventstore": { hooks: { allowConversationAccess } } } } },
+    pluginConfig,
+    hooks: new Map(),
+    commands: new Map(),
+    methods: new Map(),
+    services: [],
+    logs: [],
+    logger: {
+      info: (m) => api.logs.push(`info ${m}`),
+      warn: (m) => api.logs.push(`warn ${m}`),
+      error: (m) => api.logs.push(`error ${m}`),
+    },
+    on(name, handler) {
+      if (api.hooks.has(name)) throw new Error(`hook ${name} registered twice`);
+      api.hooks.set(name, handler);
+    },
+    registerCommand(c) {
+      api.commands.set(c.name, c.handler as () => { text: string });
+    },
+    registerGatewayMethod(name, handler) {
+      api.methods.set(name, handler);
+    },
+    registerService(s) {
+      api.services.push(s);
+    },
+    fire(hook, event, ctx) {
+      const h = api.hooks.get(hook);
+      if (!h) throw new Error(`no handler for ${hook}`);
+      return h(event, ctx);
+    },
+    call(method) {
+      return new Promise((resolve) => {
+        void api.methods.get(method)!({ params: {}, respond: (ok, payload) => resolve({ ok, payload }) });
+      });
+    },
+  };
+  return api;
+}
+
+export interface DecodedEvent {
+  subject: string;
+  env: { id: string; ts: number; agent: string; session: string; type: string; payload: Record<string, unknown> };
+}
+
+/** Reads every record still in the pipeline's ring and builds its envelope, as the worker would. */
+export function ringEvents(p: EventPipeline, prefix = "t"): DecodedEvent[] {
+  const consumer = new RingConsumer(p.views);
+  const b = new EnvelopeBuilder(p.views, "json", p.views.ctl[CTL_INSTANCE] >>> 0, prefix);
+  const out: DecodedEvent[] = [];
+  for (let pos = consumer.next(); pos >= 0; pos = consumer.next()) {
+    const m = b.build(pos);
+    out.push({ subject: m.subject, env: JSON.parse(Buffer.from(m.body).toString()) });
+  }
+  return out;
+}
+
+export function resetPluginState(): void {
+  (globalThis as Record<symbol, unknown>)[Symbol.for("openclaw-nats-eventstore.state")] = undefined;
+}

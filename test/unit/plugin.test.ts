@@ -1,0 +1,277 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import plugin, { collectStatus } from "../../src/index.ts";
+import { DEFAULTS } from "../../src/config.ts";
+import { HOOKS, HOOK_NAMES } from "../../src/hooks/table.ts";
+import { SEED_EVENT_TYPES } from "../../src/event-types.ts";
+import { agentFromSessionKey, agentOf } from "../../src/hooks/identity.ts";
+import { pluginState } from "../../src/plugin-state.ts";
+import { fakeApi, resetPluginState, ringEvents, type FakeApi } from "../helpers/fake-api.ts";
+
+const SMALL = { ringBytes: 1 << 20, maxPayloadBytes: 16_384, subjectPrefix: "t" };
+const AGENT_CTX = { agentId: "main", sessionKey: "agent:main:harness-e2e", sessionId: "e7ca", runId: "run-1" };
+
+// One call per hook, shaped like what OpenClaw 2026.9.6 delivered (shared/reference/openclaw-hook-samples.md).
+const SAMPLES: Record<string, [Record<string, unknown>, Record<string, unknown>]> = {
+  message_received: [
+    { from: "", content: "/status", messageId: "m1", senderId: "cli", sessionKey: "agent:main:cmd", metadata: { provider: "webchat", surface: "webchat", originatingChannel: "webchat", secretish: "x" } },
+    { channelId: "webchat", conversationId: "agent:main:cmd", sessionKey: "agent:main:cmd", messageId: "m1" },
+  ],
+  message_sending: [{ to: "agent:main:cmd", content: "reply text", metadata: { channel: "webchat" } }, { channelId: "webchat", sessionKey: "agent:main:cmd" }],
+  message_sent: [{ to: "user:h", content: "out", success: true, messageId: "lb-1", sessionKey: "agent:main:main" }, { channelId: "loopback", sessionKey: "agent:main:main" }],
+  before_tool_call: [{ toolName: "ls", params: { path: "." }, runId: "run-1", toolCallId: "call_1" }, { ...AGENT_CTX, toolName: "ls" }],
+  after_tool_call: [{ toolName: "ls", params: { path: "." }, toolCallId: "call_1", result: { content: [{ type: "text", text: "a\nb" }] }, durationMs: 27 }, { ...AGENT_CTX, toolName: "ls" }],
+  agent_turn_prepare: [{ prompt: "list the workspace", messages: [], queuedInjections: [] }, { ...AGENT_CTX, trigger: "user", modelProviderId: "fake", modelId: "fake-model" }],
+  agent_end: [{ messages: [1, 2, 3, 4], success: true, durationMs: 424, runId: "run-1" }, AGENT_CTX],
+  llm_input: [{ runId: "run-1", sessionId: "e7ca", provider: "fake", model: "fake-model", systemPrompt: "SYSTEM SECRET", prompt: "USER PROMPT", historyMessages: [1], imagesCount: 0, tools: [1, 2] }, AGENT_CTX],
+  llm_output: [{ runId: "run-1", provider: "fake", model: "fake-model", assistantTexts: ["ANSWER ONE", "TWO"], usage: { input: 10, output: 5, total: 15 } }, AGENT_CTX],
+  before_compaction: [{ messageCount: 4, tokenCount: 64 }, AGENT_CTX],
+  after_compaction: [{ messageCount: 2, compactedCount: 2, sessionFile: "sqlite:x" }, AGENT_CTX],
+  before_reset: [{ sessionFile: "sqlite:x", messages: [1, 2], reason: "reset" }, AGENT_CTX],
+  session_start: [{ sessionId: "e7ca", sessionKey: "agent:main:harness-e2e" }, { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", agentId: "main" }],
+  session_end: [{ sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", messageCount: 0, reason: "shutdown" }, { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", agentId: "main" }],
+  gateway_start: [{ port: 38379 }, { port: 38379, config: { gateway: { auth: { token: "SECRET-TOKEN" } } } }],
+  gateway_stop: [{ reason: "gateway stopping" }, { port: 38379 }],
+  model_call_started: [{ runId: "run-1", callId: "run-1:model:1", sessionKey: "agent:main:harness-e2e", provider: "fake", model: "fake-model", api: "openai-completions" }, { runId: "run-1", sessionKey: "agent:main:harness-e2e" }],
+  model_call_ended: [{ runId: "run-1", callId: "run-1:model:1", provider: "fake", model: "fake-model", durationMs: 123, outcome: "completed", timeToFirstByteMs: 104 }, { runId: "run-1", sessionKey: "agent:main:harness-e2e" }],
+  subagent_spawned: [{ runId: "r2", childSessionKey: "agent:main:subagent:b4", agentId: "main", label: "child", mode: "run", resolvedModel: "fake/fake-model" }, { runId: "r2", childSessionKey: "agent:main:subagent:b4", requesterSessionKey: "agent:ops:spawn" }],
+  subagent_ended: [{ targetSessionKey: "agent:main:subagent:b4", targetKind: "subagent", reason: "subagent-complete", outcome: "ok", runId: "r2" }, { runId: "r2", childSessionKey: "agent:main:subagent:b4", requesterSessionKey: "agent:ops:spawn" }],
+  cron_changed: [{ action: "added", jobId: "j1", nextRunAtMs: 1 }, { config: {} }],
+  skill_changed: [{ action: "created", source: "workshop", after: { name: "harness-check" } }, { workspaceDir: "/w" }],
+  before_install: [{ targetType: "plugin", targetName: "dummy", origin: "plugin-package", sourcePathKind: "directory" }, { targetType: "plugin" }],
+};
+
+function setup(config: Record<string, unknown> = {}, conversationAccess = true): FakeApi {
+  resetPluginState();
+  const api = fakeApi({ ...SMALL, ...config }, conversationAccess);
+  plugin.register(api);
+  return api;
+}
+
+function fireAll(api: FakeApi): void {
+  for (const h of HOOK_NAMES) if (api.hooks.has(h)) expect(api.fire(h, ...SAMPLES[h])).toBeUndefined();
+}
+
+const events = () => ringEvents(pluginState().pipeline!);
+
+afterEach(async () => {
+  await pluginState().pipeline?.stop();
+  resetPluginState();
+});
+
+describe("plugin registration", () => {
+  it("registers every hook of the table, the command, the gateway method and one service, and spawns nothing", () => {
+    const api = setup();
+    expect([...api.hooks.keys()].sort()).toEqual([...HOOK_NAMES].sort());
+    expect([...api.commands.keys()]).toEqual(["eventstatus"]);
+    expect([...api.methods.keys()]).toEqual(["eventstore.status"]);
+    expect(api.services.map((s) => s.id)).toEqual(["nats-eventstore"]);
+    expect(pluginState().pipeline).toBeUndefined(); // nothing allocated until a hook fires or the service starts
+  });
+
+  it("covers the 17 seed event types", () => {
+    const types = new Set(HOOKS.flatMap((h) => [h.type, ...(h.also ? [h.also.type] : [])]));
+    for (const t of SEED_EVENT_TYPES) expect(types).toContain(t);
+  });
+
+  it("includeHooks wins over excludeHooks, as in the seed", () => {
+    expect([...setup({ includeHooks: ["gateway_start", "session_start"], excludeHooks: ["session_start"] }).hooks.keys()]).toEqual(["session_start", "gateway_start"]);
+    expect(setup({ excludeHooks: ["llm_input"] }).hooks.has("llm_input")).toBe(false);
+  });
+
+  it("invalid config: one clear error naming the key, plugin disabled, host not crashed, status says why", async () => {
+    const api = setup({ subjectPrefix: "bad prefix" });
+    expect(api.hooks.size).toBe(0);
+    expect(api.services).toHaveLength(0);
+    expect(api.logs.join("\n")).toMatch(/invalid config, plugin disabled: subjectPrefix must be/);
+    const r = await api.call("eventstore.status");
+    expect(r).toEqual({ ok: true, payload: { enabled: false, error: expect.stringMatching(/^invalid config: subjectPrefix/) } });
+    expect((await api.commands.get("eventstatus")!()).text).toMatch(/disabled: invalid config: subjectPrefix/);
+  });
+
+  it("unknown hook names in include/exclude are config errors", () => {
+    expect(setup({ excludeHooks: ["before_agent_start"] }).logs.join()).toMatch(/excludeHooks names unknown hook\(s\) "before_agent_start"/);
+  });
+
+  it("enabled: false registers no hooks and reports disabled", async () => {
+    const api = setup({ enabled: false });
+    expect(api.hooks.size).toBe(0);
+    expect((await api.call("eventstore.status")).payload).toEqual({ enabled: false });
+  });
+});
+
+describe("hook -> event", () => {
+  it("maps each hook to its event type, agent, session and subject", () => {
+    const api = setup();
+    fireAll(api);
+    const got = events().map((e) => [e.env.type, e.env.agent, e.env.session, e.subject]);
+    expect(got).toEqual([
+      ["msg.in", "main", "agent:main:cmd", "t.main.msg_in"],
+      ["msg.sending", "main", "agent:main:cmd", "t.main.msg_sending"],
+      ["msg.out", "main", "agent:main:main", "t.main.msg_out"],
+      ["tool.call", "main", "agent:main:harness-e2e", "t.main.tool_call"],
+      ["tool.result", "main", "agent:main:harness-e2e", "t.main.tool_result"],
+      ["run.start", "main", "agent:main:harness-e2e", "t.main.run_start"],
+      ["run.end", "main", "agent:main:harness-e2e", "t.main.run_end"],
+      ["llm.input", "main", "agent:main:harness-e2e", "t.main.llm_input"],
+      ["llm.output", "main", "agent:main:harness-e2e", "t.main.llm_output"],
+      ["session.compaction_start", "main", "agent:main:harness-e2e", "t.main.session_compaction_start"],
+      ["session.compaction_end", "main", "agent:main:harness-e2e", "t.main.session_compaction_end"],
+      ["session.reset", "main", "agent:main:harness-e2e", "t.main.session_reset"],
+      ["session.start", "main", "agent:main:harness-e2e", "t.main.session_start"],
+      ["session.end", "main", "agent:main:harness-e2e", "t.main.session_end"],
+      ["gateway.start", "system", "system", "t.system.gateway_start"],
+      ["gateway.stop", "system", "system", "t.system.gateway_stop"],
+      ["model.call_start", "main", "agent:main:harness-e2e", "t.main.model_call_start"],
+      ["model.call_end", "main", "agent:main:harness-e2e", "t.main.model_call_end"],
+      ["subagent.spawned", "ops", "agent:ops:spawn", "t.ops.subagent_spawned"],
+      ["subagent.ended", "ops", "agent:ops:spawn", "t.ops.subagent_ended"],
+      ["cron.changed", "system", "system", "t.system.cron_changed"],
+      ["skill.changed", "system", "system", "t.system.skill_changed"],
+      ["plugin.install", "system", "system", "t.system.plugin_install"],
+    ]);
+  });
+
+  it("extracts the fields an auditor needs, content included in full privacy mode (the seed's default)", () => {
+    const api = setup();
+    fireAll(api);
+    const by = Object.fromEntries(events().map((e) => [e.env.type, e.env.payload]));
+    expect(by["msg.in"]).toMatchObject({ content: "/status", channel: "webchat", messageId: "m1", senderId: "cli" });
+    expect(by["tool.call"]).toEqual({ toolName: "ls", toolCallId: "call_1", runId: "run-1", params: { path: "." } });
+    expect(by["tool.result"]).toMatchObject({ toolName: "ls", durationMs: 27, result: { content: [{ type: "text", text: "a\nb" }] } });
+    expect(by["run.start"]).toMatchObject({ runId: "run-1", prompt: "list the workspace", trigger: "user", model: "fake-model" });
+    expect(by["run.end"]).toEqual({ runId: "run-1", success: true, durationMs: 424, messageCount: 4 });
+    expect(by["model.call_end"]).toMatchObject({ durationMs: 123, outcome: "completed", timeToFirstByteMs: 104 });
+    expect(by["session.end"]).toMatchObject({ sessionId: "e7ca", messageCount: 0, reason: "shutdown" });
+    expect(by["gateway.start"]).toEqual({ port: 38379 });
+  });
+
+  it("LLM events carry metadata only, never content", () => {
+    const api = setup();
+    fireAll(api);
+    const all = JSON.stringify(events().filter((e) => e.env.type.startsWith("llm.")));
+    expect(all).not.toMatch(/SYSTEM SECRET|USER PROMPT|ANSWER ONE/);
+    const by = Object.fromEntries(events().map((e) => [e.env.type, e.env.payload]));
+    expect(by["llm.input"]).toMatchObject({ systemPromptLength: 13, promptLength: 11, historyMessageCount: 1, toolCount: 2, model: "fake-model" });
+    expect(by["llm.output"]).toMatchObject({ assistantTextCount: 2, assistantTextTotalLength: 13, usage: { total: 15 } });
+  });
+
+  it("metadata privacy mode replaces message text, prompts and tool data by their sizes and shapes", () => {
+    const api = setup({ privacy: "metadata" });
+    fireAll(api);
+    const evs = events();
+    const all = JSON.stringify(evs);
+    expect(all).not.toMatch(/\/status|reply text|list the workspace|a\\nb/);
+    const by = Object.fromEntries(evs.map((e) => [e.env.type, e.env.payload]));
+    expect(by["msg.in"]).toMatchObject({ contentLength: 7, metadata: { provider: "webchat" } });
+    expect(by["msg.in"].metadata).not.toHaveProperty("secretish");
+    expect(by["tool.call"]).toMatchObject({ toolName: "ls", paramsKeys: ["path"] });
+    expect(by["tool.result"]).toMatchObject({ resultKeys: ["content"] });
+    expect(by["run.start"]).toMatchObject({ promptLength: 18 });
+  });
+
+  it("emits run.error besides run.end when a run fails", () => {
+    const api = setup();
+    api.fire("agent_end", { success: false, error: new Error("model exploded"), durationMs: 5, messages: [] }, AGENT_CTX);
+    const evs = events();
+    expect(evs.map((e) => e.env.type)).toEqual(["run.end", "run.error"]);
+    expect(evs[1].env.payload).toMatchObject({ success: false, error: "model exploded" });
+  });
+
+  it("truncates an oversized tool result with a visible marker", () => {
+    const api = setup({ maxPayloadBytes: 4096 });
+    api.fire("after_tool_call", { toolName: "read", params: {}, result: "y".repeat(100_000) }, AGENT_CTX);
+    const [e] = events();
+    expect(e.env.payload._truncated).toEqual({ originalBytes: expect.any(Number) });
+    expect(JSON.stringify(e.env.payload).length).toBeLessThanOrEqual(4096);
+    expect(String(e.env.payload.result)).toMatch(/truncated \d+ chars/);
+  });
+
+  it("never puts the gateway's secrets from ctx.config into an event", () => {
+    const api = setup();
+    fireAll(api);
+    expect(JSON.stringify(events())).not.toContain("SECRET-TOKEN");
+  });
+});
+
+describe("identity", () => {
+  it("takes the agent from ctx.agentId, else from a canonical session key", () => {
+    expect(agentFromSessionKey("agent:ops:telegram:123")).toBe("ops");
+    expect(agentFromSessionKey("agent:main")).toBe("main");
+    expect(agentFromSessionKey("viola:telegram:123")).toBeUndefined(); // the seed labelled this "viola"... or "agent"
+    expect(agentOf({}, { agentId: "x", sessionKey: "agent:y:z" })).toBe("x");
+    expect(agentOf({}, { sessionKey: "agent:y:z" })).toBe("y");
+    expect(agentOf({ sessionKey: "agent:q:z" }, {})).toBe("q");
+    expect(agentOf({}, { conversationId: "agent:main:cmd" })).toBe("main");
+  });
+
+  it("labels an event whose agent cannot be known 'unknown', never another agent", () => {
+    expect(agentOf({}, { channelId: "telegram" })).toBe("unknown");
+    expect(agentOf({}, { sessionKey: "telegram:123" })).toBe("unknown");
+  });
+});
+
+describe("hostile events", () => {
+  it("no handler throws or returns a promise, whatever it is given; every outcome is counted", async () => {
+    const api = setup();
+    const evil = new Proxy({}, { get: () => { throw new Error("boom"); } });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const inputs: unknown[] = [undefined, null, 42, "str", Symbol("s"), evil, revoked.proxy, [], () => 1];
+    let calls = 0;
+    for (const h of HOOK_NAMES) {
+      for (const ev of inputs) {
+        for (const ctx of inputs) {
+          expect(api.fire(h, ev, ctx)).toBeUndefined();
+          calls++;
+        }
+      }
+    }
+    const s = await collectStatus();
+    if (!("counters" in s)) throw new Error("no status");
+    // Each call produced an event, a counted rejection, or (agent_end) two events.
+    expect(s.counters.captured).toBeGreaterThanOrEqual(calls);
+    expect(s.counters.captured).toBe(s.counters.acked + s.counters.dropped.total + s.counters.pending);
+    expect(s.counters.dropped.rejected).toBeGreaterThan(0);
+  });
+});
+
+describe("status surfaces", () => {
+  it("/eventstatus and eventstore.status answer before and after the service starts, with the conversation-access hint", async () => {
+    const api = setup({}, false);
+    expect((await api.commands.get("eventstatus")!()).text).toMatch(/not started yet[\s\S]*allowConversationAccess/);
+    api.fire("gateway_start", { port: 1 }, {});
+    const r = await api.call("eventstore.status");
+    expect(r.ok).toBe(true);
+    const p = r.payload as { counters: { captured: number }; hints: string[]; connection: { state: string } };
+    expect(p.counters.captured).toBe(1);
+    expect(p.hints.join()).toMatch(/run.end, run.error, llm.input, llm.output are not delivered/);
+    const text = (await api.commands.get("eventstatus")!()).text;
+    expect(text).toMatch(/^NATS event store: closed/);
+    expect(text).toMatch(/events: 1 captured, 0 stored, 1 pending, 0 dropped/);
+    expect(text).toMatch(/hint: .*allowConversationAccess/);
+  });
+});
+
+describe("manifest", () => {
+  const manifest = JSON.parse(readFileSync(new URL("../../openclaw.plugin.json", import.meta.url), "utf8"));
+  it("has the seed's id, startup activation, and a schema whose defaults are the code's defaults", () => {
+    expect(manifest.id).toBe("nats-eventstore");
+    expect(manifest.activation.onStartup).toBe(true);
+    const props = manifest.configSchema.properties;
+    expect(Object.keys(props).sort()).toEqual(Object.keys(DEFAULTS).sort());
+    for (const [k, v] of Object.entries(DEFAULTS)) {
+      if (k === "retention") {
+        for (const [rk, rv] of Object.entries(v as object)) expect(props.retention.properties[rk].default).toEqual(rv);
+      } else expect(props[k].default, k).toEqual(v);
+    }
+    expect(manifest.configSchema.additionalProperties).toBe(false);
+  });
+
+  it("package.json points OpenClaw at built JavaScript that ships in the package", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    expect(pkg.openclaw.extensions).toEqual(["./dist/src/index.js"]);
+    expect(pkg.files).toEqual(expect.arrayContaining(["dist/src", "dist/workers", "openclaw.plugin.json"]));
+    expect(pkg.peerDependencies.openclaw).toBeDefined();
+  });
+});
