@@ -27,16 +27,20 @@ const MAX_CACHED_AGENTS = 10_000;
  * garbage once flushed).
  */
 class Arena {
-  private buf = Buffer.allocUnsafeSlow(ARENA_CHUNK);
+  /** The chunk as a Buffer (for native copies) and as a plain Uint8Array (cheaper subarrays). */
+  buf = Buffer.allocUnsafeSlow(ARENA_CHUNK);
+  u8 = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private pos = 0;
-  take(n: number): { buf: Buffer; off: number } {
+  /** Offset of `n` free bytes in `buf`. */
+  take(n: number): number {
     if (this.pos + n > this.buf.length) {
       this.buf = Buffer.allocUnsafeSlow(Math.max(ARENA_CHUNK, n));
+      this.u8 = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.buf.length);
       this.pos = 0;
     }
     const off = this.pos;
     this.pos = (off + n + 7) & ~7;
-    return { buf: this.buf, off };
+    return off;
   }
 }
 
@@ -99,7 +103,7 @@ export class EnvelopeBuilder {
   private readonly hdrStart: Buffer;
   private readonly typeParts: Buffer[];
   /** Reused result object: valid until the next build(). */
-  readonly out: BuiltMessage = { subject: "", headers: Buffer.alloc(0), body: Buffer.alloc(0), seq: 0, captured: 0 };
+  readonly out: BuiltMessage = { subject: "", headers: new Uint8Array(0), body: new Uint8Array(0), seq: 0, captured: 0 };
 
   constructor(views: RingViews, encoding: Encoding, instance: number, subjectPrefix: string) {
     this.v = views;
@@ -146,7 +150,8 @@ export class EnvelopeBuilder {
       const sessionJson = sessionRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", s0, p0)));
       const size =
         hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payloadLen + 1;
-      const { buf, off } = this.arena.take(size);
+      const off = this.arena.take(size);
+      const buf = this.arena.buf;
       let o = this.header(buf, off, ts, seq);
       const bodyStart = o;
       o = put(buf, o, '{"id":"');
@@ -160,13 +165,14 @@ export class EnvelopeBuilder {
       o += typePart.copy(buf, o);
       o += ring.copy(buf, o, p0, p0 + payloadLen);
       buf[o++] = 0x7d; // }
-      out.headers = buf.subarray(off, bodyStart);
-      out.body = buf.subarray(bodyStart, o);
+      out.headers = this.arena.u8.subarray(off, bodyStart);
+      out.body = this.arena.u8.subarray(bodyStart, o);
       return out;
     }
     // MessagePack: a 6-entry map whose last value is the payload the host packed.
     const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payloadLen;
-    const { buf, off } = this.arena.take(size);
+    const off = this.arena.take(size);
+    const buf = this.arena.buf;
     let o = this.header(buf, off, ts, seq);
     const bodyStart = o;
     buf[o++] = 0x86;
@@ -186,8 +192,8 @@ export class EnvelopeBuilder {
     o += ring.copy(buf, o, s0, p0);
     o += typePart.copy(buf, o);
     o += ring.copy(buf, o, p0, p0 + payloadLen);
-    out.headers = buf.subarray(off, bodyStart);
-    out.body = buf.subarray(bodyStart, o);
+    out.headers = this.arena.u8.subarray(off, bodyStart);
+    out.body = this.arena.u8.subarray(bodyStart, o);
     return out;
   }
 
