@@ -4,7 +4,7 @@
 // its successor resumes at the release cursor and re-publishes with the same message ids.
 import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { C, CTL_INSTANCE, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
@@ -15,6 +15,7 @@ import { EnvelopeBuilder } from "./envelope.ts";
 import { ACKED, AckWindow, DROPPED } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
 import { connectionOptions } from "./nats-connection.ts";
+import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak, InboxPublisher } from "./inbox-publisher.ts";
 import { ensureStream } from "./stream-setup.ts";
 
 const port = parentPort!;
@@ -33,26 +34,18 @@ const post = (m: WorkerMessage) => port.postMessage(m);
 const log = (level: "info" | "warn" | "error", msg: string) => post({ t: "log", level, msg });
 
 let nc: NatsConnection | undefined;
-let inbox = "";
+let publisher: InboxPublisher | undefined;
 let connected = false;
 let stopping = false;
 let sleeping = false;
 let pumpScheduled = false;
 let stopDeadline = 0;
 
-// The NATS client calls encode() on whatever object it is given as headers, synchronously inside
-// publish(); handing it pre-built bytes saves building a MsgHdrs per message.
-let headerBytes: Uint8Array = new Uint8Array(0);
-const prebuiltHeaders = { encode: () => headerBytes } as unknown as MsgHdrs;
-const pubOpts = { reply: "", headers: prebuiltHeaders };
-
 /** Publishes the record in window slot `i`; false when the server can never accept it. */
 function send(i: number, pos: number): boolean {
   const m = builder.build(pos);
-  headerBytes = m.headers;
-  pubOpts.reply = inbox + "." + m.seq;
   try {
-    nc!.publish(m.subject, m.body, pubOpts);
+    publisher!.publish(m.subject, m.headers, m.body, m.seq);
     return true;
   } catch (e) {
     if (/max_payload/.test(String(e))) {
@@ -130,18 +123,13 @@ const ERROR_LOG_EVERY = 1000;
 let errorsSinceLog = 0;
 let lastEnsure = 0;
 
-function onAck(err: Error | null, msg: Msg): void {
-  if (err) return;
-  const seq = +msg.subject.substring(inbox.length + 1);
+function onAck(seq: number, kind: AckKind, reply: Msg): void {
   const i = window.pending(seq);
   if (i < 0) return; // late ack of a record already acked via a retry
-  const d = msg.data;
   const now = sharedClockMs();
-  // A PubAck is {"stream":..,"seq":..[,"domain":..][,"duplicate":true]}; anything else is an error.
-  if (d.length > 10 && d[2] === 0x73) {
+  if (kind !== ACK_ERROR) {
     window.state[i] = ACKED;
-    const n = d.length;
-    window.duplicate[i] = d[n - 2] === 0x65 && d[n - 5] === 0x74 ? 1 : 0; // ...true}
+    window.duplicate[i] = kind === ACK_DUPLICATE ? 1 : 0;
     latency.record(window.captured[i], window.sentAt[i], now);
     scheduleRelease();
     return;
@@ -149,10 +137,9 @@ function onAck(err: Error | null, msg: Msg): void {
   c[C.failed]++;
   const attempts = window.attempts[i];
   window.deadline[i] = now + Math.min(timeoutMs, 50 * 2 ** Math.min(attempts, 10));
-  const noResponders = d.length === 0 && msg.headers?.code === 503;
+  const noResponders = reply.data.length === 0 && reply.headers?.code === 503;
   if (errorsSinceLog++ % ERROR_LOG_EVERY === 0) {
-    const why = noResponders ? "no stream answers on this subject (503)" : new TextDecoder().decode(d).slice(0, 300);
-    log("warn", `JetStream refused event ${seq}: ${why}; retrying with the same id`);
+    log("warn", `JetStream refused event ${seq}: ${describeNak(reply)}; retrying with the same id`);
   }
   if (noResponders && now - lastEnsure > 5000) {
     lastEnsure = now;
@@ -262,8 +249,7 @@ async function main(): Promise<void> {
     return;
   }
   nc = conn;
-  inbox = createInbox();
-  conn.subscribe(`${inbox}.*`, { callback: onAck });
+  publisher = new InboxPublisher(conn, onAck);
   void watchStatus(conn);
   await setupStream();
   connected = true;
