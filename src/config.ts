@@ -27,6 +27,10 @@ export interface EventStoreConfig {
   storage: StorageKind;
   /** "full" (the seed's behaviour) publishes message text, prompts, tool params and results; "metadata" only their sizes and shapes. */
   privacy: Privacy;
+  /** Spool directory; "" means <OpenClaw state dir>/nats-eventstore/spool. */
+  spoolDir: string;
+  /** Most bytes the spool may hold; 0 turns the spool off. */
+  spoolMaxBytes: number;
 }
 
 export const DEFAULTS: EventStoreConfig = {
@@ -48,6 +52,8 @@ export const DEFAULTS: EventStoreConfig = {
   replicas: 1,
   storage: "file",
   privacy: "full",
+  spoolDir: "",
+  spoolMaxBytes: 1024 * 1024 * 1024,
 };
 
 export type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
@@ -145,6 +151,11 @@ const SPEC: Record<string, Check> = {
   replicas: int(1, 5),
   storage: oneOf("file", "memory"),
   privacy: oneOf("full", "metadata"),
+  spoolDir: (v, key) => {
+    if (typeof v !== "string") throw new ConfigError(`${key} must be a directory path`);
+    return v;
+  },
+  spoolMaxBytes: int(0, Number.MAX_SAFE_INTEGER),
 };
 
 const RETENTION_SPEC: Record<string, Check> = {

@@ -88,7 +88,7 @@ function register(api: OpenClawPluginApi): void {
   registerHooks(api, config, () => ensurePipeline(config, api.logger));
   api.registerService({
     id: PLUGIN_ID,
-    start: () => startService(config, api.logger),
+    start: (ctx) => startService(config, api.logger, ctx?.stateDir),
     stop: () => stopService(api.logger),
   });
 }

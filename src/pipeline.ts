@@ -36,8 +36,9 @@ export class EventPipeline {
     n[C.rejected]++;
   }
 
-  start(): void {
-    this.supervisor.start();
+  /** Starts the publisher worker; with a `spoolDir` it spools to disk while NATS is unreachable. */
+  start(spoolDir = ""): void {
+    this.supervisor.start(spoolDir);
   }
 
   /** Publishes what is queued, waits for acks up to drainTimeoutMs, closes the connection. */

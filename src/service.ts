@@ -1,6 +1,8 @@
 // The plugin service: start spawns the publisher worker (never register(), which the CLI runs
 // too), stop drains it within drainTimeoutMs. Starting twice, or a reload with the same engine
 // settings, reuses the running pipeline: one worker and one connection per process.
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { EventStoreConfig } from "./config.ts";
 import { EventPipeline } from "./pipeline.ts";
 import { pluginState } from "./plugin-state.ts";
@@ -14,11 +16,18 @@ export function ensurePipeline(config: EventStoreConfig, logger: PluginLogger): 
 
 /** Settings that the ring and the worker were built with; a change needs a new pipeline. */
 function engineKey(c: EventStoreConfig): string {
-  const { includeHooks, excludeHooks, privacy, enabled, ...engine } = c;
+  const { includeHooks: _i, excludeHooks: _e, privacy: _p, enabled: _n, ...engine } = c;
   return JSON.stringify(engine);
 }
 
-export async function startService(config: EventStoreConfig, logger: PluginLogger): Promise<void> {
+/** The spool directory: spoolDir, else under the OpenClaw state dir; one sub-directory per stream. */
+export function spoolDirFor(config: EventStoreConfig, stateDir: string | undefined): string {
+  if (config.spoolMaxBytes === 0) return "";
+  const base = config.spoolDir || join(stateDir || join(homedir(), ".openclaw"), "nats-eventstore", "spool");
+  return join(base, config.streamName);
+}
+
+export async function startService(config: EventStoreConfig, logger: PluginLogger, stateDir?: string): Promise<void> {
   const state = pluginState();
   const old = state.pipeline;
   if (old && engineKey(old.config) !== engineKey(config)) {
@@ -27,7 +36,7 @@ export async function startService(config: EventStoreConfig, logger: PluginLogge
     await old.stop();
   }
   const p = ensurePipeline(config, logger);
-  p.start();
+  p.start(spoolDirFor(config, stateDir));
   logger.info(`[nats-eventstore] publishing to stream ${config.streamName} (subjects ${config.subjectPrefix}.>) from a worker thread`);
 }
 

@@ -6,7 +6,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EventStoreConfig } from "./config.ts";
 import { C, type RingViews } from "./ring/layout.ts";
-import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerMessage } from "./worker-protocol.ts";
+import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 
 export interface Logger {
   info(msg: string): void;
@@ -55,8 +55,12 @@ export class WorkerSupervisor {
     return this.worker !== undefined;
   }
 
-  start(): void {
+  private spoolDir = "";
+
+  /** Starts the worker (once); `spoolDir` is where it may spool events ("" for no spool). */
+  start(spoolDir = ""): void {
     this.stopping = false;
+    this.spoolDir = spoolDir;
     if (!this.worker) this.spawn();
   }
 
@@ -66,7 +70,7 @@ export class WorkerSupervisor {
     this.views.counters[C.workerStarts]++;
     const w = new Worker(WORKER_URL, {
       name: "nats-eventstore-publisher",
-      workerData: { sab: this.views.sab, config: this.config },
+      workerData: { sab: this.views.sab, config: this.config, spoolDir: this.spoolDir } satisfies WorkerData,
     });
     w.unref();
     this.worker = w;

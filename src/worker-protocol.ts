@@ -4,6 +4,8 @@ import type { EventStoreConfig } from "./config.ts";
 export interface WorkerData {
   sab: SharedArrayBuffer;
   config: EventStoreConfig;
+  /** Where the worker spools events while NATS is unreachable ("" for no spool). */
+  spoolDir: string;
 }
 
 export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";

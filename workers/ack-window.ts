@@ -1,6 +1,7 @@
-// The records published and not yet released, indexed by sequence number. Records enter in
-// sequence order; the ring is released only over the oldest contiguous run of acked records,
-// so a record is never freed before JetStream has stored it.
+// The records published and not yet released, in publish order. Each entry has a token (its
+// position in that order, also the last token of its reply subject). The ring is released only
+// over the oldest contiguous run of finished entries, so a record is never freed before JetStream
+// has stored it. Entries replayed from the disk spool carry no ring cursor.
 
 export const SENT = 1;
 export const ACKED = 2;
@@ -11,17 +12,19 @@ export class AckWindow {
   readonly capacity: number;
   private readonly mask: number;
   readonly state: Uint8Array;
-  /** Ring offset of the record (to rebuild it for a retry). */
+  /** Offset of the record (in the ring, or in its spool segment) to rebuild it for a retry. */
   readonly pos: Uint32Array;
-  /** Ring cursor just past the record (what to release once it and all before it are acked). */
+  /** Ring cursor just past the record (what to release once it and all before it are done). */
   readonly end: Uint32Array;
+  /** 1 for a record replayed from the spool (no ring space to release). */
+  readonly spooled: Uint8Array;
   readonly captured: Float64Array;
   readonly sentAt: Float64Array;
   /** When to retry if no ack has come: publish time + timeout, or an error backoff. */
   readonly deadline: Float64Array;
   readonly attempts: Uint16Array;
   readonly duplicate: Uint8Array;
-  /** Sequence of the oldest record held; `high` is one past the newest. */
+  /** Token of the oldest entry held; `high` is the token the next entry gets. */
   low = 0;
   high = 0;
 
@@ -33,6 +36,7 @@ export class AckWindow {
     this.state = new Uint8Array(cap);
     this.pos = new Uint32Array(cap);
     this.end = new Uint32Array(cap);
+    this.spooled = new Uint8Array(cap);
     this.captured = new Float64Array(cap);
     this.sentAt = new Float64Array(cap);
     this.deadline = new Float64Array(cap);
@@ -48,59 +52,75 @@ export class AckWindow {
     return this.high - this.low >= this.capacity;
   }
 
-  slot(seq: number): number {
-    return seq & this.mask;
+  slot(token: number): number {
+    return token & this.mask;
   }
 
-  /** Adds the next record; the first one added fixes where the window starts. */
-  add(seq: number, pos: number, end: number, captured: number, now: number, timeoutMs: number): number {
-    if (this.high === this.low) this.low = this.high = seq;
-    if (seq !== this.high) throw new Error(`ack window: expected sequence ${this.high}, got ${seq}`);
-    const i = seq & this.mask;
+  /** Adds an entry and returns its token. */
+  add(pos: number, end: number, spooled: boolean, captured: number, now: number, timeoutMs: number): number {
+    const token = this.high++;
+    const i = token & this.mask;
     this.state[i] = SENT;
     this.pos[i] = pos;
     this.end[i] = end;
+    this.spooled[i] = spooled ? 1 : 0;
     this.captured[i] = captured;
     this.sentAt[i] = now;
     this.deadline[i] = now + timeoutMs;
     this.attempts[i] = 1;
     this.duplicate[i] = 0;
-    this.high = seq + 1;
-    return i;
+    return token;
   }
 
-  /** Index of a record still waiting for its ack, or -1 (stale, unknown or already acked). */
-  pending(seq: number): number {
-    if (seq < this.low || seq >= this.high) return -1;
-    const i = seq & this.mask;
+  /** Slot of an entry still waiting for its ack, or -1 (stale, unknown or already acked). */
+  pending(token: number): number {
+    if (token < this.low || token >= this.high) return -1;
+    const i = token & this.mask;
     return this.state[i] === SENT ? i : -1;
   }
 
+  /** Forgets every entry (their records are dealt with by the caller). */
+  clear(): void {
+    for (let t = this.low; t < this.high; t++) this.state[t & this.mask] = 0;
+    this.low = this.high;
+  }
+
   /**
-   * Drops the finished records at the start of the window. Returns how many, and leaves the
-   * cursor to release in `releaseTo` and, among them, the acked ones in `releasedAcked` and the
-   * duplicates in `releasedDuplicates`.
+   * Drops the finished entries at the start of the window and returns how many. Leaves the ring
+   * cursor to release in `releaseTo` (when ring entries were among them), and, among them, the
+   * acked ones in `releasedAcked`, the duplicates in `releasedDuplicates` and the spool replays in
+   * `releasedSpooled`.
    */
   releaseAcked(): number {
     let n = 0;
     let acked = 0;
     let dups = 0;
+    let spooled = 0;
+    let ring = false;
     while (this.low < this.high) {
       const i = this.low & this.mask;
       const st = this.state[i];
       if (st < ACKED) break;
       if (st === ACKED) acked++;
       this.state[i] = 0;
-      this.releaseTo = this.end[i];
+      if (this.spooled[i] === 1) spooled++;
+      else {
+        this.releaseTo = this.end[i];
+        ring = true;
+      }
       dups += this.duplicate[i];
       this.low++;
       n++;
     }
     this.releasedAcked = acked;
     this.releasedDuplicates = dups;
+    this.releasedSpooled = spooled;
+    this.releasedRing = ring;
     return n;
   }
   releaseTo = 0;
+  releasedRing = false;
   releasedAcked = 0;
   releasedDuplicates = 0;
+  releasedSpooled = 0;
 }

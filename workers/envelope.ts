@@ -93,6 +93,9 @@ export interface BuiltMessage {
   captured: number;
 }
 
+/** Where records are read from: the ring, or a spool segment loaded from disk. */
+export type RecordSource = Pick<RingViews, "bytes" | "u16" | "u32" | "f64">;
+
 export class EnvelopeBuilder {
   private readonly v: RingViews;
   private readonly json: boolean;
@@ -119,9 +122,12 @@ export class EnvelopeBuilder {
     );
   }
 
-  /** Builds the message for the record at ring offset `pos` into `this.out`. */
-  build(pos: number): BuiltMessage {
-    const v = this.v;
+  /**
+   * Builds the message for the record at offset `pos` of `src` (the ring by default) into
+   * `this.out`. Spooled records keep the instance id of the process that captured them.
+   */
+  build(pos: number, src: RecordSource = this.v, instance = this.instance): BuiltMessage {
+    const v = src;
     const h16 = pos >>> 1;
     const h64 = pos >>> 3;
     const type = v.u16[h16 + (REC_TYPE >>> 1)];
@@ -152,10 +158,10 @@ export class EnvelopeBuilder {
         hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payloadLen + 1;
       const off = this.arena.take(size);
       const buf = this.arena.buf;
-      let o = this.header(buf, off, ts, seq);
+      let o = this.header(buf, off, ts, seq, instance);
       const bodyStart = o;
       o = put(buf, o, '{"id":"');
-      o = writeUuid(buf, o, ts, this.instance, seq);
+      o = writeUuid(buf, o, ts, instance, seq);
       o = put(buf, o, '","ts":');
       o = writeDecimal(buf, o, ts);
       o = put(buf, o, ',"agent":');
@@ -173,13 +179,13 @@ export class EnvelopeBuilder {
     const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payloadLen;
     const off = this.arena.take(size);
     const buf = this.arena.buf;
-    let o = this.header(buf, off, ts, seq);
+    let o = this.header(buf, off, ts, seq, instance);
     const bodyStart = o;
     buf[o++] = 0x86;
     o = putStr(buf, o, "id");
     buf[o++] = 0xd9;
     buf[o++] = 36;
-    o = writeUuid(buf, o, ts, this.instance, seq);
+    o = writeUuid(buf, o, ts, instance, seq);
     o = putStr(buf, o, "ts");
     buf[o++] = 0xcb; // float64: every MessagePack reader returns a plain number
     buf.writeDoubleBE(ts, o);
@@ -197,9 +203,9 @@ export class EnvelopeBuilder {
     return out;
   }
 
-  private header(buf: Buffer, o: number, ts: number, seq: number): number {
+  private header(buf: Buffer, o: number, ts: number, seq: number, instance: number): number {
     o += this.hdrStart.copy(buf, o);
-    o = writeUuid(buf, o, ts, this.instance, seq);
+    o = writeUuid(buf, o, ts, instance, seq);
     buf[o++] = 13;
     buf[o++] = 10;
     buf[o++] = 13;

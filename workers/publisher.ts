@@ -1,34 +1,40 @@
 // The publisher thread: ring -> envelope -> core publish with a reply inbox -> JetStream ack ->
 // release. One wildcard subscription receives every PubAck; one sweep timer handles time-outs.
-// Records are released from the ring only once acked, so a crash of this thread loses nothing:
-// its successor resumes at the release cursor and re-publishes with the same message ids.
+// Records are released from the ring only once acked (or written to the disk spool), so a crash of
+// this thread loses nothing: its successor resumes at the release cursor and re-publishes with the
+// same message ids, which JetStream de-duplicates.
 import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { C, CTL_INSTANCE, ringViews } from "../src/ring/layout.ts";
+import { C, CTL_INSTANCE, CTL_RELEASE, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
-import { REC_CAPTURED, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
+import { REC_CAPTURED, REC_LEN, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/config.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
-import { EnvelopeBuilder } from "./envelope.ts";
-import { ACKED, AckWindow, DROPPED } from "./ack-window.ts";
+import { EnvelopeBuilder, type RecordSource } from "./envelope.ts";
+import { ACKED, AckWindow, DROPPED, SENT } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
 import { connectionOptions } from "./nats-connection.ts";
 import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak, InboxPublisher } from "./inbox-publisher.ts";
 import { ensureStream } from "./stream-setup.ts";
+import { lockSpool, Spool, type ReplaySegment } from "./spool.ts";
 
 const port = parentPort!;
-const { sab, config } = workerData as WorkerData;
+const { sab, config, spoolDir } = workerData as WorkerData;
 const views = ringViews(sab);
 const c = views.counters;
+const instance = views.ctl[CTL_INSTANCE] >>> 0;
 const consumer = new RingConsumer(views);
-const builder = new EnvelopeBuilder(views, config.encoding, views.ctl[CTL_INSTANCE] >>> 0, config.subjectPrefix);
+const builder = new EnvelopeBuilder(views, config.encoding, instance, config.subjectPrefix);
 const window = new AckWindow(config.maxInFlight);
 const latency = new LatencyRecorder();
 const timeoutMs = config.publishTimeoutMs;
 const SWEEP_MS = Math.min(250, Math.max(20, timeoutMs >>> 2));
 const IDLE_WAIT_MS = 1000;
+/** While NATS is unreachable, records go to the spool once the ring is this full. */
+const SPOOL_AT = views.capacity >>> 1;
+const SPOOL_CHECK_MS = 10;
 
 const post = (m: WorkerMessage) => port.postMessage(m);
 const log = (level: "info" | "warn" | "error", msg: string) => post({ t: "log", level, msg });
@@ -41,11 +47,38 @@ let sleeping = false;
 let pumpScheduled = false;
 let stopDeadline = 0;
 
-/** Publishes the record in window slot `i`; false when the server can never accept it. */
-function send(i: number, pos: number): boolean {
-  const m = builder.build(pos);
+const spool = openSpool();
+/** Segments being replayed, oldest first; the last one may still have records to publish. */
+const replaying: ReplaySegment[] = [];
+/** For window slots holding spool replays: the segment the record is in. */
+const slotSegment: (ReplaySegment | undefined)[] = [];
+
+function openSpool(): Spool | undefined {
+  if (!spoolDir || config.spoolMaxBytes === 0) return undefined;
   try {
-    publisher!.publish(m.subject, m.headers, m.body, m.seq);
+    const busy = lockSpool(spoolDir);
+    if (busy) {
+      log("warn", `${busy}; events will wait in memory only`);
+      return undefined;
+    }
+    const s = new Spool(spoolDir, config.spoolMaxBytes, instance);
+    const pending = s.open();
+    c[C.spoolBytes] = s.bytes;
+    if (pending > 0) log("info", `found ${pending} spool segment(s) in ${spoolDir} from an earlier run; publishing them first`);
+    return s;
+  } catch (e) {
+    log("error", `cannot use spool directory ${spoolDir} (${e instanceof Error ? e.message : e}); events will wait in memory only`);
+    c[C.spoolFailed] = 1;
+    return undefined;
+  }
+}
+
+/** Publishes the record in window slot `i`; false when the server can never accept it. */
+function send(i: number, token: number): boolean {
+  const seg = slotSegment[i];
+  const m = seg ? builder.build(window.pos[i], seg.src, seg.instance) : builder.build(window.pos[i]);
+  try {
+    publisher!.publish(m.subject, m.headers, m.body, token);
     return true;
   } catch (e) {
     if (/max_payload/.test(String(e))) {
@@ -60,25 +93,43 @@ function send(i: number, pos: number): boolean {
   }
 }
 
+/** Adds a record to the window and publishes it. */
+function publishRecord(pos: number, end: number, src: RecordSource, seg: ReplaySegment | undefined, now: number): void {
+  const token = window.add(pos, end, seg !== undefined, src.f64[(pos + REC_CAPTURED) >>> 3], now, timeoutMs);
+  const i = window.slot(token);
+  slotSegment[i] = seg;
+  send(i, token);
+}
+
 function pump(): void {
   pumpScheduled = false;
   if (!connected || nc === undefined) return;
   const now = sharedClockMs();
-  while (!window.full) {
+  // Spooled records go first, in order, with their original ids.
+  while (!window.full && spool !== undefined) {
+    let seg = replaying[replaying.length - 1];
+    if (seg === undefined || seg.next === seg.offsets.length) {
+      const next = spool.nextSegment(isReplaying);
+      if (next === undefined) break;
+      replaying.push((seg = next));
+    }
+    publishRecord(seg.offsets[seg.next++], 0, seg.src, seg, now);
+    c[C.replayed]++;
+  }
+  while (!window.full && !spoolBacklog()) {
     const pos = consumer.next();
     if (pos < 0) break;
     const seq = views.f64[(pos + REC_SEQ) >>> 3];
-    const i = window.add(seq, pos, consumer.end, views.f64[(pos + REC_CAPTURED) >>> 3], now, timeoutMs);
     if (seq < c[C.publishedUpTo]) c[C.retried]++; // a predecessor published it before dying
     else {
       c[C.published]++;
       c[C.publishedUpTo] = seq + 1;
     }
-    send(i, pos);
+    publishRecord(pos, consumer.end, views, undefined, now);
   }
   c[C.inFlight] = window.size;
   if (stopping) return checkStopped();
-  if (!window.full && !sleeping) {
+  if (!window.full && !sleeping && !spoolBacklog()) {
     const wake = consumer.waitForData(IDLE_WAIT_MS);
     if (wake === null) schedulePump();
     else {
@@ -89,6 +140,15 @@ function pump(): void {
       });
     }
   }
+}
+
+const isReplaying = (name: string) => replaying.some((r) => r.name === name);
+
+/** True while spooled records remain to be published (the ring waits behind them). */
+function spoolBacklog(): boolean {
+  if (spool === undefined) return false;
+  const last = replaying[replaying.length - 1];
+  return (last !== undefined && last.next < last.offsets.length) || spool.hasUnloaded(isReplaying);
 }
 
 function schedulePump(): void {
@@ -111,20 +171,36 @@ function releaseAcked(): void {
   releaseScheduled = false;
   const n = window.releaseAcked();
   if (n > 0) {
-    consumer.release(window.releaseTo);
+    if (window.releasedRing) consumer.release(window.releaseTo);
     c[C.acked] += window.releasedAcked;
     c[C.duplicates] += window.releasedDuplicates;
+    if (window.releasedSpooled > 0) segmentsAcked(window.releasedSpooled);
   }
   c[C.inFlight] = window.size;
   if (!pumpScheduled) pump();
+}
+
+/** Spool replays are released in order: retire `n` records from the oldest replayed segments. */
+function segmentsAcked(n: number): void {
+  while (n > 0 && replaying.length > 0) {
+    const seg = replaying[0];
+    const k = Math.min(n, seg.unacked);
+    seg.unacked -= k;
+    n -= k;
+    if (seg.unacked === 0 && seg.next === seg.offsets.length) {
+      replaying.shift();
+      spool!.done(seg.name);
+      c[C.spoolBytes] = spool!.bytes;
+    } else break;
+  }
 }
 
 const ERROR_LOG_EVERY = 1000;
 let errorsSinceLog = 0;
 let lastEnsure = 0;
 
-function onAck(seq: number, kind: AckKind, reply: Msg): void {
-  const i = window.pending(seq);
+function onAck(token: number, kind: AckKind, reply: Msg): void {
+  const i = window.pending(token);
   if (i < 0) return; // late ack of a record already acked via a retry
   const now = sharedClockMs();
   if (kind !== ACK_ERROR) {
@@ -139,7 +215,7 @@ function onAck(seq: number, kind: AckKind, reply: Msg): void {
   window.deadline[i] = now + Math.min(timeoutMs, 50 * 2 ** Math.min(attempts, 10));
   const noResponders = reply.data.length === 0 && reply.headers?.code === 503;
   if (errorsSinceLog++ % ERROR_LOG_EVERY === 0) {
-    log("warn", `JetStream refused event ${seq}: ${describeNak(reply)}; retrying with the same id`);
+    log("warn", `JetStream refused an event: ${describeNak(reply)}; retrying with the same id`);
   }
   if (noResponders && now - lastEnsure > 5000) {
     lastEnsure = now;
@@ -147,36 +223,92 @@ function onAck(seq: number, kind: AckKind, reply: Msg): void {
   }
 }
 
-/** Re-publishes records whose ack is overdue (or whose error backoff has passed). */
+/** Every SWEEP_MS: re-publish records whose ack is overdue (or whose error backoff has passed); fsync the spool. */
 function sweep(): void {
+  spool?.flush();
   if (!connected) return;
   const now = sharedClockMs();
-  for (let s = window.low; s < window.high; s++) {
-    const i = window.pending(s);
+  for (let t = window.low; t < window.high; t++) {
+    const i = window.pending(t);
     if (i < 0 || window.deadline[i] > now) continue;
     if (now - window.sentAt[i] >= timeoutMs) {
       c[C.timeouts]++;
       c[C.failed]++;
     }
-    resend(i, now);
+    resend(i, t, now);
   }
 }
 
-function resend(i: number, now: number): void {
+function resend(i: number, token: number, now: number): void {
   window.sentAt[i] = now;
   window.deadline[i] = now + timeoutMs;
   window.attempts[i]++;
   c[C.retried]++;
-  send(i, window.pos[i]);
+  send(i, token);
 }
 
 /** After a reconnect the client has dropped whatever it had buffered: send every unacked record again. */
 function resendAll(): void {
   const now = sharedClockMs();
-  for (let s = window.low; s < window.high; s++) {
-    const i = window.pending(s);
-    if (i >= 0) resend(i, now);
+  for (let t = window.low; t < window.high; t++) {
+    const i = window.pending(t);
+    if (i >= 0) resend(i, t, now);
   }
+}
+
+/**
+ * Moves every unacked record out of the ring into the spool, oldest first, and frees the ring.
+ * Spool replays in flight stay in their segment files and are published again from the start
+ * (JetStream de-duplicates what was already stored). If the spool fills up, the rest stays in
+ * the ring and the ring's drop policy applies.
+ */
+function spoolRing(): void {
+  const s = spool!;
+  if (s.error !== undefined) return;
+  let releaseTo = -1;
+  let moved = 0;
+  let ok = true;
+  const put = (pos: number) => s.append(views.bytes, pos, views.u32[(pos + REC_LEN) >>> 2]);
+  for (let t = window.low; t < window.high && ok; t++) {
+    const i = window.slot(t);
+    if (window.spooled[i] === 1) continue;
+    if (window.state[i] === SENT) ok = put(window.pos[i]);
+    else if (window.state[i] === ACKED) {
+      c[C.acked]++; // stored already: counted now, not spooled
+      c[C.duplicates] += window.duplicate[i];
+    } else if (window.state[i] === DROPPED) {
+      // counted as undeliverable when it was dropped
+    }
+    if (ok) {
+      releaseTo = window.end[i];
+      if (window.state[i] === SENT) moved++;
+    }
+  }
+  if (ok) {
+    consumer.rewind(releaseTo >= 0 ? releaseTo : consumer.cursor);
+    for (let pos = consumer.next(); pos >= 0; pos = consumer.next()) {
+      if (!put(pos)) {
+        ok = false;
+        break;
+      }
+      releaseTo = consumer.end;
+      moved++;
+    }
+  }
+  window.clear();
+  replaying.length = 0;
+  if (releaseTo >= 0) {
+    consumer.release(releaseTo);
+    consumer.rewind(releaseTo);
+  } else consumer.rewind(Atomics.load(views.ctl, CTL_RELEASE) >>> 0);
+  s.flush(true);
+  c[C.spooled] += moved;
+  c[C.spoolBytes] = s.bytes;
+  c[C.inFlight] = 0;
+  if (s.error !== undefined) {
+    c[C.spoolFailed] = 1;
+    log("error", `spool write failed in ${s.dir}: ${s.error}; events wait in the ring and are dropped when it is full`);
+  } else if (!ok) log("warn", `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`);
 }
 
 async function setupStream(): Promise<void> {
@@ -209,14 +341,22 @@ async function watchStatus(conn: NatsConnection): Promise<void> {
 }
 
 function checkStopped(): void {
-  if ((window.size === 0 && consumer.used() === 0) || sharedClockMs() >= stopDeadline) void finish();
+  const idle = window.size === 0 && consumer.used() === 0 && !spoolBacklog() && replaying.length === 0;
+  if (idle || sharedClockMs() >= stopDeadline) void finish();
   else setTimeout(schedulePump, 5);
 }
 
 let finishing = false;
+/** Graceful stop: what is not acked by the deadline goes to the spool for the next start. */
 async function finish(): Promise<void> {
   if (finishing) return;
   finishing = true;
+  clearInterval(sweeper);
+  clearInterval(spoolWatch);
+  if (spool !== undefined) {
+    if (consumer.used() > 0) spoolRing();
+    spool.close();
+  }
   const unacked = consumer.used();
   if (nc) {
     const left = Math.max(100, stopDeadline - sharedClockMs());
@@ -225,7 +365,6 @@ async function finish(): Promise<void> {
   }
   post({ t: "connection", state: "closed" });
   post({ t: "stopped", unacked });
-  clearInterval(sweeper);
   port.close();
 }
 
@@ -240,11 +379,14 @@ port.on("message", (m: HostMessage) => {
 });
 
 const sweeper = setInterval(sweep, SWEEP_MS); // also keeps this thread alive while waitAsync is pending
+// While NATS is unreachable, move the ring to the spool once it is half full. Checked often so a
+// burst cannot fill the other half in between.
+const spoolWatch = spool ? setInterval(() => !connected && !finishing && consumer.used() >= SPOOL_AT && spoolRing(), SPOOL_CHECK_MS) : undefined;
 
 async function main(): Promise<void> {
   post({ t: "connection", state: "connecting" });
   const conn = await connect(connectionOptions(config.natsUrl, config.connectTimeoutMs));
-  if (stopping && finishing) {
+  if (finishing) {
     await conn.close();
     return;
   }

@@ -33,6 +33,11 @@ export class RingConsumer {
     return -1;
   }
 
+  /** Reads again from `cursor` (records not yet released). */
+  rewind(cursor: number): void {
+    this.cursor = cursor >>> 0;
+  }
+
   /** Frees every byte before `cursor` for the producer. */
   release(cursor: number): void {
     Atomics.store(this.v.ctl, CTL_RELEASE, cursor | 0);

@@ -41,6 +41,10 @@ export const C = {
   undeliverable: 24, // records the server can never take (over its max_payload): released, counted
   publishedUpTo: 25, // one past the highest sequence ever published: tells a restarted worker's
   // re-publishes (retried) from first publishes (published)
+  spooled: 26, // records written to the disk spool
+  replayed: 27, // records published from the disk spool
+  spoolBytes: 28, // bytes in the spool now
+  spoolFailed: 29, // 1 while the spool cannot be written (disk full, no permission)
   // written by the host thread (supervisor)
   workerStarts: 32,
   workerCrashes: 33,
