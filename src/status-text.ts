@@ -27,6 +27,9 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
     `ring: ${mib(s.ring.usedBytes)} of ${mib(s.ring.capacityBytes)} used (high water ${mib(s.ring.highWaterBytes)}); retries ${n(c.retried)}, reconnects ${n(c.reconnects)}, worker restarts ${n(c.workerCrashes)}`,
     `host cost: ${n(s.host.costNsPerCall)} ns per hook call`,
   ];
+  if (c.spool.spooled > 0 || c.spool.bytes > 0 || c.spool.failed) {
+    lines.push(`spool: ${mib(c.spool.bytes)} on disk, ${n(c.spool.spooled)} spooled, ${n(c.spool.replayed)} replayed${c.spool.failed ? ", FAILING (see the gateway log)" : ""}`);
+  }
   if (c.truncated > 0) lines.push(`truncated payloads: ${n(c.truncated)}`);
   if (s.stream?.warning) lines.push(`warning: ${s.stream.warning}`);
   if (s.lastError) lines.push(`last error: ${s.lastError}`);
