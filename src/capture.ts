@@ -42,24 +42,27 @@ export class EventCapture {
     this.maxRecordBytes = views.capacity >>> 1;
   }
 
-  /** Copies one event into the ring. `type` is an index into EVENT_TYPES. */
-  capture(type: number, agent: string, session: string, payload: unknown): CaptureResult {
+  /**
+   * Copies one event into the ring. `type` is an index into EVENT_TYPES; `hostObjects` when the
+   * payload may hold objects from the host that plain JSON would drop (Maps, Sets, BigInt...).
+   */
+  capture(type: number, agent: string, session: string, payload: unknown, hostObjects = false): CaptureResult {
     const c = this.v.counters;
     c[C.captured]++;
     try {
-      return this.write(type, agent, session, payload);
+      return this.write(type, agent, session, payload, hostObjects);
     } catch {
       c[C.rejected]++;
       return "rejected";
     }
   }
 
-  private write(type: number, agent: string, session: string, payload: unknown): CaptureResult {
+  private write(type: number, agent: string, session: string, payload: unknown, hostObjects: boolean): CaptureResult {
     const v = this.v;
     const c = v.counters;
     const ts = Date.now();
     const captured = sharedClockMs();
-    const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes);
+    const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes, hostObjects);
     if (enc.sanitized) c[C.sanitized]++;
     if (enc.truncated) c[C.truncated]++;
     const body = enc.body;

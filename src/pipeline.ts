@@ -25,8 +25,8 @@ export class EventPipeline {
   }
 
   /** Host thread, hot path. `type` is an index into EVENT_TYPES. Never throws. */
-  capture(type: number, agent: string, session: string, payload: unknown): CaptureResult {
-    return this.captureRing.capture(type, agent, session, payload);
+  capture(type: number, agent: string, session: string, payload: unknown, hostObjects = false): CaptureResult {
+    return this.captureRing.capture(type, agent, session, payload, hostObjects);
   }
 
   /** Counts an event a hook saw but could not turn into a record (e.g. a throwing getter). */

@@ -25,6 +25,7 @@ export function selectedHooks(config: EventStoreConfig): HookSpec[] {
 export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => EventPipeline | undefined): HookHandler {
   const type = eventTypeIndex(spec.type);
   const alsoType = spec.also ? eventTypeIndex(spec.also.type) : -1;
+  const hostObjects = spec.hostObjects === true && full;
   let calls = 0;
   return (event, ctx) => {
     let p: EventPipeline | undefined;
@@ -37,7 +38,7 @@ export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => Event
       const c = asBag(ctx);
       const agent = spec.system ? SYSTEM : agentOf(e, c);
       const session = spec.system ? SYSTEM : sessionOf(e, c);
-      p.capture(type, agent, session, spec.extract(e, c, full));
+      p.capture(type, agent, session, spec.extract(e, c, full), hostObjects);
       if (spec.also && spec.also.when(e)) p.capture(alsoType, agent, session, spec.also.extract(e, c, full));
       const n = p.views.counters;
       n[C.hookCalls]++;

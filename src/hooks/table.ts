@@ -13,6 +13,8 @@ export interface HookSpec {
   system?: boolean;
   /** Delivered to non-bundled plugins only with hooks.allowConversationAccess (OpenClaw >= 2026.4.23). */
   conversation?: boolean;
+  /** The payload passes on objects from the host as they are (tool params/results, metadata), in full privacy mode. */
+  hostObjects?: boolean;
   extract: Extract;
   /** A second event from the same hook call (the seed's run.error from agent_end). */
   also?: { type: string; when: (e: Bag) => boolean; extract: Extract };
@@ -47,6 +49,7 @@ function messageMeta(m: unknown): Bag | undefined {
 export const HOOKS: readonly HookSpec[] = [
   {
     hook: "message_received",
+    hostObjects: true,
     type: "msg.in",
     extract: (e, ctx, full) =>
       content({ from: e.from, timestamp: e.timestamp, channel: ctx.channelId, messageId: e.messageId ?? ctx.messageId, senderId: e.senderId ?? ctx.senderId, threadId: e.threadId, metadata: full ? e.metadata : messageMeta(e.metadata) }, "content", e.content, full),
@@ -63,11 +66,13 @@ export const HOOKS: readonly HookSpec[] = [
   },
   {
     hook: "before_tool_call",
+    hostObjects: true,
     type: "tool.call",
     extract: (e, ctx, full) => structured({ toolName: e.toolName ?? ctx.toolName, toolCallId: e.toolCallId ?? ctx.toolCallId, runId: e.runId ?? ctx.runId }, "params", e.params, full),
   },
   {
     hook: "after_tool_call",
+    hostObjects: true,
     type: "tool.result",
     extract: (e, ctx, full) =>
       structured(
@@ -113,6 +118,7 @@ export const HOOKS: readonly HookSpec[] = [
   {
     hook: "llm_output",
     type: "llm.output",
+    hostObjects: true,
     conversation: true,
     extract: (e) => {
       const texts = Array.isArray(e.assistantTexts) ? e.assistantTexts : [];

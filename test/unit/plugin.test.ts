@@ -178,6 +178,14 @@ describe("hook -> event", () => {
     expect(evs[1].env.payload).toMatchObject({ success: false, error: "model exploded" });
   });
 
+  it("keeps host objects that plain JSON would empty or drop visible in tool params and results", () => {
+    const api = setup();
+    const params = { m: new Map([["k", 1]]), s: new Set([1, 2]), big: 12n, fn: function probe() {}, sym: Symbol("x") };
+    api.fire("before_tool_call", { toolName: "x", params }, AGENT_CTX);
+    const [e] = events();
+    expect(e.env.payload.params).toEqual({ m: { k: 1 }, s: [1, 2], big: "12", fn: "[Function probe]", sym: "[Symbol x]" });
+  });
+
   it("truncates an oversized tool result with a visible marker", () => {
     const api = setup({ maxPayloadBytes: 4096 });
     api.fire("after_tool_call", { toolName: "read", params: {}, result: "y".repeat(100_000) }, AGENT_CTX);
