@@ -17,7 +17,7 @@ import { eventTypeIndex } from "../src/event-types.ts";
 import { makeEvents } from "./lib/events.ts";
 
 const BATCH = 1000;
-const events = makeEvents(BATCH);
+const events = makeEvents({ count: BATCH, payloadBytes: 165, agents: 1, types: 1 });
 const TYPE = eventTypeIndex("tool.call");
 const packr = new Packr({ useRecords: false });
 
