@@ -1,7 +1,7 @@
 // JetStream publishing in the shape of the Go client's PublishAsync: a core publish with a reply
 // subject per message, and one wildcard subscription that receives every PubAck. No promise, no
 // timer and no MsgHdrs object per message.
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 
 export const ACK_OK = 0;
 export const ACK_DUPLICATE = 1;

@@ -5,7 +5,7 @@
 // same message ids, which JetStream de-duplicates.
 import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
-import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { C, CTL_INSTANCE, CTL_RELEASE, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
