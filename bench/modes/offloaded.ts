@@ -1,0 +1,156 @@
+// The plugin's way: EventPipeline.capture() on this (host) thread copies a compact record into
+// the shared ring and returns; the publisher worker builds the envelope and publishes it to
+// JetStream with pipelined inbox acks. Everything is read from the pipeline's shared counters
+// (C.* from src/ring/layout.ts) and its worker's latency histogram.
+import { EventPipeline } from "../../src/pipeline.ts";
+import { resolveConfig, type EventStoreConfig } from "../../src/config.ts";
+import { C, CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
+import type { BenchEvent } from "../lib/events.ts";
+import { difference, newHistogram, type Histogram } from "../lib/latency.ts";
+import type { RunSpec } from "../lib/types.ts";
+import { more, nextTurn, sleep, waitUntil, type BenchMode, type Limit, type ModeStats, type Prepared } from "./mode.ts";
+
+/** Captures per event-loop turn at full speed. */
+const FULL_BURST = 256;
+/** Records allowed to wait in the ring behind the worker's in-flight window at full speed. */
+const BACKLOG_SLACK = 1024;
+
+export function offloadedConfig(spec: Pick<RunSpec, "url" | "stream" | "subjectPrefix" | "maxInFlight">): EventStoreConfig {
+  const r = resolveConfig({ natsUrl: spec.url, streamName: spec.stream, subjectPrefix: spec.subjectPrefix, maxInFlight: spec.maxInFlight });
+  if (!r.ok) throw new Error(r.error);
+  return r.config;
+}
+
+interface Baseline {
+  captured: number;
+  acked: number;
+  failed: number;
+  dropped: number;
+  latency: string | undefined;
+}
+
+export class OffloadedMode implements BenchMode {
+  readonly name = "offloaded" as const;
+  readonly notes: string[] = [];
+  private readonly spec: RunSpec;
+  private readonly config: EventStoreConfig;
+  private readonly p: EventPipeline;
+  private readonly c: Float64Array;
+  /** The producer never waits: a bench driver that outruns the worker backs off above this backlog. */
+  private readonly backlogRecords: number;
+  private readonly backlogBytes: number;
+  private base: Baseline = { captured: 0, acked: 0, failed: 0, dropped: 0, latency: undefined };
+  private hostMs = 0;
+  private hostSpans = 0;
+  private hostEvents = 0;
+  private readonly errors: string[] = [];
+
+  constructor(spec: RunSpec) {
+    this.spec = spec;
+    this.config = offloadedConfig(spec);
+    const logger = { info() {}, warn: (m: string) => this.errors.push(m), error: (m: string) => this.errors.push(m) };
+    this.p = new EventPipeline(this.config, logger);
+    this.c = this.p.views.counters;
+    // Enough records waiting behind a full in-flight window that the worker never runs dry while
+    // the driver sleeps (1-2 ms), few enough that queueing latency stays close to the ceiling's.
+    this.backlogRecords = this.config.maxInFlight + BACKLOG_SLACK;
+    this.backlogBytes = this.p.views.capacity >>> 1;
+  }
+
+  async open(): Promise<void> {
+    this.p.start();
+    const ok = await waitUntil(() => this.p.supervisor.connection === "connected", 20_000);
+    if (!ok) throw new Error(`offloaded pipeline did not connect: ${this.p.supervisor.lastError ?? this.errors.join("; ")}`);
+  }
+
+  prepare(events: BenchEvent[]): Prepared {
+    return { events };
+  }
+
+  private dropped(): number {
+    const c = this.c;
+    return c[C.droppedRingFull] + c[C.droppedTooLarge] + c[C.rejected] + c[C.undeliverable];
+  }
+
+  /** Records written and not yet acked, and ring bytes in use. */
+  private backlogHigh(): boolean {
+    const c = this.c;
+    if (c[C.written] - c[C.acked] - c[C.undeliverable] > this.backlogRecords) return true;
+    const ctl = this.p.views.ctl;
+    return ((Atomics.load(ctl, CTL_WRITE) >>> 0) - (Atomics.load(ctl, CTL_RELEASE) >>> 0)) >>> 0 > this.backlogBytes;
+  }
+
+  async closed(src: Prepared, callers: number | "full", limit: Limit): Promise<void> {
+    const burst = callers === "full" ? FULL_BURST : callers;
+    const events = src.events;
+    const len = events.length;
+    const p = this.p;
+    let next = 0;
+    while (more(next, limit)) {
+      // Wait (do not spin) while the worker is behind: spinning would take the CPU it needs.
+      while (this.backlogHigh()) await sleep(1);
+      const end = Math.min(next + burst, limit.count);
+      const first = next;
+      const t0 = performance.now();
+      for (; next < end; next++) {
+        const e = events[next % len];
+        p.capture(e.typeIndex, e.agent, e.session, e.payload);
+      }
+      this.hostMs += performance.now() - t0;
+      this.hostSpans++;
+      this.hostEvents += next - first;
+      await nextTurn();
+    }
+  }
+
+  fire(src: Prepared, i: number): void {
+    const e = src.events[i % src.events.length];
+    const t0 = performance.now();
+    this.p.capture(e.typeIndex, e.agent, e.session, e.payload);
+    this.hostMs += performance.now() - t0;
+    this.hostSpans++;
+    this.hostEvents++;
+  }
+
+  async settle(timeoutMs: number): Promise<boolean> {
+    const c = this.c;
+    // Every record written to the ring ends acked (or undeliverable: over the server's max_payload).
+    const ok = await waitUntil(() => c[C.acked] + c[C.undeliverable] >= c[C.written], timeoutMs);
+    if (!ok) this.notes.push(`not settled: written ${c[C.written]}, acked ${c[C.acked]}, in flight ${c[C.inFlight]}`);
+    return ok;
+  }
+
+  async beginMeasure(): Promise<void> {
+    const c = this.c;
+    const snap = await this.p.supervisor.latency();
+    this.base = { captured: c[C.captured], acked: c[C.acked], failed: c[C.failed], dropped: this.dropped(), latency: snap?.captureToAck };
+    this.hostMs = this.hostSpans = this.hostEvents = 0;
+  }
+
+  stats(): ModeStats {
+    const c = this.c;
+    const b = this.base;
+    return {
+      sent: c[C.captured] - b.captured,
+      acked: c[C.acked] - b.acked,
+      errors: c[C.failed] - b.failed,
+      dropped: this.dropped() - b.dropped,
+      hostMs: this.hostMs,
+      hostSpans: this.hostSpans,
+      hostEvents: this.hostEvents,
+    };
+  }
+
+  async latency(): Promise<Histogram> {
+    const snap = await this.p.supervisor.latency();
+    return snap ? difference(snap.captureToAck, this.base.latency) : newHistogram();
+  }
+
+  async close(): Promise<void> {
+    const c = this.c;
+    if (c[C.retried] > 0) this.notes.push(`worker re-published ${c[C.retried]} records (${c[C.duplicates]} acked as duplicates)`);
+    if (c[C.workerCrashes] > 0) this.notes.push(`worker crashed ${c[C.workerCrashes]} times`);
+    for (const e of this.errors.slice(0, 3)) this.notes.push(e);
+    await this.p.stop();
+  }
+}

@@ -1,0 +1,244 @@
+// `npm run bench [-- --quick] [-- --only sequential,rate-10k] [-- --out DIR] [-- --no-micro]`
+// Runs every scenario in three modes (ceiling, inline, offloaded) against one NATS server: each
+// (scenario, mode) in a child process of its own, on a fresh stream. Prints a table, writes
+// bench/results/latest.json and bench/results/report.html. See bench/README.md.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEFAULTS } from "../src/config.ts";
+import { BenchChild } from "./lib/child.ts";
+import { idleLoopDelay } from "./lib/host-monitor.ts";
+import { ProgressLine } from "./lib/progress.ts";
+import { renderHtml } from "./lib/report-html.ts";
+import { addRatios, failedRow, toRow, type BenchReport, type Row } from "./lib/results.ts";
+import { NoServerBinary, startServer } from "./lib/server.ts";
+import { StreamAdmin, streamNames } from "./lib/streams.ts";
+import { machine } from "./lib/system.ts";
+import { fmtInt, headerLines, microTable, rowsTable } from "./lib/table.ts";
+import { summaryLines } from "./lib/summary.ts";
+import { MODES, type MicroResult, type RunSpec } from "./lib/types.ts";
+import { SCENARIO_IDS, scenarios } from "./scenarios/catalog.ts";
+
+export interface BenchOptions {
+  /** Small counts and short durations: the whole run in under a minute. */
+  quick?: boolean;
+  /** Scenario ids to run (and/or "micro"); all of them when absent. */
+  only?: string | string[];
+  /** Where latest.json and report.html go; bench/results by default. */
+  outDir?: string;
+  /** A running server to use instead of an embedded one (default: the NATS_URL variable). */
+  natsUrl?: string;
+  /** Run the tinybench micro-benchmarks (default: yes, unless `only` leaves them out). */
+  micro?: boolean;
+  /** Where the table lines go (default: stdout). */
+  log?: (line: string) => void;
+  /** Show a progress line on stderr (default: true). */
+  progress?: boolean;
+}
+
+export interface BenchOutcome extends BenchReport {
+  files: { json: string; html: string };
+}
+
+/** Concurrent callers of the inline mode at full speed (nats.js's sweet spot for js.publish in flight). */
+export const INLINE_FULL_CALLERS = 256;
+
+const DEFAULT_OUT = fileURLToPath(new URL("./results", import.meta.url));
+
+export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
+  const started = performance.now();
+  const quick = opts.quick ?? false;
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const only = opts.only === undefined ? null : (Array.isArray(opts.only) ? opts.only : opts.only.split(",")).map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((id) => id !== "micro" && !SCENARIO_IDS.includes(id)) ?? [];
+  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(", ")}; known: micro, ${SCENARIO_IDS.join(", ")}`);
+  const list = scenarios(quick).filter((s) => !only || only.includes(s.id));
+  const withMicro = opts.micro ?? (!only || only.includes("micro"));
+  const progress = opts.progress === false ? undefined : new ProgressLine();
+  const maxInFlight = DEFAULTS.maxInFlight;
+
+  const server = await startServer(opts.natsUrl ? { NATS_URL: opts.natsUrl } : process.env);
+  let admin: StreamAdmin | undefined;
+  try {
+    admin = await StreamAdmin.connect(server.url);
+    const m = machine();
+    const idle = await idleLoopDelay(quick ? 500 : 2000);
+    const header: BenchReport["header"] = {
+      date: new Date().toISOString(),
+      node: m.node,
+      natsServer: admin.serverVersion,
+      server: server.embedded ? "embedded" : "NATS_URL",
+      cpu: m.cpu,
+      cores: m.cores,
+      memoryGb: m.memoryGb,
+      os: m.os,
+      quick,
+      only,
+      idleLoopDelayP99Ms: idle.p99Ms,
+      durationSec: 0,
+    };
+    for (const l of headerLines(header)) log(l);
+
+    let micro: MicroResult[] = [];
+    if (withMicro) {
+      progress?.update("micro-benchmarks (tinybench) ...");
+      const child = new BenchChild();
+      try {
+        micro = await child.micro(server.url, quick, 120_000);
+      } catch (e) {
+        log(`micro-benchmarks failed: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+      } finally {
+        await child.close();
+      }
+      progress?.clear();
+      log("");
+      for (const l of microTable(micro)) log(l);
+    }
+
+    // The full run forks a fresh process per (scenario, mode): its RSS, heap and JIT state are its
+    // own. --quick keeps one process per mode for all scenarios (start-up would dominate otherwise).
+    const kept = new Map<string, BenchChild>();
+    const childFor = (mode: string) => {
+      if (!quick) return new BenchChild();
+      let c = kept.get(mode);
+      if (!c?.alive) kept.set(mode, (c = new BenchChild()));
+      return c;
+    };
+    const rows: Row[] = [];
+    try {
+      for (const [si, s] of list.entries()) {
+        // Rotate the order of the modes from one scenario to the next: no mode always runs first.
+        const order = MODES.map((_, k) => MODES[(k + si) % MODES.length]);
+        const scenarioRows: Row[] = [];
+        for (const mode of order) {
+          const names = streamNames(s.id, mode);
+          const spec: RunSpec = { scenario: s, mode, url: server.url, ...names, maxInFlight, inlineFullCallers: INLINE_FULL_CALLERS, settleTimeoutMs: 30_000 };
+          const label = `${s.id} ${mode}`;
+          progress?.update(`${label}: starting`);
+          let cpuAtStart: number | undefined;
+          let cpuUsed: number | null = null;
+          const child = childFor(mode);
+          try {
+            await admin.fresh(names, server.url, maxInFlight);
+            const result = await child.run(
+              spec,
+              {
+                progress: (p) => {
+                  const goal = s.durationMs && p.phase === "run" ? `${(p.elapsedMs / 1000).toFixed(1)}/${s.durationMs / 1000} s` : `${(p.elapsedMs / 1000).toFixed(1)} s`;
+                  progress?.update(`${label}: ${p.phase} ${goal}  ${fmtInt(p.acked)}/${fmtInt(p.sent)} acked`);
+                },
+                mark: (at) => {
+                  const cpu = server.cpuMs();
+                  if (at === "start") cpuAtStart = cpu;
+                  else if (cpu !== undefined && cpuAtStart !== undefined) cpuUsed = cpu - cpuAtStart;
+                },
+              },
+              (quick ? 120 : 300) * 1000,
+            );
+            const stored = (await admin.count(names.stream)) - s.warmup;
+            scenarioRows.push(toRow(result, stored, cpuUsed));
+          } catch (e) {
+            scenarioRows.push(failedRow(s.id, mode, s.events, e instanceof Error ? e.message : String(e)));
+          } finally {
+            if (!quick) await child.close();
+            await admin.remove(names.stream);
+          }
+        }
+        progress?.clear();
+        scenarioRows.sort((a, b) => MODES.indexOf(a.mode) - MODES.indexOf(b.mode));
+        addRatios(scenarioRows);
+        rows.push(...scenarioRows);
+        log("");
+        log(`${s.id}: ${s.title}`);
+        for (const l of rowsTable(scenarioRows).slice(2)) log(`  ${l}`);
+      }
+    } finally {
+      await Promise.all([...kept.values()].map((c) => c.close()));
+    }
+
+    header.durationSec = Math.round((performance.now() - started) / 1000);
+    const report: BenchReport = { header, micro, results: rows, scenarios: list.map((s) => ({ id: s.id, title: s.title })) };
+    const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
+    mkdirSync(outDir, { recursive: true });
+    const files = { json: join(outDir, "latest.json"), html: join(outDir, "report.html") };
+    writeFileSync(files.json, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(files.html, renderHtml(report));
+
+    log("");
+    log("All results (latency: capture->ack; bursty and rate-*: intended time -> stored by JetStream; see bench/README.md)");
+    for (const l of rowsTable(rows)) log(l);
+    if (micro.length) {
+      log("");
+      for (const l of microTable(micro)) log(l);
+    }
+    log("");
+    for (const l of summaryLines(report)) log(l);
+    log("");
+    log(`wrote ${files.json} and ${files.html} in ${header.durationSec} s`);
+    return { ...report, files };
+  } finally {
+    progress?.clear();
+    await admin?.close();
+    await server.close();
+  }
+}
+
+function parseArgs(argv: string[]): BenchOptions & { help?: boolean } {
+  const o: BenchOptions & { help?: boolean } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const eq = a.indexOf("=");
+      if (eq > 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--quick" || a === "-q") o.quick = true;
+    else if (a === "--only" || a.startsWith("--only=")) o.only = value();
+    else if (a === "--out" || a.startsWith("--out=")) o.outDir = value();
+    else if (a === "--no-micro") o.micro = false;
+    else if (a === "--no-progress") o.progress = false;
+    else if (a === "--help" || a === "-h") o.help = true;
+    else throw new Error(`unknown option ${a} (try --help)`);
+  }
+  return o;
+}
+
+const USAGE = `usage: npm run bench [-- options]
+  --quick           small counts, short durations (under a minute)
+  --only a,b        only these scenarios (and/or "micro"): ${SCENARIO_IDS.join(", ")}
+  --out DIR         write latest.json and report.html there (default bench/results)
+  --no-micro        skip the tinybench micro-benchmarks
+  --no-progress     no progress line on stderr
+environment: NATS_URL=nats://host:port uses that server instead of starting nats-server`;
+
+if (import.meta.main) {
+  let opts: ReturnType<typeof parseArgs>;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  runBench(opts).then(
+    (r) => {
+      const bad = r.results.filter((x) => !x.verified);
+      if (bad.length) {
+        console.error(`${bad.length} run(s) did not ack and store every event: ${bad.map((x) => `${x.scenario}/${x.mode}`).join(", ")}`);
+        process.exitCode = 1;
+      }
+    },
+    (e: unknown) => {
+      if (e instanceof NoServerBinary) console.error(`bench: ${e.message}`);
+      else console.error(e);
+      process.exitCode = 1;
+    },
+  );
+}
+
+export type { BenchReport, Row } from "./lib/results.ts";

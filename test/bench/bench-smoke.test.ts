@@ -1,0 +1,54 @@
+// The benchmark suite runs end to end: the quick bench's smallest scenario, every mode, against a
+// real nats-server (the bench starts its own unless NATS_URL is set). It checks the shape of the
+// JSON and that every mode acked and stored every event. No speed thresholds: the machine is shared.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runBench } from "../../bench/run.ts";
+import { MODES } from "../../bench/lib/types.ts";
+
+const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe("npm run bench", () => {
+  it("runs the quick sequential scenario in every mode and writes well-formed results", async () => {
+    const lines: string[] = [];
+    const outcome = await runBench({ quick: true, only: "sequential", outDir: out, log: (l) => lines.push(l), progress: false });
+
+    const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
+    expect(json.header).toMatchObject({ quick: true, only: ["sequential"] });
+    for (const key of ["date", "node", "natsServer", "cpu"]) expect(typeof json.header[key]).toBe("string");
+    expect(Number.isNaN(Date.parse(json.header.date))).toBe(false);
+    expect(json.header.node).toBe(process.version);
+
+    expect(json.results.map((r: { mode: string }) => r.mode).sort()).toEqual([...MODES].sort());
+    for (const r of json.results) {
+      expect(r.scenario).toBe("sequential");
+      for (const key of ["eventsPerSec", "p50Ms", "p99Ms", "p999Ms", "hostNsPerEvent", "loopDelayP99Ms", "elu", "rssMb", "errors", "dropped"]) {
+        expect(typeof r[key], `${r.mode}.${key}`).toBe("number");
+        expect(Number.isFinite(r[key]), `${r.mode}.${key}`).toBe(true);
+      }
+      expect(r.latencyBasis).toBe("capture->ack");
+      expect(r.p50Ms).toBeLessThanOrEqual(r.p99Ms);
+      expect(r.p99Ms).toBeLessThanOrEqual(r.p999Ms);
+      // Every mode acked every event, and the stream holds each of them once.
+      expect(r.events, r.mode).toBeGreaterThan(0);
+      expect({ mode: r.mode, acked: r.acked, stored: r.stored, errors: r.errors, dropped: r.dropped }).toEqual({
+        mode: r.mode,
+        acked: r.events,
+        stored: r.events,
+        errors: 0,
+        dropped: 0,
+      });
+      expect(r.verified, r.mode).toBe(true);
+      expect(r.eventsPerSec).toBeGreaterThan(0);
+    }
+    expect(outcome.results).toHaveLength(MODES.length);
+
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).toContain("sequential");
+    expect(lines.some((l) => l.includes("sequential") && l.includes("offloaded"))).toBe(true);
+  });
+});
