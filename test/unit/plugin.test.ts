@@ -6,6 +6,7 @@ import { HOOKS, HOOK_NAMES } from "../../src/hooks/table.ts";
 import { SEED_EVENT_TYPES } from "../../src/event-types.ts";
 import { agentFromSessionKey, agentOf } from "../../src/hooks/identity.ts";
 import { pluginState } from "../../src/plugin-state.ts";
+import { C } from "../../src/ring/layout.ts";
 import { fakeApi, resetPluginState, ringEvents, type FakeApi } from "../helpers/fake-api.ts";
 
 const SMALL = { ringBytes: 1 << 20, maxPayloadBytes: 16_384, subjectPrefix: "t" };
@@ -258,6 +259,39 @@ describe("status surfaces", () => {
     expect(text).toMatch(/^NATS event store: closed/);
     expect(text).toMatch(/events: 1 captured, 0 stored, 1 pending, 0 dropped/);
     expect(text).toMatch(/hint: .*allowConversationAccess/);
+  });
+});
+
+describe("service lifecycle", () => {
+  it("registering again (discovery instance, hot reload) and starting twice leaves one pipeline and one worker", async () => {
+    const cfg = { natsUrl: "nats://127.0.0.1:1", connectTimeoutMs: 200 };
+    const full = setup(cfg);
+    const discovery = fakeApi({ ...SMALL, ...cfg });
+    plugin.register(discovery);
+    await full.services[0].start({});
+    await discovery.services[0].start({});
+    const p = pluginState().pipeline!;
+    discovery.fire("gateway_start", { port: 1 }, {});
+    full.fire("gateway_stop", { reason: "x" }, {});
+    expect(p.views.counters[C.workerStarts]).toBe(1);
+    expect(p.supervisor.running).toBe(true);
+    expect(ringEvents(p).map((e) => e.env.type)).toEqual(["gateway.start", "gateway.stop"]);
+    await full.services[0].stop?.({});
+    expect(p.supervisor.running).toBe(false);
+  });
+
+  it("a reload with different engine settings drains the old pipeline and starts a new one", async () => {
+    const a = setup({ natsUrl: "nats://127.0.0.1:1", connectTimeoutMs: 200 });
+    await a.services[0].start({});
+    const first = pluginState().pipeline!;
+    const b = fakeApi({ ...SMALL, natsUrl: "nats://127.0.0.1:2", connectTimeoutMs: 200 });
+    plugin.register(b);
+    await b.services[0].start({});
+    const second = pluginState().pipeline!;
+    expect(second).not.toBe(first);
+    expect(first.supervisor.running).toBe(false);
+    expect(second.supervisor.running).toBe(true);
+    expect(a.logs.concat(b.logs).join("\n")).toMatch(/configuration changed: draining the old publisher/);
   });
 });
 
