@@ -393,6 +393,13 @@ async function main(): Promise<void> {
   nc = conn;
   publisher = new InboxPublisher(conn, onAck);
   void watchStatus(conn);
+  // The client gave up on the connection (e.g. authorization revoked): exit, and the supervisor
+  // starts a fresh worker (and connection) after its backoff. Nothing unacked is lost.
+  void conn.closed().then((err) => {
+    if (finishing) return;
+    log("error", `NATS connection closed${err ? `: ${err.message}` : ""}; restarting the publisher`);
+    process.exit(1);
+  });
   await setupStream();
   connected = true;
   post({ t: "connection", state: "connected", server: redactUrl(conn.getServer()) });
