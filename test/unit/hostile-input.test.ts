@@ -489,9 +489,8 @@ describe("hostile values become visible markers, and the rest of the event survi
     ["a 100,000-deep array", () => DEEP_ARRAY, /\[MaxDepth\]/],
     ["a multi-megabyte string", () => ({ big: BIG_STRING }), /…\[truncated \d+ chars\]".*"_truncated":\{"originalBytes":\d+\}/],
     ["a Buffer among a cycle", () => cyclic({ b: Buffer.alloc(10) }), /"b":"\[Buffer 10 bytes\]"/],
-    // (JSON.stringify itself sees no cycle in a Map or Set: a BigInt sends them down the sanitizing path)
-    ["a Map with a cycle", () => { const m = new Map<string, unknown>([["k", 1]]); m.set("me", m); return { m, n: 1n }; }, /"m":\{"k":1,"me":"\[Circular\]"\}/],
-    ["a Set with a cycle", () => { const s = new Set<unknown>([1]); s.add(s); return { s, n: 1n }; }, /"s":\[1,"\[Circular\]"\]/],
+    ["a Map containing itself", () => { const m = new Map<string, unknown>([["k", 1]]); m.set("me", m); return { m }; }, /"m":\{"k":1,"me":"\[Circular\]"\}/],
+    ["a Set containing itself", () => { const s = new Set<unknown>([1]); s.add(s); return { s }; }, /"s":\[1,"\[Circular\]"\]/],
 
     ["an invalid Date among a cycle", () => cyclic({ d: new Date(NaN), ok: new Date(0) }), /"d":null,"ok":"1970-01-01T00:00:00.000Z"/],
     ["a prototype-less object with a cycle", () => { const o = Object.create(null); o.x = 1; o.o = o; return o; }, /\{"x":1,"o":"\[Circular\]"\}/],
@@ -523,8 +522,8 @@ describe("hostile values become visible markers, and the rest of the event survi
 
   it.fails("a Proxy with a throwing getPrototypeOf trap nested in params is marked [Unreadable] and its siblings survive", () => {
     const p = new Proxy({}, { getPrototypeOf: () => { throw new Error("gpo"); } });
-    const e = toolCall({ ok: 1, n: 1n, bad: p }); // the BigInt sends it down the sanitizing path
-    expect(e.env.payload).toMatchObject({ toolName: "t", runId: "r1", params: { ok: 1, n: "1", bad: "[Unreadable]" } });
+    const e = toolCall(cyclic({ ok: 1, bad: p })); // the cycle sends it down the sanitizing path
+    expect(e.env.payload).toMatchObject({ toolName: "t", runId: "r1", params: { ok: 1, self: "[Circular]", bad: "[Unreadable]" } });
   });
 
   // ENGINE BUG (same function): an own "__proto__" key (JSON.parse makes one from untrusted text,
@@ -532,7 +531,7 @@ describe("hostile values become visible markers, and the rest of the event survi
   // instead of defining a key: on the sanitizing path the key and its value vanish without a marker.
   it.fails("an own __proto__ key survives the sanitizing path", () => {
     const params = JSON.parse('{"__proto__":{"x":1},"y":2}') as Record<string, unknown>;
-    params.n = 1n; // forces the sanitizing path
+    params.self = params; // the cycle forces the sanitizing path
     const e = toolCall(params);
     expect(JSON.stringify(e.env.payload)).toContain('"__proto__":{"x":1}');
   });
