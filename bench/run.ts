@@ -2,7 +2,7 @@
 // Runs every scenario in three modes (ceiling, inline, offloaded) against one NATS server: each
 // (scenario, mode) in a child process of its own, on a fresh stream. Prints a table, writes
 // bench/results/latest.json and bench/results/report.html. See bench/README.md.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../src/config.ts";
@@ -10,6 +10,7 @@ import { BenchChild } from "./lib/child.ts";
 import { idleLoopDelay } from "./lib/host-monitor.ts";
 import { ProgressLine } from "./lib/progress.ts";
 import { renderHtml } from "./lib/report-html.ts";
+import { toMarkdown } from "./lib/markdown.ts";
 import { addRatios, failedRow, toRow, type BenchReport, type Row } from "./lib/results.ts";
 import { NoServerBinary, startServer } from "./lib/server.ts";
 import { StreamAdmin, streamNames } from "./lib/streams.ts";
@@ -118,6 +119,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
           let cpuAtStart: number | undefined;
           let cpuUsed: number | null = null;
           const child = childFor(mode);
+          const wallStart = performance.now();
           try {
             await admin.fresh(names, server.url, maxInFlight);
             const result = await child.run(
@@ -136,7 +138,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
               (quick ? 120 : 300) * 1000,
             );
             const stored = (await admin.count(names.stream)) - s.warmup;
-            scenarioRows.push(toRow(result, stored, cpuUsed));
+            scenarioRows.push(toRow(result, stored, cpuUsed, (performance.now() - wallStart) / 1000));
           } catch (e) {
             scenarioRows.push(failedRow(s.id, mode, s.events, e instanceof Error ? e.message : String(e)));
           } finally {
@@ -183,8 +185,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
   }
 }
 
-function parseArgs(argv: string[]): BenchOptions & { help?: boolean } {
-  const o: BenchOptions & { help?: boolean } = {};
+type CliOptions = BenchOptions & { help?: boolean; markdown?: string };
+
+function parseArgs(argv: string[]): CliOptions {
+  const o: CliOptions = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -200,6 +204,7 @@ function parseArgs(argv: string[]): BenchOptions & { help?: boolean } {
     else if (a === "--no-micro") o.micro = false;
     else if (a === "--no-progress") o.progress = false;
     else if (a === "--help" || a === "-h") o.help = true;
+    else if (a === "--markdown") o.markdown = argv[i + 1]?.startsWith("-") === false ? argv[++i] : join(DEFAULT_OUT, "latest.json");
     else throw new Error(`unknown option ${a} (try --help)`);
   }
   return o;
@@ -211,10 +216,11 @@ const USAGE = `usage: npm run bench [-- options]
   --out DIR         write latest.json and report.html there (default bench/results)
   --no-micro        skip the tinybench micro-benchmarks
   --no-progress     no progress line on stderr
+  --markdown [FILE] print the results of FILE (default bench/results/latest.json) as Markdown, run nothing
 environment: NATS_URL=nats://host:port uses that server instead of starting nats-server`;
 
 if (import.meta.main) {
-  let opts: ReturnType<typeof parseArgs>;
+  let opts: CliOptions;
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (e) {
@@ -223,6 +229,10 @@ if (import.meta.main) {
   }
   if (opts.help) {
     console.log(USAGE);
+    process.exit(0);
+  }
+  if (opts.markdown) {
+    process.stdout.write(toMarkdown(JSON.parse(readFileSync(opts.markdown, "utf8")) as BenchReport));
     process.exit(0);
   }
   runBench(opts).then(

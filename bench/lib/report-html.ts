@@ -26,7 +26,7 @@ function groups(r: BenchReport, value: (x: Row) => number | null, text: (x: Row)
 }
 
 function table(r: BenchReport): string {
-  const head = ["scenario", "mode", "events", "acked ev/s", "MB/s", "x ceiling", "latency", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "host ns/ev", "host CPU ns/ev", "loop p99 ms", "ELU", "CPU µs/ev", "server µs/ev", "RSS MB", "errors", "dropped", "verified", "notes"];
+  const head = ["scenario", "mode", "events", "acked ev/s", "MB/s", "x ceiling", "latency", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "sched lag p99 ms", "host ns/ev", "host CPU ns/ev", "loop p99 ms", "ELU", "CPU µs/ev", "server µs/ev", "RSS MB", "errors", "dropped", "verified", "notes"];
   let last = "";
   const body = r.results.map((x) => {
     const sep = x.scenario !== last ? ' class="sep"' : "";
@@ -43,6 +43,7 @@ function table(r: BenchReport): string {
       fmtMs(x.p99Ms),
       fmtMs(x.p999Ms),
       fmtMs(x.maxMs),
+      x.scheduleLagP99Ms === undefined ? "-" : fmtMs(x.scheduleLagP99Ms),
       x.hostNsPerEvent === null ? "-" : fmtInt(x.hostNsPerEvent),
       x.hostCpuNsPerEvent === null ? "-" : fmtInt(x.hostCpuNsPerEvent),
       fmtMs(x.loopDelayP99Ms),
@@ -55,9 +56,9 @@ function table(r: BenchReport): string {
       x.verified ? "yes" : '<span class="bad">NO</span>',
       `<span class="note">${esc(x.notes.join("; "))}</span>`,
     ];
-    return `<tr${sep}>${cells.map((c, i) => `<td${i === 6 || i === 21 ? ' class="l"' : ""}>${c}</td>`).join("")}</tr>`;
+    return `<tr${sep}>${cells.map((c, i) => `<td${i === 6 || i === 22 ? ' class="l"' : ""}>${c}</td>`).join("")}</tr>`;
   });
-  return `<table><tr>${head.map((h, i) => `<th${i === 6 || i === 21 ? ' class="l"' : ""}>${h}</th>`).join("")}</tr>${body.join("")}</table>`;
+  return `<table><tr>${head.map((h, i) => `<th${i === 6 || i === 22 ? ' class="l"' : ""}>${h}</th>`).join("")}</tr>${body.join("")}</table>`;
 }
 
 export function renderHtml(r: BenchReport): string {

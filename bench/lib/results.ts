@@ -40,6 +40,8 @@ export interface Row {
   /** Every offered event acked and stored exactly once (read-back checked where the scenario reads). */
   verified: boolean;
   seconds: number;
+  /** Wall time of the whole run: process start or reuse, connect, warm-up, run, checks. */
+  wallSec: number;
   envelopeBytes: number;
   /** paced scenarios: how late the generator offered events (p99, ms), and the mode's own call->ack p99. */
   scheduleLagP99Ms?: number;
@@ -75,7 +77,7 @@ const round = (v: number, digits: number) => {
   return Math.round(v * f) / f;
 };
 
-export function toRow(r: RunResult, stored: number, serverCpuMs: number | null): Row {
+export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, wallSec: number): Row {
   const lat = r.latency ? summarize(decode(r.latency)) : null;
   const isRead = r.latencyBasis === "none";
   const done = isRead ? (r.readBack?.messages ?? 0) : r.acked;
@@ -114,6 +116,7 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null):
     stored,
     verified,
     seconds: round(r.seconds, 3),
+    wallSec: round(wallSec, 1),
     envelopeBytes: r.envelopeBytes,
     ...(r.scheduleLag ? { scheduleLagP99Ms: percentileMs(decode(r.scheduleLag), 99) } : {}),
     ...(r.ackLatency ? { ackP99Ms: percentileMs(decode(r.ackLatency), 99) } : {}),
@@ -157,6 +160,7 @@ export function failedRow(scenario: string, mode: ModeName, events: number, erro
     stored: 0,
     verified: false,
     seconds: 0,
+    wallSec: 0,
     envelopeBytes: 0,
     curve: null,
     notes: [`run failed: ${error.split("\n")[0]}`],
