@@ -47,10 +47,12 @@ export function toSafeValue(value: unknown, maxStringChars = Infinity): unknown 
     const o = v as object;
     if (seen.has(o)) return "[Circular]";
     if (depth >= MAX_DEPTH) return "[MaxDepth]";
-    if (o instanceof Date) return Number.isNaN(o.getTime()) ? null : o.toISOString();
-    if (ArrayBuffer.isView(o)) return `[${o.constructor.name} ${o.byteLength} bytes]`;
     seen.add(o);
+    // Everything that can run hostile code (instanceof asks a Proxy's getPrototypeOf trap; a
+    // revoked Proxy throws on any of them) stays inside the try, so only this value is marked.
     try {
+      if (o instanceof Date) return Number.isNaN(o.getTime()) ? null : o.toISOString();
+      if (ArrayBuffer.isView(o)) return `[${o.constructor.name} ${o.byteLength} bytes]`;
       if (Array.isArray(o)) return o.map((x) => walk(x, depth + 1) ?? null);
       if (o instanceof Map) return walk(Object.fromEntries(o), depth + 1);
       if (o instanceof Set) return walk([...o], depth + 1);
@@ -63,7 +65,10 @@ export function toSafeValue(value: unknown, maxStringChars = Infinity): unknown 
           x = "[Unreadable]";
         }
         const w = walk(x, depth + 1);
-        if (w !== undefined) out[k] = w;
+        if (w === undefined) continue;
+        // `out["__proto__"] = w` would set the copy's prototype and lose the key: define it instead.
+        if (k === "__proto__") Object.defineProperty(out, k, { value: w, enumerable: true, writable: true, configurable: true });
+        else out[k] = w;
       }
       return out;
     } catch {
