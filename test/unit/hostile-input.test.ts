@@ -523,9 +523,8 @@ describe("hostile values become visible markers, and the rest of the event survi
     expect(e.env.payload).toMatchObject({ toolName: "t", runId: "r1", params: { ok: 1, self: "[Circular]", bad: "[Unreadable]" } });
   });
 
-  // ENGINE BUG (same function): an own "__proto__" key (JSON.parse makes one from untrusted text,
-  // e.g. tool params an LLM wrote) is assigned with `out[k] = w`, which calls the __proto__ setter
-  // instead of defining a key: on the sanitizing path the key and its value vanish without a marker.
+  // An own "__proto__" key (JSON.parse makes one from untrusted text, e.g. tool params an LLM wrote)
+  // must be defined, not assigned: assignment calls the __proto__ setter and the key vanishes.
   it("an own __proto__ key survives the sanitizing path", () => {
     const params = JSON.parse('{"__proto__":{"x":1},"y":2}') as Record<string, unknown>;
     params.self = params; // the cycle forces the sanitizing path
