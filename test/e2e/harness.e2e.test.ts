@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeModel, type FakeModel } from "./harness/fake-model.ts";
-import { packPlugin, startGateway, turnText, waitUntil, type GatewayStopResult, type OpenClawGateway } from "./harness/openclaw-gateway.ts";
+import { packPlugin, startGateway, stopAllGateways, turnText, waitUntil, type GatewayStopResult, type OpenClawGateway } from "./harness/openclaw-gateway.ts";
 
 const PROBE_DIR = fileURLToPath(new URL("./fixtures/probe-plugin/", import.meta.url));
 const PLUGIN_ID = "e2e-probe";
@@ -60,7 +60,7 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
       modelUrl: model.url,
     });
     timings.startGateway = Date.now() - t;
-  }, 300_000);
+  }, 360_000);
 
   afterAll(async () => {
     try {
@@ -69,6 +69,7 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
         expect(gw.anythingRunning()).toBe(false);
       }
     } finally {
+      await stopAllGateways(); // also covers a startGateway() that was still in flight when beforeAll timed out
       await model?.close();
       gw?.removeScratch();
       if (work && process.env.OPENCLAW_E2E_KEEP !== "1") rmSync(work, { recursive: true, force: true });
@@ -106,6 +107,20 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
     expect(status).toMatchObject({ ok: true, pid: gw!.pid, echo: "hi" });
     // shared state on globalThis: counts from both registration instances end up in one place
     expect(status.counts).toMatchObject({ gateway_start: 1, llm_input: 1, agent_end: 1 });
+  }, 60_000);
+
+  it("surfaces a failed gateway method (respond(false, ...)) and an unknown method as a rejected call()", async () => {
+    const failed = await gw!.call("probe.fail").then(
+      () => "resolved",
+      (err: Error) => err.message,
+    );
+    const unknown = await gw!.call("probe.no_such_method").then(
+      () => "resolved",
+      (err: Error) => err.message,
+    );
+    console.log(`[e2e harness] probe.fail -> ${failed}\n[e2e harness] unknown method -> ${unknown}`);
+    expect(failed).toMatch(/probe failure requested/);
+    expect(unknown).not.toBe("resolved");
   }, 60_000);
 
   it("runs the /probestatus slash command via chat.send + chat.history", async () => {

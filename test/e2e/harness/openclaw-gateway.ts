@@ -205,6 +205,54 @@ function processesWithMarker(runId: string): number[] {
   return found;
 }
 
+const PROXY_ENV = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"];
+const PASSTHROUGH_ENV = [
+  "TZ",
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  ...PROXY_ENV,
+  "npm_config_registry",
+  "npm_config_cafile",
+  "npm_config_ca",
+  "npm_config_strict_ssl",
+  "npm_config_proxy",
+  "npm_config_https_proxy",
+  "npm_config_noproxy",
+];
+
+/** Live descendants of pid (via /proc/<pid>/stat parent links). */
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(e));
+      children.set(ppid, list);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    for (const c of children.get(stack.pop()!) ?? []) {
+      out.push(c);
+      stack.push(c);
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Gateway
 
@@ -223,7 +271,10 @@ export interface StartGatewayOptions {
   configPatch?: Record<string, unknown>;
   /** Extra env for the gateway and every CLI call. */
   env?: Record<string, string>;
-  /** /readyz wait. Default 90 s (env OPENCLAW_E2E_READY_TIMEOUT_MS); a cold start on a busy 2-core box took 37 s. */
+  /**
+   * /readyz wait. Default 120 s (env OPENCLAW_E2E_READY_TIMEOUT_MS). Spawn-to-ready took 20-33 s on the 2-core box
+   * with other tests running, and 88 s at load average 8; the reference measured 9.4 s on an idle machine.
+   */
   readyTimeoutMs?: number;
   /** Parent for the scratch dir. Default os.tmpdir(). */
   scratchParent?: string;
@@ -258,6 +309,13 @@ export interface GatewayTimings {
   installMs?: number;
   spawnToReadyMs?: number;
   startTotalMs?: number;
+}
+
+const liveGateways = new Set<OpenClawGateway>();
+
+/** Stops every gateway this process started that is not stopped yet (for afterAll: covers a start still in flight). */
+export async function stopAllGateways(): Promise<void> {
+  await Promise.allSettled([...liveGateways].map((g) => g.stop()));
 }
 
 export class OpenClawGateway {
@@ -341,10 +399,20 @@ export class OpenClawGateway {
       npm_config_audit: "false",
       OPENCLAW_E2E_RUN_ID: this.runId,
     };
-    if (process.env.TZ) env.TZ = process.env.TZ;
-    if (process.env.npm_config_registry) env.npm_config_registry = process.env.npm_config_registry;
+    // TLS trust, proxy and registry settings of the machine: the managed `npm install` of an npm-pack plugin needs
+    // them (without NODE_EXTRA_CA_CERTS npm fails here with SELF_SIGNED_CERT_IN_CHAIN and retries for minutes).
+    for (const k of PASSTHROUGH_ENV) {
+      const v = process.env[k];
+      if (v !== undefined) env[k] = v;
+    }
+    if (PROXY_ENV.some((k) => process.env[k])) {
+      const noProxy = [process.env.NO_PROXY, process.env.no_proxy, "127.0.0.1", "localhost", "::1"].filter(Boolean).join(",");
+      env.NO_PROXY = noProxy;
+      env.no_proxy = noProxy;
+    }
     this.env = { ...env, ...(opts.env ?? {}) };
     process.once("exit", this.exitGuard);
+    liveGateways.add(this);
   }
 
   /** Gateway process id (also its process group id). */
@@ -400,7 +468,17 @@ export class OpenClawGateway {
       if (options.input !== undefined) child.stdin?.end(options.input);
       const timer = setTimeout(() => {
         timedOut = true;
-        if (child.pid) killGroup(child.pid, "SIGKILL");
+        if (!child.pid) return;
+        // OpenClaw starts some helpers (e.g. the managed `npm install`) in their own process group
+        const tree = descendantsOf(child.pid);
+        killGroup(child.pid, "SIGKILL");
+        for (const p of tree) {
+          try {
+            process.kill(p, "SIGKILL");
+          } catch {
+            // gone
+          }
+        }
       }, timeoutMs);
       child.once("error", (err) => {
         clearTimeout(timer);
@@ -514,6 +592,7 @@ export class OpenClawGateway {
       });
       this.timings.installMs = Date.now() - ti;
 
+      if (this.stopResult) throw new Error("gateway stopped while starting");
       const ts = Date.now();
       const out = openSync(this.consoleLogPath, "a");
       try {
@@ -537,11 +616,18 @@ export class OpenClawGateway {
           res(this.exitInfo);
         });
       });
-      await this.waitReady(this.opts.readyTimeoutMs ?? (Number(process.env.OPENCLAW_E2E_READY_TIMEOUT_MS) || 90_000));
+      await this.waitReady(this.opts.readyTimeoutMs ?? (Number(process.env.OPENCLAW_E2E_READY_TIMEOUT_MS) || 120_000));
       this.timings.spawnToReadyMs = Date.now() - ts;
       this.timings.startTotalMs = Date.now() - t0;
     } catch (err) {
       await this.stop().catch(() => undefined);
+      const keep = process.env.OPENCLAW_E2E_KEEP === "1";
+      this.removeScratch();
+      if (err instanceof Error) {
+        err.message += keep
+          ? `\n(scratch dir kept: ${this.scratchDir})`
+          : "\n(scratch dir removed; set OPENCLAW_E2E_KEEP=1 to keep it)";
+      }
       throw err;
     }
   }
@@ -619,7 +705,9 @@ export class OpenClawGateway {
       }
       await sleep(250);
     }
-    throw new Error(`gateway not ready after ${timeoutMs} ms (last /readyz: ${lastBody.slice(0, 300)})\n${tail(this.logText())}`);
+    throw new Error(
+      `gateway not ready after ${timeoutMs} ms (last /readyz: ${lastBody.slice(0, 300) || "no response"})\n${tail(this.logText())}`,
+    );
   }
 
   /**
@@ -668,6 +756,7 @@ export class OpenClawGateway {
     if (this.ownsModel && this.model) await this.model.close();
     this.cleanupHostTmp();
     process.removeListener("exit", this.exitGuard);
+    liveGateways.delete(this);
     return {
       exitCode: this.exitInfo?.code ?? null,
       signal: this.exitInfo?.signal ?? null,
