@@ -13,7 +13,11 @@ export interface HookSpec {
   system?: boolean;
   /** Delivered to non-bundled plugins only with hooks.allowConversationAccess (OpenClaw >= 2026.4.23). */
   conversation?: boolean;
-  /** The payload passes on objects from the host as they are (tool params/results, metadata), in full privacy mode. */
+  /**
+   * In full privacy mode the payload passes on objects or text from the host as they are (tool
+   * params/results, message text and metadata, prompts): of any size and shape, so they get the
+   * careful encoding (record/payload.ts).
+   */
   hostObjects?: boolean;
   extract: Extract;
   /** A second event from the same hook call (the seed's run.error from agent_end). */
@@ -56,11 +60,13 @@ export const HOOKS: readonly HookSpec[] = [
   },
   {
     hook: "message_sending",
+    hostObjects: true,
     type: "msg.sending",
     extract: (e, ctx, full) => content({ to: e.to, channel: ctx.channelId, replyToId: e.replyToId, threadId: e.threadId }, "content", e.content, full),
   },
   {
     hook: "message_sent",
+    hostObjects: true,
     type: "msg.out",
     extract: (e, ctx, full) => content({ to: e.to, success: e.success, error: errText(e.error), channel: ctx.channelId, messageId: e.messageId }, "content", e.content, full),
   },
@@ -86,6 +92,7 @@ export const HOOKS: readonly HookSpec[] = [
     // Fires once per run, before the model is called, and needs no conversation access.
     hook: "agent_turn_prepare",
     type: "run.start",
+    hostObjects: true,
     extract: (e, ctx, full) => content({ runId: ctx.runId, trigger: ctx.trigger, provider: ctx.modelProviderId, model: ctx.modelId, channel: ctx.channelId ?? ctx.channel }, "prompt", e.prompt, full),
   },
   {

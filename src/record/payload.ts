@@ -111,11 +111,51 @@ function byteLength(body: string | Uint8Array): number {
   return typeof body === "string" ? Buffer.byteLength(body) : body.length;
 }
 
+const WALK_NODES = 4096;
+
 /**
- * Encodes a payload within `maxBytes`; `hostObjects` when it may hold objects from the host (see
- * hostValues). Throws only if even the safe fallback cannot be encoded.
+ * True when a payload is certainly too big (its strings alone pass `maxBytes`) or too big or odd
+ * to look at cheaply (over WALK_NODES values, a cycle, a property that throws). Such payloads skip
+ * the plain encoder, whose time grows with their size, and are cut first: a multi-megabyte tool
+ * result costs the host a bounded walk instead of a full JSON encoding.
+ */
+function oversized(value: unknown, maxBytes: number): boolean {
+  const stack: unknown[] = [value];
+  let chars = 0;
+  let nodes = 0;
+  try {
+    while (stack.length > 0) {
+      const v = stack.pop();
+      if (typeof v === "string") {
+        if ((chars += v.length) > maxBytes) return true;
+      } else if (v !== null && typeof v === "object") {
+        if (++nodes > WALK_NODES) return true;
+        if (Array.isArray(v)) {
+          if (v.length > WALK_NODES) return true;
+          for (let i = 0; i < v.length; i++) stack.push(v[i]);
+        } else {
+          for (const k in v) {
+            chars += k.length;
+            stack.push((v as Record<string, unknown>)[k]);
+          }
+        }
+      }
+    }
+  } catch {
+    return true;
+  }
+  return chars > maxBytes;
+}
+
+/**
+ * Encodes a payload within `maxBytes`; `hostObjects` when it may hold objects or text from the
+ * host of any size and shape (see hostValues and oversized). Throws only if even the safe fallback
+ * cannot be encoded.
  */
 export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBytes: number, hostObjects = false): EncodedPayload {
+  if (hostObjects && oversized(payload, maxBytes)) {
+    return { body: truncate(payload, encoding, maxBytes, undefined), sanitized: false, truncated: true };
+  }
   let sanitized = false;
   let body: string | Uint8Array;
   try {
@@ -132,16 +172,27 @@ export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBy
   return { body: truncate(payload, encoding, maxBytes, size), sanitized, truncated: true };
 }
 
-/** Cuts long strings first; if the payload is still too large, keeps only a marker. */
-function truncate(payload: unknown, encoding: PayloadEncoding, maxBytes: number, size: number): string | Uint8Array {
+/**
+ * Cuts long strings first; if the payload is still too large, keeps its top-level numbers,
+ * booleans and short strings (the ids an auditor needs) and a marker: `_truncated: {limitBytes,
+ * originalBytes}`, where originalBytes (the encoded size) is left out when it was not measured.
+ */
+function truncate(payload: unknown, encoding: PayloadEncoding, maxBytes: number, size: number | undefined): string | Uint8Array {
+  const marker = size === undefined ? { limitBytes: maxBytes } : { limitBytes: maxBytes, originalBytes: size };
   for (const chars of [Math.floor(maxBytes / 8), 256, 32]) {
     const cut = toSafeValue(payload, chars);
     const marked =
       cut !== null && typeof cut === "object" && !Array.isArray(cut)
-        ? { ...(cut as Record<string, unknown>), [TRUNCATED_KEY]: { originalBytes: size } }
-        : { value: cut, [TRUNCATED_KEY]: { originalBytes: size } };
+        ? { ...(cut as Record<string, unknown>), [TRUNCATED_KEY]: marker }
+        : { value: cut, [TRUNCATED_KEY]: marker };
     const body = encodeRaw(marked, encoding);
     if (byteLength(body) <= maxBytes) return body;
   }
-  return encodeRaw({ [TRUNCATED_KEY]: { originalBytes: size } }, encoding);
+  const scalars: Record<string, unknown> = {};
+  const top = toSafeValue(payload, 64);
+  if (top !== null && typeof top === "object" && !Array.isArray(top)) {
+    for (const [k, v] of Object.entries(top)) if (typeof v !== "object" && k.length <= 64) scalars[k] = v;
+  }
+  const body = encodeRaw({ ...scalars, [TRUNCATED_KEY]: marker }, encoding);
+  return byteLength(body) <= maxBytes ? body : encodeRaw({ [TRUNCATED_KEY]: marker }, encoding);
 }
