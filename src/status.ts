@@ -44,7 +44,7 @@ export interface EventStoreStatus {
   ring: { capacityBytes: number; usedBytes: number; highWaterBytes: number };
   /** Milliseconds. */
   latency: { captureToAck: Percentiles; publishToAck: Percentiles };
-  /** What the hooks cost the gateway's event loop (sampled every 32nd call). */
+  /** What the hooks cost the gateway's event loop (each hook's first 64 calls, then every 32nd). */
   host: { hookCalls: number; costNsPerCall: number };
   lastError?: string;
 }

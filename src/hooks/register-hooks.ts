@@ -11,6 +11,8 @@ import { HOOKS, type HookSpec } from "./table.ts";
 
 type Bag = Record<string, unknown>;
 const EMPTY: Bag = Object.freeze({}) as Bag;
+// Host cost is timed on every call at first (a quiet gateway still gets a figure), then on every 32nd.
+const SAMPLE_FIRST = 64;
 const SAMPLE_EVERY = 32;
 
 const asBag = (v: unknown): Bag => (v !== null && typeof v === "object" ? (v as Bag) : EMPTY);
@@ -32,7 +34,7 @@ export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => Event
     try {
       p = pipeline();
       if (p === undefined) return undefined;
-      const sample = ++calls % SAMPLE_EVERY === 0;
+      const sample = ++calls <= SAMPLE_FIRST || calls % SAMPLE_EVERY === 0;
       const t0 = sample ? performance.now() : 0;
       const e = asBag(event);
       const c = asBag(ctx);
