@@ -15,6 +15,7 @@ export class HostMonitor {
   private threadCpu: NodeJS.CpuUsage | undefined;
   private rssTimer: NodeJS.Timeout | undefined;
   private rssStart = 0;
+  private startedAt = 0;
   private rssPeak = 0;
 
   start(): void {
@@ -25,6 +26,7 @@ export class HostMonitor {
     this.threadCpu = process.threadCpuUsage();
     this.rssStart = this.rssPeak = process.memoryUsage.rss();
     this.rssTimer = setInterval(() => this.sampleRss(), RSS_SAMPLE_MS);
+    this.startedAt = performance.now();
     this.rssTimer.unref();
   }
 
@@ -44,9 +46,12 @@ export class HostMonitor {
     const d = this.delay;
     // The histogram holds how late each sampling timer fired (ns), with the period included.
     const over = (ns: number) => Math.max(0, Math.round((ns / 1e6 - DELAY_RESOLUTION_MS) * 1000) / 1000);
+    // No sample at all: the loop never reached its timers during the run, which is a delay of
+    // (at least) the whole run, not none.
+    const blocked = over((performance.now() - this.startedAt) * 1e6);
     return {
-      loopDelayP99Ms: d.count > 0 ? over(d.percentile(99)) : 0,
-      loopDelayMaxMs: d.count > 0 ? over(d.max) : 0,
+      loopDelayP99Ms: d.count > 0 ? over(d.percentile(99)) : blocked,
+      loopDelayMaxMs: d.count > 0 ? over(d.max) : blocked,
       elu: Math.round(elu.utilization * 1000) / 1000,
       rssStartMb: Math.round(this.rssStart / MB),
       rssPeakMb: Math.round(this.rssPeak / MB),
