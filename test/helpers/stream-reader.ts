@@ -53,3 +53,21 @@ export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: n
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Reads the stream and checks that it holds events 0..n-1 (payload field `i`) exactly once each,
+ * with unique envelope ids.
+ */
+export async function expectEachEventOnce(url: string, stream: string, n: number): Promise<void> {
+  const msgs = await readStream(url, stream);
+  const seen = new Set<number>();
+  const ids = new Set<string>();
+  for (const m of msgs) {
+    const env = JSON.parse(Buffer.from(m.data).toString()) as { id: string; payload: { i: number } };
+    seen.add(env.payload.i);
+    ids.add(env.id);
+  }
+  if (msgs.length !== n || seen.size !== n || ids.size !== n) {
+    throw new Error(`stream ${stream}: ${msgs.length} messages, ${seen.size} distinct events, ${ids.size} distinct ids; expected ${n} of each`);
+  }
+}

@@ -1,17 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { readStream, waitFor } from "../helpers/stream-reader.ts";
-import { EventPipeline } from "../../src/pipeline.ts";
-import { resolveConfig, type EventStoreConfig } from "../../src/config.ts";
+import { testPipeline } from "../helpers/pipeline.ts";
 import { EVENT_TYPES, eventTypeIndex } from "../../src/event-types.ts";
-
-const quiet = { info() {}, warn() {}, error: (m: string) => console.error(m) };
-
-function config(url: string, extra: Record<string, unknown> = {}): EventStoreConfig {
-  const r = resolveConfig({ natsUrl: url, streamName: "it-events", subjectPrefix: "it.events", ...extra });
-  if (!r.ok) throw new Error(r.error);
-  return r.config;
-}
 
 describe("pipeline against a real nats-server", () => {
   let server: NatsServer;
@@ -23,7 +14,7 @@ describe("pipeline against a real nats-server", () => {
   });
 
   it("delivers 100,000 captured events exactly once, in capture order, as seed envelopes", async () => {
-    const p = new EventPipeline(config(server.url, { streamName: "it-100k", subjectPrefix: "it.k" }), quiet);
+    const p = testPipeline(server.url, { streamName: "it-100k", subjectPrefix: "it.k" });
     p.start();
     const N = 100_000;
     const agents = ["main", "ops", "weird.agent*>"];
@@ -64,7 +55,7 @@ describe("pipeline against a real nats-server", () => {
   }, 120_000);
 
   it("publishes every event type with the right subject", async () => {
-    const p = new EventPipeline(config(server.url, { streamName: "it-types", subjectPrefix: "it.t" }), quiet);
+    const p = testPipeline(server.url, { streamName: "it-types", subjectPrefix: "it.t" });
     p.start();
     EVENT_TYPES.forEach((_, i) => p.capture(i, "main", "agent:main:main", { n: i }));
     await waitFor(async () => (await p.status()).counters.acked === EVENT_TYPES.length, 20_000, "acks");

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, NatsServer } from "../helpers/nats-server.ts";
-import { readStream, waitFor } from "../helpers/stream-reader.ts";
+import { expectEachEventOnce, readStream, waitFor } from "../helpers/stream-reader.ts";
 import { killWorker, MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
@@ -11,20 +11,6 @@ import { C } from "../../src/ring/layout.ts";
 
 const T = eventTypeIndex("tool.result");
 const PAD = "p".repeat(200);
-
-async function expectExactlyOnce(url: string, stream: string, n: number): Promise<void> {
-  const msgs = await readStream(url, stream);
-  const seen = new Set<number>();
-  const ids = new Set<string>();
-  for (const m of msgs) {
-    const env = JSON.parse(Buffer.from(m.data).toString());
-    seen.add(env.payload.i);
-    ids.add(env.id);
-  }
-  expect(msgs.length).toBe(n);
-  expect(seen.size).toBe(n);
-  expect(ids.size).toBe(n);
-}
 
 /** The worker is running (trying to connect): a gateway starts it long before a burst. */
 const workerUp = (p: EventPipeline) => waitFor(() => p.supervisor.connection === "connecting", 10_000, "worker start");
@@ -76,7 +62,7 @@ describe("disk spool", () => {
       const s = await p.status();
       expect(s.counters.captured).toBe(s.counters.acked + s.counters.dropped.total + s.counters.pending);
       await p.stop();
-      await expectExactlyOnce(server.url, "spooled", N);
+      await expectEachEventOnce(server.url, "spooled", N);
       // Fully acked segments are deleted.
       expect(readdirSync(join(dir, "a")).filter((f) => f.endsWith(".seg"))).toEqual([]);
     } finally {
@@ -101,7 +87,7 @@ describe("disk spool", () => {
       for (let i = 500; i < 600; i++) second.capture(T, "main", "s", { i });
       await waitFor(async () => (await counters(second)).pending === 0 && readdirSync(spoolDir).every((f) => !f.endsWith(".seg")), 30_000, "spool replay");
       await second.stop();
-      await expectExactlyOnce(server.url, "restart", 600);
+      await expectEachEventOnce(server.url, "restart", 600);
       // The spooled events come first, in capture order.
       const order = (await readStream(server.url, "restart")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i);
       expect(order).toEqual([...Array(600).keys()]);
@@ -125,7 +111,7 @@ describe("disk spool", () => {
     try {
       await waitFor(async () => (await counters(p)).acked === 3000, 60_000, "replay by the new worker");
       await p.stop();
-      await expectExactlyOnce(server.url, "crashspool", 3000);
+      await expectEachEventOnce(server.url, "crashspool", 3000);
     } finally {
       await server.dispose();
     }
