@@ -28,7 +28,8 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
     `host cost: ${n(s.host.costNsPerCall)} ns per hook call`,
   ];
   if (c.spool.spooled > 0 || c.spool.bytes > 0 || c.spool.failed) {
-    lines.push(`spool: ${mib(c.spool.bytes)} on disk, ${n(c.spool.spooled)} spooled, ${n(c.spool.replayed)} replayed${c.spool.failed ? ", FAILING (see the gateway log)" : ""}`);
+    const state = c.spool.failed ? ", FAILING (see the gateway log)" : c.spool.full ? ", FULL (spoolMaxBytes)" : "";
+    lines.push(`spool: ${mib(c.spool.bytes)} on disk, ${n(c.spool.spooled)} spooled, ${n(c.spool.replayed)} replayed${state}`);
   }
   if (c.truncated > 0) lines.push(`truncated payloads: ${n(c.truncated)}`);
   if (s.stream?.warning) lines.push(`warning: ${s.stream.warning}`);

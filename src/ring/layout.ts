@@ -45,6 +45,7 @@ export const C = {
   replayed: 27, // records published from the disk spool
   spoolBytes: 28, // bytes in the spool now
   spoolFailed: 29, // 1 while the spool cannot be written (disk full, no permission)
+  spoolFull: 30, // 1 while the spool has reached spoolMaxBytes
   // written by the host thread (supervisor)
   workerStarts: 32,
   workerCrashes: 33,
