@@ -33,6 +33,8 @@ export interface EventSetSpec {
 /**
  * `count` events shaped like the seed's tool-call event. `seq` comes first in the payload (the
  * read-back finds it without parsing), `pad` fills the payload up to `payloadBytes` of JSON.
+ * Each payload goes through JSON.parse, as data a host received would: its strings are flat
+ * (a "x".repeat() rope costs JSON.stringify several times more the first time it is encoded).
  */
 export function makeEvents(spec: EventSetSpec): BenchEvent[] {
   const agents = AGENTS.slice(0, Math.max(1, Math.min(AGENTS.length, spec.agents)));
@@ -52,7 +54,7 @@ export function makeEvents(spec: EventSetSpec): BenchEvent[] {
     };
     const base = JSON.stringify(payload).length;
     (payload.params as { pad: string }).pad = "x".repeat(Math.max(0, spec.payloadBytes - base));
-    out[i] = { type, typeIndex: eventTypeIndex(type), agent, session: `agent:${agent}:main`, payload };
+    out[i] = { type, typeIndex: eventTypeIndex(type), agent, session: `agent:${agent}:main`, payload: JSON.parse(JSON.stringify(payload)) };
   }
   return out;
 }

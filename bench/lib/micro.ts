@@ -64,7 +64,7 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
   });
   let token = 0;
 
-  const bench = new Bench({ time: quick ? 300 : 1500, warmupTime: quick ? 100 : 300, throws: true });
+  const bench = new Bench({ time: quick ? 250 : 1500, warmupTime: quick ? 100 : 300, iterations: quick ? 16 : 64, throws: true });
   bench.add(
     `offloaded: EventPipeline.capture (${envelopeBytes} B event)`,
     () => {

@@ -45,6 +45,6 @@ export function scenarios(quick: boolean): ScenarioSpec[] {
     payloadBytes: d.payloadBytes ?? STANDARD_PAYLOAD_BYTES,
     agents: d.agents ?? 1,
     types: d.types ?? 1,
-    warmup: (d.warmup ?? [10_000, 1_000])[q],
+    warmup: (d.warmup ?? [10_000, 500])[q],
   }));
 }
