@@ -6,7 +6,7 @@ import type { EventStoreConfig } from "./config.ts";
 import { C, createRing, ringViews, type RingViews } from "./ring/layout.ts";
 import { EventCapture, type CaptureResult } from "./capture.ts";
 import { WorkerSupervisor, type Logger } from "./supervisor.ts";
-import { hostCost, latencyPercentiles, readCounters, ringUsage, type EventStoreStatus } from "./status.ts";
+import { hostCost, latencyPercentiles, readCounters, ringUsage, workerCpu, type EventStoreStatus } from "./status.ts";
 import type { LatencySnapshot } from "./worker-protocol.ts";
 
 export class EventPipeline {
@@ -68,6 +68,7 @@ export class EventPipeline {
       ring: ringUsage(this.views),
       latency: latencyPercentiles(snapshots),
       host: hostCost(this.views),
+      worker: workerCpu(snapshots, counters.acked),
       ...(s.lastError ? { lastError: s.lastError } : {}),
     };
   }

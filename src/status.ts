@@ -46,6 +46,8 @@ export interface EventStoreStatus {
   latency: { captureToAck: Percentiles; publishToAck: Percentiles };
   /** What the hooks cost the gateway's event loop (each hook's first 64 calls, then every 32nd). */
   host: { hookCalls: number; costNsPerCall: number };
+  /** CPU the publisher worker threads have used (all of them since start), and per acked event. */
+  worker: { cpuMs: number; cpuNsPerEvent: number };
   lastError?: string;
 }
 
@@ -107,4 +109,9 @@ export function latencyPercentiles(snapshots: LatencySnapshot[]): EventStoreStat
     captureToAck: percentiles(snapshots.map((s) => s.captureToAck)),
     publishToAck: percentiles(snapshots.map((s) => s.publishToAck)),
   };
+}
+
+export function workerCpu(snapshots: LatencySnapshot[], acked: number): EventStoreStatus["worker"] {
+  const us = snapshots.reduce((n, s) => n + (s.cpuUs ?? 0), 0);
+  return { cpuMs: Math.round(us / 1000), cpuNsPerEvent: acked > 0 ? Math.round((us * 1000) / acked) : 0 };
 }

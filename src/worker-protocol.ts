@@ -22,6 +22,8 @@ export interface LatencySnapshot {
   /** Compressed HdrHistogram (base64), microseconds: capture -> ack and publish -> ack. */
   captureToAck: string;
   publishToAck: string;
+  /** CPU time the worker thread has used since it started, microseconds. */
+  cpuUs: number;
 }
 
 export type WorkerMessage =

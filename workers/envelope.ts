@@ -70,12 +70,6 @@ function hex(out: Uint8Array, o: number, v: number, digits: number): number {
   return o + digits;
 }
 
-function writeDecimal(out: Uint8Array, o: number, v: number): number {
-  const s = String(v);
-  for (let i = 0; i < s.length; i++) out[o + i] = s.charCodeAt(i);
-  return o + s.length;
-}
-
 /** True when UTF-8 bytes can go between JSON quotes as they are. */
 function jsonSafe(b: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
@@ -140,11 +134,10 @@ export class EnvelopeBuilder {
     const s0 = a0 + agentLen;
     const p0 = s0 + sessionLen;
     const ring = v.bytes;
-    const agent = ring.toString("utf8", a0, s0);
     const out = this.out;
     out.seq = seq;
     out.captured = v.f64[h64 + (REC_CAPTURED >>> 3)];
-    out.subject = this.subject(agent, type);
+    out.subject = this.subject(ring, a0, s0, type);
 
     // Header block: NATS/1.0, [Content-Type], Nats-Msg-Id: <uuid>, blank line.
     const typePart = this.typeParts[type];
@@ -152,7 +145,7 @@ export class EnvelopeBuilder {
     if (this.json) {
       const agentRaw = jsonSafe(ring, a0, s0);
       const sessionRaw = jsonSafe(ring, s0, p0);
-      const agentJson = agentRaw ? null : Buffer.from(JSON.stringify(agent));
+      const agentJson = agentRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", a0, s0)));
       const sessionJson = sessionRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", s0, p0)));
       const size =
         hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payloadLen + 1;
@@ -161,15 +154,15 @@ export class EnvelopeBuilder {
       let o = this.header(buf, off, ts, seq, instance);
       const bodyStart = o;
       o = put(buf, o, '{"id":"');
-      o = writeUuid(buf, o, ts, instance, seq);
+      o = copy(buf, off + this.hdrStart.length, off + this.hdrStart.length + 36, buf, o); // the id in the header
       o = put(buf, o, '","ts":');
-      o = writeDecimal(buf, o, ts);
+      o = this.decimal(buf, o, ts);
       o = put(buf, o, ',"agent":');
-      o = agentJson ? o + agentJson.copy(buf, o) : quoted(ring, a0, s0, buf, o);
+      o = agentJson ? copy(agentJson, 0, agentJson.length, buf, o) : quoted(ring, a0, s0, buf, o);
       o = put(buf, o, ',"session":');
-      o = sessionJson ? o + sessionJson.copy(buf, o) : quoted(ring, s0, p0, buf, o);
-      o += typePart.copy(buf, o);
-      o += ring.copy(buf, o, p0, p0 + payloadLen);
+      o = sessionJson ? copy(sessionJson, 0, sessionJson.length, buf, o) : quoted(ring, s0, p0, buf, o);
+      o = copy(typePart, 0, typePart.length, buf, o);
+      o = copy(ring, p0, p0 + payloadLen, buf, o);
       buf[o++] = 0x7d; // }
       out.headers = this.arena.u8.subarray(off, bodyStart);
       out.body = this.arena.u8.subarray(bodyStart, o);
@@ -192,19 +185,19 @@ export class EnvelopeBuilder {
     o += 8;
     o = putStr(buf, o, "agent");
     o = strHeader(buf, o, agentLen);
-    o += ring.copy(buf, o, a0, s0);
+    o = copy(ring, a0, s0, buf, o);
     o = putStr(buf, o, "session");
     o = strHeader(buf, o, sessionLen);
-    o += ring.copy(buf, o, s0, p0);
-    o += typePart.copy(buf, o);
-    o += ring.copy(buf, o, p0, p0 + payloadLen);
+    o = copy(ring, s0, p0, buf, o);
+    o = copy(typePart, 0, typePart.length, buf, o);
+    o = copy(ring, p0, p0 + payloadLen, buf, o);
     out.headers = this.arena.u8.subarray(off, bodyStart);
     out.body = this.arena.u8.subarray(bodyStart, o);
     return out;
   }
 
   private header(buf: Buffer, o: number, ts: number, seq: number, instance: number): number {
-    o += this.hdrStart.copy(buf, o);
+    o = copy(this.hdrStart, 0, this.hdrStart.length, buf, o);
     o = writeUuid(buf, o, ts, instance, seq);
     buf[o++] = 13;
     buf[o++] = 10;
@@ -213,15 +206,52 @@ export class EnvelopeBuilder {
     return o;
   }
 
-  private subject(agent: string, type: number): string {
-    let byType = this.subjects.get(agent);
-    if (byType === undefined) {
-      if (this.subjects.size >= MAX_CACHED_AGENTS) this.subjects.clear();
-      byType = [];
-      this.subjects.set(agent, byType);
+  /** Decimal digits of `ts`; consecutive records mostly share their millisecond. */
+  private decimal(buf: Uint8Array, o: number, ts: number): number {
+    if (ts !== this.lastTs) {
+      this.lastTs = ts;
+      this.lastTsText = ascii(String(ts));
     }
-    return (byType[type] ??= subjectFor(this.prefix, agent, EVENT_TYPES[type]));
+    return copy(this.lastTsText, 0, this.lastTsText.length, buf, o);
   }
+  private lastTs = -1;
+  private lastTsText = ascii("");
+
+  /**
+   * The subject for the agent bytes at ring[a0, a1) and `type`. Consecutive records mostly come
+   * from the same agent: comparing its bytes with the previous record's avoids decoding a string.
+   */
+  private subject(ring: Buffer, a0: number, a1: number, type: number): string {
+    const last = this.lastAgent;
+    let same = this.lastByType.length > 0 && last.length === a1 - a0;
+    for (let i = 0; same && i < last.length; i++) same = last[i] === ring[a0 + i];
+    if (!same) {
+      const agent = ring.toString("utf8", a0, a1);
+      this.lastAgent = Uint8Array.prototype.slice.call(ring, a0, a1);
+      let byType = this.subjects.get(agent);
+      if (byType === undefined) {
+        if (this.subjects.size >= MAX_CACHED_AGENTS) this.subjects.clear();
+        byType = EVENT_TYPES.map((t) => subjectFor(this.prefix, agent, t));
+        this.subjects.set(agent, byType);
+      }
+      this.lastByType = byType;
+    }
+    return this.lastByType[type];
+  }
+  private lastAgent = new Uint8Array(0);
+  private lastByType: string[] = [];
+
+}
+
+/**
+ * Copies src[start, end) to dst at o and returns the new offset. A byte loop for short ranges:
+ * Buffer#copy checks its arguments and builds a view per call, which costs more than it copies.
+ */
+function copy(src: Uint8Array, start: number, end: number, dst: Uint8Array, o: number): number {
+  const n = end - start;
+  if (n > 64) dst.set(src.subarray(start, end), o);
+  else for (let i = 0; i < n; i++) dst[o + i] = src[start + i];
+  return o + n;
 }
 
 function put(buf: Buffer, o: number, s: string): number {
@@ -229,9 +259,9 @@ function put(buf: Buffer, o: number, s: string): number {
   return o + s.length;
 }
 
-function quoted(src: Buffer, start: number, end: number, buf: Buffer, o: number): number {
+function quoted(src: Uint8Array, start: number, end: number, buf: Uint8Array, o: number): number {
   buf[o++] = 0x22;
-  o += src.copy(buf, o, start, end);
+  o = copy(src, start, end, buf, o);
   buf[o++] = 0x22;
   return o;
 }

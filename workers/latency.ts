@@ -3,6 +3,11 @@
 import * as hdr from "hdr-histogram-js";
 import type { LatencySnapshot } from "../src/worker-protocol.ts";
 
+function threadCpuUs(): number {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+}
+
 const build = () =>
   hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32 });
 
@@ -19,6 +24,7 @@ export class LatencyRecorder {
     return {
       captureToAck: hdr.encodeIntoCompressedBase64(this.captureToAck),
       publishToAck: hdr.encodeIntoCompressedBase64(this.publishToAck),
+      cpuUs: threadCpuUs(),
     };
   }
 }
