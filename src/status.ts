@@ -44,7 +44,7 @@ export interface EventStoreStatus {
   ring: { capacityBytes: number; usedBytes: number; highWaterBytes: number };
   /** Milliseconds. */
   latency: { captureToAck: Percentiles; publishToAck: Percentiles };
-  /** What the hooks cost the gateway's event loop (each hook's first 64 calls, then every 32nd). */
+  /** What the hooks cost the gateway's event loop (each hook's calls 5..64, then every 32nd). */
   host: { hookCalls: number; costNsPerCall: number };
   /** CPU the publisher worker threads have used (all of them since start), and per acked event. */
   worker: { cpuMs: number; cpuNsPerEvent: number };
