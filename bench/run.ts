@@ -14,7 +14,7 @@ import { toMarkdown } from "./lib/markdown.ts";
 import { addRatios, failedRow, toRow, type BenchReport, type Row } from "./lib/results.ts";
 import { NoServerBinary, startServer } from "./lib/server.ts";
 import { StreamAdmin, streamNames } from "./lib/streams.ts";
-import { machine } from "./lib/system.ts";
+import { engineCommit, machine } from "./lib/system.ts";
 import { fmtInt, headerLines, microTable, rowsTable } from "./lib/table.ts";
 import { summaryLines } from "./lib/summary.ts";
 import { MODES, type MicroResult, type RunSpec } from "./lib/types.ts";
@@ -75,6 +75,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
       os: m.os,
       quick,
       only,
+      commit: engineCommit(),
       idleLoopDelayP99Ms: idle.p99Ms,
       durationSec: 0,
     };

@@ -5,7 +5,7 @@ import { fmtInt, fmtMs } from "./table.ts";
 export function toMarkdown(r: BenchReport): string {
   const h = r.header;
   const out: string[] = [
-    `Run of ${h.date.slice(0, 10)}: ${h.cpu} x${h.cores}, ${h.memoryGb} GB, ${h.os}; Node ${h.node}; nats-server ${h.natsServer} (${h.server}); ${h.quick ? "--quick, " : ""}${h.durationSec} s; idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms.`,
+    `Run of ${h.date.slice(0, 10)}: ${h.cpu} x${h.cores}, ${h.memoryGb} GB, ${h.os}; Node ${h.node}; nats-server ${h.natsServer} (${h.server}); commit ${h.commit ?? "?"}; ${h.quick ? "--quick, " : ""}${h.durationSec} s; idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms.`,
     "",
     "| scenario | mode | events | acked ev/s | MB/s | x ceiling | p50 ms | p99 ms | p99.9 ms | max ms | host ns/ev | host CPU ns/ev | loop p99 ms | ELU | RSS MB | err | drop | verified |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",

@@ -83,7 +83,7 @@ export function renderHtml(r: BenchReport): string {
   const scenarios = `<table>${r.scenarios.map((s) => `<tr><td>${esc(s.id)}</td><td class="l">${esc(s.title)}</td></tr>`).join("")}</table>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>openclaw-nats-eventstore bench ${esc(h.date)}</title><style>${CSS}</style></head><body>
 <h1>openclaw-nats-eventstore: benchmark${h.quick ? " (--quick)" : ""}</h1>
-<p class="meta">${esc(h.date)} · Node ${esc(h.node)} · nats-server ${esc(h.natsServer)} (${h.server}) · ${esc(h.cpu)} x${h.cores} · ${h.memoryGb} GB · ${esc(h.os)} · idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms · ${h.durationSec} s</p>
+<p class="meta">${esc(h.date)} · Node ${esc(h.node)} · nats-server ${esc(h.natsServer)} (${h.server}) · ${esc(h.cpu)} x${h.cores} · ${h.memoryGb} GB · ${esc(h.os)} · idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms · commit ${esc(h.commit ?? "?")} · ${h.durationSec} s</p>
 <p class="note">Modes: <b>offloaded</b> = this plugin (EventPipeline.capture on the host thread, publishing from a worker); <b>inline</b> = the seed plugin's way (JSON + awaited js.publish on the host's event loop); <b>ceiling</b> = a bare inbox-ack publisher with pre-encoded messages, the most this machine and server allow. Each (scenario, mode) ran in its own process, on a fresh file-storage stream with de-duplication on, after a warm-up. Latency is capture-&gt;ack, except bursty and rate-* (intended time -&gt; stored, by JetStream's clock, no coordinated omission).</p>
 ${key}
 <h2>Throughput</h2>${throughput}

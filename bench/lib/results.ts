@@ -64,6 +64,8 @@ export interface Header {
   os: string;
   quick: boolean;
   only: string[] | null;
+  /** The project commit measured ("+dirty": uncommitted changes in src/ or workers/). */
+  commit: string;
   idleLoopDelayP99Ms: number;
   durationSec: number;
 }

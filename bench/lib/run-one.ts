@@ -61,6 +61,13 @@ export async function runOne(spec: RunSpec, progress: (p: Progress) => void = ()
   const s = spec.scenario;
   const notes: string[] = [];
   const mode = await createMode(spec);
+  let open = true;
+  const closeMode = async () => {
+    if (open) {
+      open = false;
+      await mode.close();
+    }
+  };
   await mode.open();
   try {
     const shape = { payloadBytes: s.payloadBytes, agents: s.agents, types: s.types };
@@ -90,6 +97,8 @@ export async function runOne(spec: RunSpec, progress: (p: Progress) => void = ()
         await mode.closed(src, "full", { count: events.length });
         if (!(await mode.settle(spec.settleTimeoutMs))) notes.push("fill did not settle");
         fill = { events: events.length, seconds: (performance.now() - t0) / 1000 };
+        // The reader runs alone: no publisher (nor the offloaded worker) left in the process.
+        await closeMode();
       }
 
       gc?.();
@@ -191,7 +200,7 @@ export async function runOne(spec: RunSpec, progress: (p: Progress) => void = ()
       clearInterval(ticker);
     }
   } finally {
-    await mode.close();
+    await closeMode();
   }
 }
 

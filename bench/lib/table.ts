@@ -65,7 +65,7 @@ export function microTable(micro: MicroResult[]): string[] {
 
 export function headerLines(h: Header): string[] {
   return [
-    `date ${h.date}  node ${h.node}  nats-server ${h.natsServer} (${h.server})`,
+    `date ${h.date}  node ${h.node}  nats-server ${h.natsServer} (${h.server})  commit ${h.commit}`,
     `cpu ${h.cpu} x${h.cores}  memory ${h.memoryGb} GB  ${h.os}${h.quick ? "  --quick" : ""}`,
     `idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms`,
   ];
