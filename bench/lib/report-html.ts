@@ -87,7 +87,7 @@ export function renderHtml(r: BenchReport): string {
 <p class="note">Modes: <b>offloaded</b> = this plugin (EventPipeline.capture on the host thread, publishing from a worker); <b>inline</b> = the seed plugin's way (JSON + awaited js.publish on the host's event loop); <b>ceiling</b> = a bare inbox-ack publisher with pre-encoded messages, the most this machine and server allow. Each (scenario, mode) ran in its own process, on a fresh file-storage stream with de-duplication on, after a warm-up. Latency is capture-&gt;ack, except bursty and rate-* (intended time -&gt; stored, by JetStream's clock, no coordinated omission).</p>
 ${key}
 <h2>Throughput</h2>${throughput}
-<h2>Latency by percentile</h2><div class="curves">${curves}</div>
+<h2>Latency by percentile</h2><p class="note">Closed-loop scenarios (capture-&gt;ack): inline and ceiling callers wait for each ack, so at most as many events as callers are queued; the offloaded mode never waits (hooks do not) and runs up to 4096 + 1024 events ahead of the acks, so its figures there are mostly queueing at full speed. bursty and rate-* offer the same open-loop load to every mode: compare latency there.</p><div class="curves">${curves}</div>
 <h2>Host cost</h2>${hostCost}${hostCpu}${loop}
 ${micro}
 <h2>All figures</h2>${table(r)}
