@@ -57,11 +57,27 @@ export class EventCapture {
     }
   }
 
+  // Date.now() costs about as much again as the shared clock (~180 ns on this VM, a quarter of a
+  // capture). The envelope's wall-clock ts is derived from the shared clock with an offset that is
+  // re-read at least every second and every 1024 events, so a clock step shows within a second.
+  private clockOffset = 0;
+  private clockSyncedAt = -Infinity;
+  private clockUses = 0;
+
+  private wallClock(shared: number): number {
+    if (shared - this.clockSyncedAt > 1000 || ++this.clockUses > 1024) {
+      this.clockOffset = Date.now() - shared;
+      this.clockSyncedAt = shared;
+      this.clockUses = 0;
+    }
+    return Math.floor(shared + this.clockOffset);
+  }
+
   private write(type: number, agent: string, session: string, payload: unknown, hostObjects: boolean): CaptureResult {
     const v = this.v;
     const c = v.counters;
-    const ts = Date.now();
     const captured = sharedClockMs();
+    const ts = this.wallClock(captured);
     const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes, hostObjects);
     if (enc.sanitized) c[C.sanitized]++;
     if (enc.truncated) c[C.truncated]++;
