@@ -5,13 +5,12 @@
 // envelope building cost.
 import { randomBytes } from "node:crypto";
 import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { ACK_ERROR, InboxPublisher } from "../../workers/inbox-publisher.ts";
 import { connectionOptions } from "../../workers/nats-connection.ts";
 import { seedEnvelope, seedSubject, type BenchEvent } from "../lib/events.ts";
-import { newHistogram, recordMs, type Histogram } from "../lib/latency.ts";
+import { recordMs } from "../lib/latency.ts";
 import type { RunSpec } from "../lib/types.ts";
-import { more, waitUntil, type BenchMode, type Limit, type ModeStats, type Prepared } from "./mode.ts";
+import { more, waitUntil, OnLoopMode, type BenchMode, type Limit, type ModeStats, type Prepared } from "./mode.ts";
 
 interface Encoded extends Prepared {
   subjects: string[];
@@ -21,11 +20,10 @@ interface Encoded extends Prepared {
 
 const SLOTS = 1 << 17; // > any window; token -> send time
 
-export class CeilingMode implements BenchMode {
+export class CeilingMode extends OnLoopMode implements BenchMode {
   readonly name = "ceiling" as const;
   readonly notes: string[] = [];
   private readonly spec: RunSpec;
-  private nc: NatsConnection | undefined;
   private pub: InboxPublisher | undefined;
   private readonly sentAt = new Float64Array(SLOTS);
   private token = 0;
@@ -38,10 +36,9 @@ export class CeilingMode implements BenchMode {
   private queueHead = 0;
   /** Unique ids for events sent beyond the pre-encoded ones (duration-based runs cycle the list). */
   private readonly idBase = randomBytes(12).toString("hex");
-  private s: ModeStats = zero();
-  private hist: Histogram = newHistogram();
 
   constructor(spec: RunSpec) {
+    super();
     this.spec = spec;
   }
 
@@ -136,24 +133,4 @@ export class CeilingMode implements BenchMode {
     return waitUntil(() => this.inFlight === 0 && this.queueHead === this.queue.length, timeoutMs);
   }
 
-  async beginMeasure(): Promise<void> {
-    this.s = zero();
-    this.hist = newHistogram();
-  }
-
-  stats(): ModeStats {
-    return { ...this.s };
-  }
-
-  async latency(): Promise<Histogram> {
-    return this.hist;
-  }
-
-  async close(): Promise<void> {
-    await this.nc?.close();
-  }
-}
-
-function zero(): ModeStats {
-  return { sent: 0, acked: 0, errors: 0, dropped: 0, hostMs: 0, hostSpans: 0, hostEvents: 0 };
 }

@@ -3,28 +3,25 @@
 // exactly as the seed's NatsClient.publish() does. The hook fires that promise and forgets it;
 // a closed-loop caller awaits it. Connection options are the seed's (client defaults otherwise).
 import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { seedEnvelope, seedSubject, type BenchEvent } from "../lib/events.ts";
-import { newHistogram, recordMs, type Histogram } from "../lib/latency.ts";
+import { recordMs } from "../lib/latency.ts";
 import type { RunSpec } from "../lib/types.ts";
-import { more, waitUntil, type BenchMode, type Limit, type ModeStats, type Prepared } from "./mode.ts";
+import { more, waitUntil, OnLoopMode, type BenchMode, type Limit, type ModeStats, type Prepared } from "./mode.ts";
 
 /** The seed's publishTimeoutMs default. */
 const PUBLISH_TIMEOUT_MS = 5000;
 
-export class InlineMode implements BenchMode {
+export class InlineMode extends OnLoopMode implements BenchMode {
   readonly name = "inline" as const;
   readonly notes: string[] = [];
   private readonly spec: RunSpec;
-  private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private outstanding = 0;
-  private s: ModeStats = zero();
-  private hist: Histogram = newHistogram();
   private lastError = "";
 
   constructor(spec: RunSpec) {
+    super();
     this.spec = spec;
   }
 
@@ -95,24 +92,4 @@ export class InlineMode implements BenchMode {
     return ok;
   }
 
-  async beginMeasure(): Promise<void> {
-    this.s = zero();
-    this.hist = newHistogram();
-  }
-
-  stats(): ModeStats {
-    return { ...this.s };
-  }
-
-  async latency(): Promise<Histogram> {
-    return this.hist;
-  }
-
-  async close(): Promise<void> {
-    await this.nc?.close();
-  }
-}
-
-function zero(): ModeStats {
-  return { sent: 0, acked: 0, errors: 0, dropped: 0, hostMs: 0, hostSpans: 0, hostEvents: 0 };
 }

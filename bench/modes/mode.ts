@@ -1,7 +1,8 @@
 // What every mode offers the runner. A mode publishes the same events in its own way; the runner
 // decides the load shape (closed loop, paced, read-back) and does the measuring around it.
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { BenchEvent } from "../lib/events.ts";
-import type { Histogram } from "../lib/latency.ts";
+import { newHistogram, type Histogram } from "../lib/latency.ts";
 import type { ModeName } from "../lib/types.ts";
 
 /** Events made ready for a mode (pre-encoded for the ceiling, as they are for the others). */
@@ -45,6 +46,37 @@ export interface BenchMode {
   /** Capture (or call) -> ack latency of the events since beginMeasure(), microseconds. */
   latency(): Promise<Histogram>;
   close(): Promise<void>;
+}
+
+export function zeroStats(): ModeStats {
+  return { sent: 0, acked: 0, errors: 0, dropped: 0, hostMs: 0, hostSpans: 0, hostEvents: 0 };
+}
+
+/**
+ * What the two on-loop modes (inline, ceiling) share: one NATS connection on this thread, their
+ * own counters and latency histogram, reset when measuring starts.
+ */
+export abstract class OnLoopMode {
+  protected nc: NatsConnection | undefined;
+  protected s: ModeStats = zeroStats();
+  protected hist: Histogram = newHistogram();
+
+  async beginMeasure(): Promise<void> {
+    this.s = zeroStats();
+    this.hist = newHistogram();
+  }
+
+  stats(): ModeStats {
+    return { ...this.s };
+  }
+
+  async latency(): Promise<Histogram> {
+    return this.hist;
+  }
+
+  async close(): Promise<void> {
+    await this.nc?.close();
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
