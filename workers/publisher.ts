@@ -159,9 +159,10 @@ function waitForRecords(now: number): void {
   if (wake === null) schedulePump();
   else {
     sleeping = true;
-    wake.then(() => {
+    wake.then((outcome) => {
       sleeping = false;
-      lastRecordAt = sharedClockMs(); // poll again after this wake-up, rather than sleep after one record
+      // Woken by the producer: poll again for a while rather than sleep after one record.
+      if (outcome === "ok") lastRecordAt = sharedClockMs();
       schedulePump();
     });
   }

@@ -53,7 +53,7 @@ export class RingConsumer {
    * Waits until the producer writes past our cursor or `timeoutMs` passes. Uses waitAsync so the
    * worker's own event loop (NATS socket, timers) keeps running meanwhile.
    */
-  waitForData(timeoutMs: number): Promise<unknown> | null {
+  waitForData(timeoutMs: number): Promise<"ok" | "timed-out"> | null {
     const ctl = this.v.ctl;
     Atomics.store(ctl, CTL_SLEEPING, 1);
     const write = Atomics.load(ctl, CTL_WRITE);
@@ -66,6 +66,9 @@ export class RingConsumer {
       Atomics.store(ctl, CTL_SLEEPING, 0);
       return null;
     }
-    return r.value.then(() => Atomics.store(ctl, CTL_SLEEPING, 0));
+    return r.value.then((outcome) => {
+      Atomics.store(ctl, CTL_SLEEPING, 0);
+      return outcome;
+    });
   }
 }
