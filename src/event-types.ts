@@ -33,6 +33,18 @@ export const EXTRA_EVENT_TYPES = [
 
 export const EVENT_TYPES: readonly string[] = [...SEED_EVENT_TYPES, ...EXTRA_EVENT_TYPES];
 
+/** The message consumers receive (JSON, or MessagePack with encoding "msgpack"): the seed's envelope. */
+export interface Envelope {
+  /** UUIDv7, also sent as the Nats-Msg-Id header. */
+  id: string;
+  /** Capture time, epoch milliseconds. */
+  ts: number;
+  agent: string;
+  session: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
 const indexByName = new Map(EVENT_TYPES.map((t, i) => [t, i]));
 
 /** Index of an event type name, or -1 when unknown. */

@@ -1,7 +1,7 @@
 // Seed-shaped events for the benchmarks. Every mode of a scenario gets the same list, built the
 // same way (deterministic content), so the bytes that reach JetStream are the same in each mode.
 import { randomUUID } from "node:crypto";
-import { eventTypeIndex } from "../../src/event-types.ts";
+import { eventTypeIndex, type Envelope } from "../../src/event-types.ts";
 
 export interface BenchEvent {
   type: string;
@@ -59,14 +59,7 @@ export function makeEvents(spec: EventSetSpec): BenchEvent[] {
   return out;
 }
 
-export interface SeedEnvelope {
-  id: string;
-  ts: number;
-  agent: string;
-  session: string;
-  type: string;
-  payload: Record<string, unknown>;
-}
+export type SeedEnvelope = Envelope;
 
 /** The envelope the seed plugin publishes for an event (a fresh UUIDv4 and the current time). */
 export function seedEnvelope(e: BenchEvent): SeedEnvelope {

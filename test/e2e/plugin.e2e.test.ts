@@ -12,20 +12,12 @@ import { startFakeModel, type FakeModel } from "./harness/fake-model.ts";
 import { packPlugin, startGateway, stopAllGateways, turnText, waitUntil, type GatewayStopResult, type OpenClawGateway } from "./harness/openclaw-gateway.ts";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { readStream, streamMessageCount } from "../helpers/stream-reader.ts";
+import type { Envelope } from "../../src/event-types.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const STREAM = "e2e-events";
 const PREFIX = "openclaw.events";
 const TURN_KEY = "agent:main:e2e-turn";
-
-interface Envelope {
-  id: string;
-  ts: number;
-  agent: string;
-  session: string;
-  type: string;
-  payload: Record<string, unknown>;
-}
 
 describe("nats-eventstore in a real OpenClaw gateway", () => {
   let work = "";
