@@ -294,22 +294,22 @@ function spoolRing(): void {
   if (s.error !== undefined) return;
   let releaseTo = -1;
   let moved = 0;
+  let ackedHere = 0;
+  let duplicatesHere = 0;
   let ok = true;
   const put = (pos: number) => s.append(views.bytes, pos, views.u32[(pos + REC_LEN) >>> 2]);
   for (let t = window.low; t < window.high && ok; t++) {
     const i = window.slot(t);
     if (window.spooled[i] === 1) continue;
-    if (window.state[i] === SENT) ok = put(window.pos[i]);
-    else if (window.state[i] === ACKED) {
-      c[C.acked]++; // stored already: counted now, not spooled
-      c[C.duplicates] += window.duplicate[i];
-    } else if (window.state[i] === DROPPED) {
-      // counted as undeliverable when it was dropped
-    }
-    if (ok) {
-      releaseTo = window.end[i];
-      if (window.state[i] === SENT) moved++;
-    }
+    const st = window.state[i];
+    if (st === SENT) ok = put(window.pos[i]);
+    if (!ok) break;
+    if (st === SENT) moved++;
+    else if (st === ACKED) {
+      ackedHere++; // stored already: counted, not spooled
+      duplicatesHere += window.duplicate[i];
+    } // DROPPED: counted as undeliverable when it was dropped
+    releaseTo = window.end[i];
   }
   if (ok) {
     consumer.rewind(releaseTo >= 0 ? releaseTo : consumer.cursor);
@@ -322,14 +322,17 @@ function spoolRing(): void {
       moved++;
     }
   }
+  // On disk first, then the ring space is given back; if the disk failed, nothing is released.
+  s.flush(true);
   window.clear();
   replaying.length = 0;
-  if (releaseTo >= 0) {
+  if (s.error === undefined && releaseTo >= 0) {
     consumer.release(releaseTo);
     consumer.rewind(releaseTo);
+    c[C.spooled] += moved;
+    c[C.acked] += ackedHere;
+    c[C.duplicates] += duplicatesHere;
   } else consumer.rewind(Atomics.load(views.ctl, CTL_RELEASE) >>> 0);
-  s.flush(true);
-  c[C.spooled] += moved;
   c[C.spoolBytes] = s.bytes;
   c[C.inFlight] = 0;
   if (s.error !== undefined) {

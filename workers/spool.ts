@@ -3,7 +3,7 @@
 // (each 8-byte aligned, its length in its first word) behind a header with the instance id of the
 // process that captured them, so a replay builds the very same message ids. A segment is deleted
 // only when every record in it is acked.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync, writeFileSync, readFileSync as readText } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { align8 } from "../src/ring/layout.ts";
 import type { RecordSource } from "./envelope.ts";
@@ -230,7 +230,7 @@ export function lockSpool(dir: string): string | undefined {
     writeFileSync(lock, String(process.pid), { flag: "wx" });
     return undefined;
   } catch {
-    const pid = Number(readText(lock, "utf8"));
+    const pid = Number(readFileSync(lock, "utf8"));
     let alive = false;
     try {
       process.kill(pid, 0);
