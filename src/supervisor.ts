@@ -111,6 +111,8 @@ export class WorkerSupervisor {
       case "connection":
         this.connection = m.state;
         if (m.server) this.server = m.server;
+        if (m.error) this.lastError = m.error;
+        else if (m.state === "connected") this.lastError = undefined;
         break;
       case "stream":
         this.stream = m.info;

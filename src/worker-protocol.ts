@@ -28,7 +28,7 @@ export interface LatencySnapshot {
 
 export type WorkerMessage =
   | { t: "log"; level: "info" | "warn" | "error"; msg: string }
-  | { t: "connection"; state: ConnectionState; server?: string }
+  | { t: "connection"; state: ConnectionState; server?: string; error?: string }
   | { t: "stream"; info: StreamInfoSummary }
   | { t: "latency"; id: number; snapshot: LatencySnapshot }
   | { t: "stopped"; unacked: number };

@@ -433,10 +433,26 @@ function prefaultRing(): void {
   slice();
 }
 
+/**
+ * One attempt that reports why it failed (server down, wrong credentials...), then attempts in the
+ * background for as long as it takes; events wait in the ring (or the spool) meanwhile.
+ */
+async function firstConnection(): Promise<NatsConnection> {
+  const opts = connectionOptions(config.natsUrl, config.connectTimeoutMs);
+  try {
+    return await connect({ ...opts, waitOnFirstConnect: false });
+  } catch (e) {
+    const why = redactUrl(e instanceof Error ? e.message : String(e));
+    post({ t: "connection", state: "connecting", error: `cannot connect to NATS: ${why}` });
+    log("warn", `cannot connect to NATS (${why}); retrying in the background, events wait in the ring`);
+    return connect(opts);
+  }
+}
+
 async function main(): Promise<void> {
   prefaultRing();
   post({ t: "connection", state: "connecting" });
-  const conn = await connect(connectionOptions(config.natsUrl, config.connectTimeoutMs));
+  const conn = await firstConnection();
   if (finishing) {
     await conn.close();
     return;
@@ -457,4 +473,11 @@ async function main(): Promise<void> {
   schedulePump();
 }
 
-void main();
+// A connection the client gives up on (e.g. rejected credentials): exit, and the supervisor tries
+// again with a fresh worker after its backoff. Nothing in the ring or the spool is lost.
+main().catch((e) => {
+  const why = redactUrl(e instanceof Error ? e.message : String(e));
+  post({ t: "connection", state: "closed", error: `cannot connect to NATS: ${why}` });
+  log("error", `cannot connect to NATS (${why}); the publisher restarts after a backoff`);
+  process.exit(1);
+});

@@ -125,6 +125,36 @@ describe("lifecycle", () => {
     expect((await readStream(server.url, "memstream")).length).toBe(1);
   });
 
+  it("connects with credentials from the URL and never shows them in status or logs", async () => {
+    const secured = await NatsServer.start({ args: ["--user", "alice", "--pass", "s3cret-pw"] });
+    try {
+      const log = new MemoryLogger();
+      const url = `nats://alice:s3cret-pw@127.0.0.1:${secured.port}`;
+      const p = testPipeline(url, { streamName: "authed", subjectPrefix: "authed" }, log);
+      p.start();
+      p.capture(T, "main", "s", { i: 1 });
+      await waitFor(async () => (await p.status()).counters.acked === 1, 15_000, "ack over an authenticated connection");
+      const s = await p.status();
+      await p.stop();
+      expect(s.connection.server).toBe(`127.0.0.1:${secured.port}`);
+      expect(JSON.stringify(s) + log.lines.join("\n")).not.toContain("s3cret-pw");
+      // A wrong password never connects, never throws into the host, and is not echoed either.
+      const bad = testPipeline(`nats://alice:wrong-pw@127.0.0.1:${secured.port}`, { streamName: "authed", subjectPrefix: "authed", connectTimeoutMs: 500 }, log);
+      bad.start();
+      bad.capture(T, "main", "s", { i: 2 });
+      await new Promise((r) => setTimeout(r, 1500));
+      const b = await bad.status();
+      expect(b.connection.state).not.toBe("connected");
+      expect(b.counters.pending).toBe(1);
+      expect(b.lastError).toMatch(/authorization/i);
+      expect(log.lines.some((l) => /warn .*cannot connect to NATS .*authorization.*retrying in the background/i.test(l))).toBe(true);
+      await bad.stop();
+      expect(JSON.stringify(b) + log.lines.join("\n")).not.toContain("wrong-pw");
+    } finally {
+      await secured.dispose();
+    }
+  }, 60_000);
+
   it("publishes MessagePack envelopes when encoding is msgpack", async () => {
     const { unpack } = await import("msgpackr");
     const p = testPipeline(server.url, { streamName: "mp", subjectPrefix: "mp", encoding: "msgpack" });
