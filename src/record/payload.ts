@@ -112,54 +112,75 @@ function byteLength(body: string | Uint8Array): number {
 }
 
 const WALK_NODES = 4096;
+const PLAIN = 0;
+const NEEDS_REPLACER = 1;
+const OVERSIZED = 2;
 
 /**
- * True when a payload is certainly too big (its strings alone pass `maxBytes`) or too big or odd
- * to look at cheaply (over WALK_NODES values, a cycle, a property that throws). Such payloads skip
- * the plain encoder, whose time grows with their size, and are cut first: a multi-megabyte tool
- * result costs the host a bounded walk instead of a full JSON encoding.
+ * One bounded walk over a payload from the host. OVERSIZED when it is certainly too big (its
+ * strings alone pass `maxBytes`) or too big or odd to look at cheaply (over WALK_NODES values, a
+ * cycle, a property that throws): such payloads skip the plain encoder, whose time grows with
+ * their size, and are cut first, so a multi-megabyte tool result costs the host a bounded walk
+ * instead of a full JSON encoding. NEEDS_REPLACER when it holds values plain JSON would empty or
+ * drop (Map, Set, BigInt, functions, symbols); PLAIN otherwise, and then the encoder runs without
+ * a replacer, which halves its cost.
  */
-function oversized(value: unknown, maxBytes: number): boolean {
+function inspect(value: unknown, maxBytes: number): number {
   const stack: unknown[] = [value];
   let chars = 0;
   let nodes = 0;
+  let result = PLAIN;
   try {
     while (stack.length > 0) {
       const v = stack.pop();
-      if (typeof v === "string") {
-        if ((chars += v.length) > maxBytes) return true;
-      } else if (v !== null && typeof v === "object") {
-        if (++nodes > WALK_NODES) return true;
-        if (Array.isArray(v)) {
-          if (v.length > WALK_NODES) return true;
-          for (let i = 0; i < v.length; i++) stack.push(v[i]);
-        } else {
-          for (const k in v) {
-            chars += k.length;
-            stack.push((v as Record<string, unknown>)[k]);
+      switch (typeof v) {
+        case "string":
+          if ((chars += v.length) > maxBytes) return OVERSIZED;
+          break;
+        case "object":
+          if (v === null) break;
+          if (++nodes > WALK_NODES) return OVERSIZED;
+          if (Array.isArray(v)) {
+            if (v.length > WALK_NODES) return OVERSIZED;
+            for (let i = 0; i < v.length; i++) stack.push(v[i]);
+          } else if (v instanceof Map || v instanceof Set) {
+            result = NEEDS_REPLACER;
+          } else {
+            for (const k in v) {
+              chars += k.length;
+              stack.push((v as Record<string, unknown>)[k]);
+            }
           }
-        }
+          break;
+        case "bigint":
+        case "function":
+        case "symbol":
+          result = NEEDS_REPLACER;
+          break;
       }
     }
   } catch {
-    return true;
+    return OVERSIZED;
   }
-  return chars > maxBytes;
+  return chars > maxBytes ? OVERSIZED : result;
 }
 
 /**
  * Encodes a payload within `maxBytes`; `hostObjects` when it may hold objects or text from the
- * host of any size and shape (see hostValues and oversized). Throws only if even the safe fallback
+ * host of any size and shape (see inspect and hostValues). Throws only if even the safe fallback
  * cannot be encoded.
  */
 export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBytes: number, hostObjects = false): EncodedPayload {
-  if (hostObjects && oversized(payload, maxBytes)) {
-    return { body: truncate(payload, encoding, maxBytes, undefined), sanitized: false, truncated: true };
+  let replacer = false;
+  if (hostObjects) {
+    const shape = inspect(payload, maxBytes);
+    if (shape === OVERSIZED) return { body: truncate(payload, encoding, maxBytes, undefined), sanitized: false, truncated: true };
+    replacer = shape === NEEDS_REPLACER;
   }
   let sanitized = false;
   let body: string | Uint8Array;
   try {
-    body = encodeRaw(payload, encoding, hostObjects);
+    body = encodeRaw(payload, encoding, replacer);
   } catch {
     sanitized = true;
     body = encodeRaw(toSafeValue(payload), encoding);
