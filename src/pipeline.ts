@@ -48,7 +48,8 @@ export class EventPipeline {
 
   async status(): Promise<EventStoreStatus> {
     const current = await this.supervisor.latency();
-    const snapshots: LatencySnapshot[] = [...this.supervisor.pastLatency, ...(current ? [current] : [])];
+    const past = this.supervisor.pastLatency;
+    const snapshots: LatencySnapshot[] = [...(past ? [past] : []), ...(current ? [current] : [])];
     const counters = readCounters(this.views);
     const now = performance.now();
     const sec = (now - this.lastRate.at) / 1000;

@@ -1,7 +1,7 @@
 // The status report: counters read straight from shared memory, latency percentiles from the
 // worker's HDR histograms. Nothing here carries credentials (server URLs are redacted).
 import * as hdr from "hdr-histogram-js";
-import { C, CTL_RELEASE, CTL_WRITE, type RingViews } from "./ring/layout.ts";
+import { C, ringUsed, type RingViews } from "./ring/layout.ts";
 import type { ConnectionState, LatencySnapshot, StreamInfoSummary } from "./worker-protocol.ts";
 
 export interface Percentiles {
@@ -88,8 +88,7 @@ export function hostCost(v: RingViews): EventStoreStatus["host"] {
 }
 
 export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
-  const used = ((Atomics.load(v.ctl, CTL_WRITE) >>> 0) - (Atomics.load(v.ctl, CTL_RELEASE) >>> 0)) >>> 0;
-  return { capacityBytes: v.capacity, usedBytes: used, highWaterBytes: v.counters[C.ringHighWater] };
+  return { capacityBytes: v.capacity, usedBytes: ringUsed(v), highWaterBytes: v.counters[C.ringHighWater] };
 }
 
 const EMPTY: Percentiles = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
@@ -102,6 +101,16 @@ export function percentiles(encoded: string[]): Percentiles {
   if (total.totalCount === 0) return EMPTY;
   const ms = (p: number) => Math.round(total.getValueAtPercentile(p)) / 1000;
   return { count: total.totalCount, p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9), max: total.maxValue / 1000 };
+}
+
+/** Two workers' snapshots as one (their histograms added, their CPU summed). */
+export function mergeSnapshots(a: LatencySnapshot, b: LatencySnapshot): LatencySnapshot {
+  const add = (x: string, y: string) => {
+    const h = hdr.decodeFromCompressedBase64(x);
+    h.add(hdr.decodeFromCompressedBase64(y));
+    return hdr.encodeIntoCompressedBase64(h);
+  };
+  return { captureToAck: add(a.captureToAck, b.captureToAck), publishToAck: add(a.publishToAck, b.publishToAck), cpuUs: a.cpuUs + b.cpuUs };
 }
 
 export function latencyPercentiles(snapshots: LatencySnapshot[]): EventStoreStatus["latency"] {

@@ -6,6 +6,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EventStoreConfig } from "./config.ts";
 import { C, type RingViews } from "./ring/layout.ts";
+import { mergeSnapshots } from "./status.ts";
 import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 
 export interface Logger {
@@ -28,8 +29,8 @@ export class WorkerSupervisor {
   server: string | undefined;
   stream: StreamInfoSummary | undefined;
   lastError: string | undefined;
-  /** Latency of workers that have exited (their last snapshot); the host merges it into status. */
-  readonly pastLatency: LatencySnapshot[] = [];
+  /** Latency and CPU of the workers that have exited (their last snapshots, merged: bounded however often they die). */
+  pastLatency: LatencySnapshot | undefined;
 
   private worker: Worker | undefined;
   private stopping = false;
@@ -86,7 +87,7 @@ export class WorkerSupervisor {
     if (this.worker !== w) return;
     this.worker = undefined;
     this.connection = "closed";
-    if (this.lastSnapshot) this.pastLatency.push(this.lastSnapshot);
+    if (this.lastSnapshot) this.pastLatency = this.pastLatency ? mergeSnapshots(this.pastLatency, this.lastSnapshot) : this.lastSnapshot;
     this.lastSnapshot = undefined;
     for (const resolve of this.waiting.values()) resolve(undefined);
     this.waiting.clear();

@@ -127,7 +127,9 @@ function pump(): void {
     publishRecord(seg.offsets[seg.next++], 0, seg.src, seg, now);
     c[C.replayed]++;
   }
-  while (!window.full && !spoolBacklog()) {
+  // The ring waits behind the spool; nothing is spooled while connected, so this holds for the loop.
+  const ringTurn = !spoolBacklog();
+  while (ringTurn && !window.full) {
     const pos = consumer.next();
     if (pos < 0) break;
     lastRecordAt = now;

@@ -84,10 +84,6 @@ export class Spool {
     return (this.fd >= 0 && this.currentBytes > HEADER) || this.pendingNames.some((n) => !loaded(n));
   }
 
-  get segments(): number {
-    return this.pendingNames.length + (this.fd >= 0 && !this.pendingNames.includes(this.currentName) ? 1 : 0);
-  }
-
   /** Appends one record (its bytes as in the ring). False when the spool is full or broken. */
   append(src: Uint8Array, start: number, len: number): boolean {
     if (this.error !== undefined) return false;

@@ -1,6 +1,6 @@
 // The worker side of the ring. Single consumer. Reading a record does not free it: space is given
 // back only by release(), which the publisher calls once JetStream has acked everything before it.
-import { CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, type RingViews } from "./layout.ts";
+import { CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, ringUsed, type RingViews } from "./layout.ts";
 
 export class RingConsumer {
   private readonly v: RingViews;
@@ -45,8 +45,7 @@ export class RingConsumer {
 
   /** Bytes written and not yet released. */
   used(): number {
-    const v = this.v;
-    return ((Atomics.load(v.ctl, CTL_WRITE) >>> 0) - (Atomics.load(v.ctl, CTL_RELEASE) >>> 0)) >>> 0;
+    return ringUsed(this.v);
   }
 
   /**

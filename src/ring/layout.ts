@@ -50,7 +50,6 @@ export const C = {
   workerStarts: 32,
   workerCrashes: 33,
 } as const;
-export type CounterName = keyof typeof C;
 export const COUNTER_SLOTS = 48;
 
 /** Every record starts 8-byte aligned; this marks "no record here, continue at offset 0". */
@@ -102,6 +101,11 @@ export function ringViews(sab: SharedArrayBuffer): RingViews {
     u32: new Uint32Array(sab, HEADER_BYTES, capacity >>> 2),
     f64: new Float64Array(sab, HEADER_BYTES, capacity >>> 3),
   };
+}
+
+/** Bytes written and not yet released. */
+export function ringUsed(v: RingViews): number {
+  return distance(Atomics.load(v.ctl, CTL_RELEASE) >>> 0, Atomics.load(v.ctl, CTL_WRITE) >>> 0);
 }
 
 /** Bytes between two u32 cursors. */

@@ -54,9 +54,4 @@ export class RingProducer {
     const used = (this.write - this.releaseSeen) >>> 0;
     if (used > v.counters[C.ringHighWater]) v.counters[C.ringHighWater] = used;
   }
-
-  /** Bytes in use (written and not yet released), as the producer sees it. */
-  used(): number {
-    return (this.write - (Atomics.load(this.v.ctl, CTL_RELEASE) >>> 0)) >>> 0;
-  }
 }
