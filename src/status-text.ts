@@ -27,9 +27,16 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
     `ring: ${mib(s.ring.usedBytes)} of ${mib(s.ring.capacityBytes)} used (high water ${mib(s.ring.highWaterBytes)}); retries ${n(c.retried)}, reconnects ${n(c.reconnects)}, worker restarts ${n(c.workerCrashes)}`,
     `host cost: ${n(s.host.costNsPerCall)} ns per hook call`,
   ];
-  if (c.spool.spooled > 0 || c.spool.bytes > 0 || c.spool.failed) {
-    const state = c.spool.failed ? ", FAILING (see the gateway log)" : c.spool.full ? ", FULL (spoolMaxBytes)" : "";
-    lines.push(`spool: ${mib(c.spool.bytes)} on disk, ${n(c.spool.spooled)} spooled, ${n(c.spool.replayed)} replayed${state}`);
+  const sp = c.spool;
+  if (sp.spooled > 0 || sp.bytes > 0 || sp.failed || sp.recovered > 0 || sp.damaged.segments > 0) {
+    const state = sp.failed ? ", FAILING (see the gateway log)" : sp.full ? ", FULL (spoolMaxBytes)" : "";
+    const earlier = sp.recovered > 0 ? `, ${n(sp.recovered)} from an earlier run stored` : "";
+    lines.push(`spool: ${mib(sp.bytes)} on disk, ${n(sp.spooled)} spooled, ${n(sp.replayed)} replayed${earlier}${state}`);
+    if (sp.damaged.segments > 0) {
+      lines.push(
+        `spool damage: ${n(sp.damaged.segments)} file(s) set aside as *.bad, ${n(sp.damaged.records)} unreadable stretch(es), ${n(sp.damaged.bytes)} bytes (see the gateway log)`,
+      );
+    }
   }
   if (c.truncated > 0) lines.push(`truncated payloads: ${n(c.truncated)}`);
   if (s.stream?.warning) lines.push(`warning: ${s.stream.warning}`);

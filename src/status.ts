@@ -31,8 +31,23 @@ export interface Counters {
   sanitized: number;
   workerStarts: number;
   workerCrashes: number;
-  /** Disk spool: records written to it, records published from it, bytes it holds, whether it is full or failing. */
-  spool: { spooled: number; replayed: number; bytes: number; full: boolean; failed: boolean };
+  /** Replies on the ack inbox that were not acks of ours (ignored). */
+  foreignAcks: number;
+  /**
+   * Disk spool: records written to it, records published from it, records of earlier processes
+   * stored (recovered) or given up, bytes it holds, whether it is full or failing, and damaged
+   * files set aside (`*.bad`) with the stretches and bytes that could not be read.
+   */
+  spool: {
+    spooled: number;
+    replayed: number;
+    recovered: number;
+    recoveredDropped: number;
+    bytes: number;
+    full: boolean;
+    failed: boolean;
+    damaged: { segments: number; records: number; bytes: number };
+  };
 }
 
 export interface EventStoreStatus {
@@ -78,7 +93,17 @@ export function readCounters(v: RingViews): Counters {
     sanitized: n[C.sanitized],
     workerStarts: n[C.workerStarts],
     workerCrashes: n[C.workerCrashes],
-    spool: { spooled: n[C.spooled], replayed: n[C.replayed], bytes: n[C.spoolBytes], full: n[C.spoolFull] === 1, failed: n[C.spoolFailed] === 1 },
+    foreignAcks: n[C.foreignAcks],
+    spool: {
+      spooled: n[C.spooled],
+      replayed: n[C.replayed],
+      recovered: n[C.recovered],
+      recoveredDropped: n[C.recoveredDropped],
+      bytes: n[C.spoolBytes],
+      full: n[C.spoolFull] === 1,
+      failed: n[C.spoolFailed] === 1,
+      damaged: { segments: n[C.spoolBadSegments], records: n[C.spoolBadRecords], bytes: n[C.spoolBadBytes] },
+    },
   };
 }
 

@@ -1,14 +1,20 @@
 // The records published and not yet released, in publish order. Each entry has a token (its
-// position in that order, also the last token of its reply subject). The ring is released only
-// over the oldest contiguous run of finished entries, so a record is never freed before JetStream
-// has stored it. Entries replayed from the disk spool carry no ring cursor.
+// position in that order, also the last token of its reply subject). Entries are released only
+// as the oldest contiguous run of finished ones, so the ring is never freed before JetStream has
+// stored a record, and a spool segment's progress only ever covers stored records.
 
 export const SENT = 1;
 export const ACKED = 2;
 /** Given up on (the server can never take it): released like an acked record, counted apart. */
 export const DROPPED = 3;
+/** Moved to the spool while in flight: a late ack is ignored, the spool's copy is what counts. */
+export const MOVED = 4;
 
-export class AckWindow {
+/** Where an entry's record lives. */
+export const FROM_RING = 0;
+export const FROM_SPOOL = 1;
+
+export class AckWindow<Segment> {
   readonly capacity: number;
   private readonly mask: number;
   readonly state: Uint8Array;
@@ -16,8 +22,11 @@ export class AckWindow {
   readonly pos: Uint32Array;
   /** Ring cursor just past the record (what to release once it and all before it are done). */
   readonly end: Uint32Array;
-  /** 1 for a record replayed from the spool (no ring space to release). */
-  readonly spooled: Uint8Array;
+  readonly from: Uint8Array;
+  /** The spool segment of a FROM_SPOOL entry. */
+  readonly segment: (Segment | undefined)[];
+  /** 1 when this process captured the record (ring records, and spool records of this instance). */
+  readonly own: Uint8Array;
   readonly captured: Float64Array;
   readonly sentAt: Float64Array;
   /** When to retry if no ack has come: publish time + timeout, or an error backoff. */
@@ -27,6 +36,8 @@ export class AckWindow {
   /** Token of the oldest entry held; `high` is the token the next entry gets. */
   low = 0;
   high = 0;
+  /** Ring entries held (any state): while there are some, spooled ring space waits for them. */
+  ringEntries = 0;
 
   constructor(maxInFlight: number) {
     let cap = 1;
@@ -36,7 +47,9 @@ export class AckWindow {
     this.state = new Uint8Array(cap);
     this.pos = new Uint32Array(cap);
     this.end = new Uint32Array(cap);
-    this.spooled = new Uint8Array(cap);
+    this.from = new Uint8Array(cap);
+    this.segment = new Array<Segment | undefined>(cap).fill(undefined);
+    this.own = new Uint8Array(cap);
     this.captured = new Float64Array(cap);
     this.sentAt = new Float64Array(cap);
     this.deadline = new Float64Array(cap);
@@ -56,14 +69,19 @@ export class AckWindow {
     return token & this.mask;
   }
 
-  /** Adds an entry and returns its token. */
-  add(pos: number, end: number, spooled: boolean, captured: number, now: number, timeoutMs: number): number {
+  /** Adds an entry and returns its token; `segment` undefined for a ring record. */
+  add(pos: number, end: number, segment: Segment | undefined, own: boolean, captured: number, now: number, timeoutMs: number): number {
     const token = this.high++;
     const i = token & this.mask;
     this.state[i] = SENT;
     this.pos[i] = pos;
     this.end[i] = end;
-    this.spooled[i] = spooled ? 1 : 0;
+    this.segment[i] = segment;
+    if (segment === undefined) {
+      this.from[i] = FROM_RING;
+      this.ringEntries++;
+    } else this.from[i] = FROM_SPOOL;
+    this.own[i] = own ? 1 : 0;
     this.captured[i] = captured;
     this.sentAt[i] = now;
     this.deadline[i] = now + timeoutMs;
@@ -72,55 +90,59 @@ export class AckWindow {
     return token;
   }
 
-  /** Slot of an entry still waiting for its ack, or -1 (stale, unknown or already acked). */
+  /** Slot of an entry still waiting for its ack, or -1 (stale, unknown or already finished). */
   pending(token: number): number {
-    if (token < this.low || token >= this.high) return -1;
+    if (!Number.isInteger(token) || token < this.low || token >= this.high) return -1;
     const i = token & this.mask;
     return this.state[i] === SENT ? i : -1;
   }
 
-  /** Forgets every entry (their records are dealt with by the caller). */
-  clear(): void {
-    for (let t = this.low; t < this.high; t++) this.state[t & this.mask] = 0;
-    this.low = this.high;
-  }
-
   /**
-   * Drops the finished entries at the start of the window and returns how many. Leaves the ring
-   * cursor to release in `releaseTo` (when ring entries were among them), and, among them, the
-   * acked ones in `releasedAcked`, the duplicates in `releasedDuplicates` and the spool replays in
-   * `releasedSpooled`.
+   * Releases the finished entries at the start of the window into `out`: the ring cursor to free
+   * (when ring entries were among them), what was stored, and each released spool entry's segment
+   * in order. Returns how many entries were released.
    */
-  releaseAcked(): number {
+  releaseFinished(out: Released<Segment>): number {
+    out.ringTo = -1;
+    out.ownAcked = 0;
+    out.earlierAcked = 0;
+    out.duplicates = 0;
+    out.segments.length = 0;
     let n = 0;
-    let acked = 0;
-    let dups = 0;
-    let spooled = 0;
-    let ring = false;
     while (this.low < this.high) {
       const i = this.low & this.mask;
       const st = this.state[i];
       if (st < ACKED) break;
-      if (st === ACKED) acked++;
-      this.state[i] = 0;
-      if (this.spooled[i] === 1) spooled++;
-      else {
-        this.releaseTo = this.end[i];
-        ring = true;
+      if (st === ACKED) {
+        if (this.own[i] === 1) out.ownAcked++;
+        else out.earlierAcked++;
+        out.duplicates += this.duplicate[i];
       }
-      dups += this.duplicate[i];
+      if (this.from[i] === FROM_RING) {
+        if (st !== MOVED) out.ringTo = this.end[i];
+        this.ringEntries--;
+      } else if (st !== MOVED) out.segments.push(this.segment[i]!);
+      this.state[i] = 0;
+      this.segment[i] = undefined;
       this.low++;
       n++;
     }
-    this.releasedAcked = acked;
-    this.releasedDuplicates = dups;
-    this.releasedSpooled = spooled;
-    this.releasedRing = ring;
     return n;
   }
-  releaseTo = 0;
-  releasedRing = false;
-  releasedAcked = 0;
-  releasedDuplicates = 0;
-  releasedSpooled = 0;
+}
+
+/** What one releaseFinished() call released. */
+export interface Released<Segment> {
+  /** Ring cursor to release, or -1. */
+  ringTo: number;
+  /** Records acked, captured by this process / by an earlier one (replayed from its spool). */
+  ownAcked: number;
+  earlierAcked: number;
+  duplicates: number;
+  /** The segment of each released spool entry, in release order. */
+  segments: Segment[];
+}
+
+export function newReleased<Segment>(): Released<Segment> {
+  return { ringTo: -1, ownAcked: 0, earlierAcked: 0, duplicates: 0, segments: [] };
 }

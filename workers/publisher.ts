@@ -1,24 +1,29 @@
 // The publisher thread: ring -> envelope -> core publish with a reply inbox -> JetStream ack ->
 // release. One wildcard subscription receives every PubAck; one sweep timer handles time-outs.
-// Records are released from the ring only once acked (or written to the disk spool), so a crash of
+// Records are released from the ring only once acked (or fsynced to the disk spool), so a crash of
 // this thread loses nothing: its successor resumes at the release cursor and re-publishes with the
-// same message ids, which JetStream de-duplicates.
+// same message ids, which JetStream de-duplicates. The spool's coordination lives in backlog.ts;
+// this file holds the connection, the publishing loop and the stop path.
+import { mkdirSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { C, CTL_INSTANCE, CTL_RELEASE, HEADER_BYTES, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
-import { REC_CAPTURED, REC_LEN, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
-import { redactUrl } from "../src/config.ts";
+import { REC_CAPTURED, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
+import { redactUrl, type Encoding } from "../src/config.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
-import { EnvelopeBuilder, type RecordSource } from "./envelope.ts";
-import { ACKED, AckWindow, DROPPED, SENT } from "./ack-window.ts";
+import { EnvelopeBuilder } from "./envelope.ts";
+import { ACKED, AckWindow, DROPPED, newReleased } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
 import { connectionOptions } from "./nats-connection.ts";
-import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak, InboxPublisher } from "./inbox-publisher.ts";
+import { InboxPublisher } from "./inbox-publisher.ts";
+import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak } from "./pub-ack.ts";
 import { ensureStream } from "./stream-setup.ts";
-import { lockSpool, Spool, type ReplaySegment } from "./spool.ts";
+import { type ReplaySegment, Spool } from "./spool.ts";
+import { SpoolLock } from "./spool-lock.ts";
+import { ahead, Backlog, spoolAction } from "./backlog.ts";
 
 const port = parentPort!;
 const { sab, config, spoolDir } = workerData as WorkerData;
@@ -26,8 +31,8 @@ const views = ringViews(sab);
 const c = views.counters;
 const instance = views.ctl[CTL_INSTANCE] >>> 0;
 const consumer = new RingConsumer(views);
-const builder = new EnvelopeBuilder(views, config.encoding, instance, config.subjectPrefix);
-const window = new AckWindow(config.maxInFlight);
+const window = new AckWindow<ReplaySegment>(config.maxInFlight);
+const released = newReleased<ReplaySegment>();
 const latency = new LatencyRecorder();
 const timeoutMs = config.publishTimeoutMs;
 const SWEEP_MS = Math.min(250, Math.max(20, timeoutMs >>> 2));
@@ -40,197 +45,220 @@ const IDLE_WAIT_MS = 1000;
  */
 const LINGER_MS = 250;
 const POLL_MS = 1;
-/** While NATS is unreachable, records go to the spool once the ring is this full. */
-const SPOOL_AT = views.capacity >>> 1;
+/** Past this many bytes in use, ring records that JetStream does not take fast enough go to the spool. */
+const SPOOL_MARK = views.capacity >>> 1;
+/** How often the ring is checked against its spool mark: often enough that a burst cannot fill the other half. */
 const SPOOL_CHECK_MS = 10;
+const ERROR_LOG_EVERY = 1000;
 
 const post = (m: WorkerMessage) => port.postMessage(m);
 const log = (level: "info" | "warn" | "error", msg: string) => post({ t: "log", level, msg });
 
-let nc: NatsConnection | undefined;
-let publisher: InboxPublisher | undefined;
-let connected = false;
-let stopping = false;
-let sleeping = false;
-let pumpScheduled = false;
-let stopDeadline = 0;
-/** When the last record was taken from the ring (shared clock ms). */
-let lastRecordAt = 0;
-let pollTimer: NodeJS.Timeout | undefined;
+/** Everything about this thread that changes while it runs. */
+const st = {
+  nc: undefined as NatsConnection | undefined,
+  publisher: undefined as InboxPublisher | undefined,
+  /** The client's connection is up: follows its status events, nothing else. */
+  connected: false,
+  /** The stream was checked (or could not be, and publishing goes on regardless). */
+  streamReady: false,
+  stopping: false,
+  finishing: false,
+  stopDeadline: 0,
+  sleeping: false,
+  pumpScheduled: false,
+  releaseScheduled: false,
+  /** When the last record was taken from the ring (shared clock ms). */
+  lastRecordAt: 0,
+  /** When the ring's release cursor last moved, or ring records began to wait for acks. */
+  ringProgressAt: sharedClockMs(),
+  pollTimer: undefined as NodeJS.Timeout | undefined,
+  errorsSinceLog: 0,
+  sendErrorsSinceLog: 0,
+  lastEnsure: 0,
+};
 
-const spool = openSpool();
-/** Segments being replayed, oldest first; the last one may still have records to publish. */
-const replaying: ReplaySegment[] = [];
-/** For window slots holding spool replays: the segment the record is in. */
-const slotSegment: (ReplaySegment | undefined)[] = [];
+/** The one answer to "can JetStream take records now". */
+function canPublish(): boolean {
+  return st.connected && st.streamReady && !st.finishing && st.publisher !== undefined;
+}
 
-function openSpool(): Spool | undefined {
-  if (!spoolDir || config.spoolMaxBytes === 0) return undefined;
+const builders = new Map<Encoding, EnvelopeBuilder>();
+/** Spooled records are published in the encoding they were captured in, whatever the config says now. */
+function builderFor(encoding: Encoding): EnvelopeBuilder {
+  let b = builders.get(encoding);
+  if (b === undefined) builders.set(encoding, (b = new EnvelopeBuilder(views, encoding, instance, config.subjectPrefix)));
+  return b;
+}
+const ringBuilder = builderFor(config.encoding);
+
+const lock = spoolDir && config.spoolMaxBytes > 0 ? new SpoolLock(spoolDir) : undefined;
+const backlog = openBacklog();
+
+function openBacklog(): Backlog | undefined {
+  if (lock === undefined) return undefined;
   try {
-    const busy = lockSpool(spoolDir);
+    mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+    const busy = lock.acquire();
     if (busy) {
       log("warn", `${busy}; events will wait in memory only`);
       return undefined;
     }
-    const s = new Spool(spoolDir, config.spoolMaxBytes, instance);
-    const pending = s.open();
-    c[C.spoolBytes] = s.bytes;
+    const spool = new Spool(spoolDir, config.spoolMaxBytes, instance, config.encoding, log);
+    const pending = spool.open();
     if (pending > 0) log("info", `found ${pending} spool segment(s) in ${spoolDir} from an earlier run; publishing them first`);
-    return s;
+    const b = new Backlog(spool, views, consumer, window);
+    spoolCounters(spool);
+    return b;
   } catch (e) {
-    log("error", `cannot use spool directory ${spoolDir} (${e instanceof Error ? e.message : e}); events will wait in memory only`);
+    log("error", `cannot use spool directory ${spoolDir} (${errorText(e)}); events will wait in memory only`);
     c[C.spoolFailed] = 1;
     return undefined;
   }
 }
 
-/** Publishes the record in window slot `i`; false when the server can never accept it. */
-function send(i: number, token: number): boolean {
-  const seg = slotSegment[i];
-  const m = seg ? builder.build(window.pos[i], seg.src, seg.instance) : builder.build(window.pos[i]);
+function spoolCounters(spool: Spool): void {
+  c[C.spoolBytes] = spool.bytes;
+  c[C.spoolBadSegments] = spool.damage.segments;
+  c[C.spoolBadRecords] = spool.damage.records;
+  c[C.spoolBadBytes] = spool.damage.bytes;
+}
+
+/** Publishes the record in window slot `i` (again, for a retry). */
+function send(i: number, token: number): void {
+  const seg = window.segment[i];
+  const m = seg ? builderFor(seg.encoding).build(window.pos[i], seg.src, seg.instance) : ringBuilder.build(window.pos[i]);
   try {
-    publisher!.publish(m.subject, m.headers, m.body, token);
-    return true;
+    st.publisher!.publish(m.subject, m.headers, m.body, token);
   } catch (e) {
-    if (/max_payload/.test(String(e))) {
+    if (/max_payload/i.test(String(e))) {
       // Larger than the server's max_payload: retrying cannot help. Count it and let it go.
-      c[C.undeliverable]++;
       window.state[i] = DROPPED;
+      c[window.own[i] === 1 ? C.undeliverable : C.recoveredDropped]++;
       log("error", `event ${m.seq} (${m.body.length} bytes) exceeds the server's max_payload; lower maxPayloadBytes`);
       scheduleRelease();
-      return false;
+      return;
     }
-    throw e;
+    // E.g. the connection closing under us: the entry stays unacked and the sweep retries it.
+    if (st.sendErrorsSinceLog++ % ERROR_LOG_EVERY === 0) log("warn", `publish failed (${errorText(e)}); will retry`);
   }
 }
 
-/** Adds a record to the window and publishes it. */
-function publishRecord(pos: number, end: number, src: RecordSource, seg: ReplaySegment | undefined, now: number): void {
-  const token = window.add(pos, end, seg !== undefined, src.f64[(pos + REC_CAPTURED) >>> 3], now, timeoutMs);
-  const i = window.slot(token);
-  slotSegment[i] = seg;
-  send(i, token);
-}
-
-function pump(): void {
-  pumpScheduled = false;
-  if (!connected || nc === undefined) return;
-  const now = sharedClockMs();
-  // Spooled records go first, in order, with their original ids.
-  while (!window.full && spool !== undefined) {
-    let seg = replaying[replaying.length - 1];
-    if (seg === undefined || seg.next === seg.offsets.length) {
-      const next = spool.nextSegment(isReplaying);
-      if (next === undefined) break;
-      replaying.push((seg = next));
-    }
-    publishRecord(seg.offsets[seg.next++], 0, seg.src, seg, now);
-    c[C.replayed]++;
-  }
-  // The ring waits behind the spool; nothing is spooled while connected, so this holds for the loop.
-  const ringTurn = !spoolBacklog();
-  while (ringTurn && !window.full) {
-    const pos = consumer.next();
-    if (pos < 0) break;
-    lastRecordAt = now;
-    const seq = views.f64[(pos + REC_SEQ) >>> 3];
-    if (seq < c[C.publishedUpTo]) c[C.retried]++; // a predecessor published it before dying
+/** Adds a record to the window and publishes it; `seg` undefined for a ring record. */
+function publishRecord(pos: number, end: number, seg: ReplaySegment | undefined, now: number): void {
+  const src = seg ? seg.src : views;
+  const own = seg === undefined || seg.instance === instance;
+  if (own) {
+    const seq = src.f64[(pos + REC_SEQ) >>> 3];
+    if (seq < c[C.publishedUpTo]) c[C.retried]++; // published before (a predecessor worker, or before spooling)
     else {
       c[C.published]++;
       c[C.publishedUpTo] = seq + 1;
     }
-    publishRecord(pos, consumer.end, views, undefined, now);
+  }
+  if (seg !== undefined) c[C.replayed]++;
+  else if (window.ringEntries === 0) st.ringProgressAt = now; // ring records begin to wait for acks
+  const token = window.add(pos, end, seg, own, src.f64[(pos + REC_CAPTURED) >>> 3], now, timeoutMs);
+  send(window.slot(token), token);
+}
+
+function pump(): void {
+  st.pumpScheduled = false;
+  if (!canPublish()) {
+    if (st.stopping) void finish();
+    return;
+  }
+  const now = sharedClockMs();
+  // Spooled records go first, in capture order, with their original ids.
+  while (backlog !== undefined && !window.full) {
+    const seg = backlog.nextSegment();
+    if (seg === undefined) break;
+    const k = seg.next++;
+    publishRecord(seg.offsets[k], seg.ends[k], seg, now);
+  }
+  const ringTurn = backlog === undefined || !backlog.active;
+  while (ringTurn && !window.full) {
+    const pos = consumer.next();
+    if (pos < 0) break;
+    st.lastRecordAt = now;
+    publishRecord(pos, consumer.end, undefined, now);
   }
   c[C.inFlight] = window.size;
-  if (stopping) return checkStopped();
-  if (!window.full && !sleeping && !spoolBacklog()) waitForRecords(now);
+  if (st.stopping) return checkStopped();
+  if (ringTurn && !window.full && !st.sleeping) waitForRecords(now);
 }
 
 /** Ring empty: poll for a while (no cost to the host), then sleep until the producer rings. */
 function waitForRecords(now: number): void {
-  if (now - lastRecordAt < LINGER_MS) {
-    if (pollTimer === undefined) {
-      pollTimer = setTimeout(() => {
-        pollTimer = undefined;
-        schedulePump();
-      }, POLL_MS);
-    }
+  if (now - st.lastRecordAt < LINGER_MS) {
+    st.pollTimer ??= setTimeout(() => {
+      st.pollTimer = undefined;
+      schedulePump();
+    }, POLL_MS);
     return;
   }
   const wake = consumer.waitForData(IDLE_WAIT_MS);
   if (wake === null) schedulePump();
   else {
-    sleeping = true;
+    st.sleeping = true;
     wake.then((outcome) => {
-      sleeping = false;
+      st.sleeping = false;
       // Woken by the producer: poll again for a while rather than sleep after one record.
-      if (outcome === "ok") lastRecordAt = sharedClockMs();
+      if (outcome === "ok") st.lastRecordAt = sharedClockMs();
       schedulePump();
     });
   }
 }
 
-const isReplaying = (name: string) => replaying.some((r) => r.name === name);
-
-/** True while spooled records remain to be published (the ring waits behind them). */
-function spoolBacklog(): boolean {
-  if (spool === undefined) return false;
-  const last = replaying[replaying.length - 1];
-  return (last !== undefined && last.next < last.offsets.length) || spool.hasUnloaded(isReplaying);
-}
-
 function schedulePump(): void {
-  if (!pumpScheduled) {
-    pumpScheduled = true;
+  if (!st.pumpScheduled) {
+    st.pumpScheduled = true;
     setImmediate(pump);
   }
 }
 
-let releaseScheduled = false;
 function scheduleRelease(): void {
-  if (!releaseScheduled) {
-    releaseScheduled = true;
+  if (!st.releaseScheduled) {
+    st.releaseScheduled = true;
     queueMicrotask(releaseAcked);
   }
 }
 
-/** Runs once after a burst of acks: frees the ring over the acked prefix, then publishes more. */
-function releaseAcked(): void {
-  releaseScheduled = false;
-  const n = window.releaseAcked();
-  if (n > 0) {
-    if (window.releasedRing) consumer.release(window.releaseTo);
-    c[C.acked] += window.releasedAcked;
-    c[C.duplicates] += window.releasedDuplicates;
-    if (window.releasedSpooled > 0) segmentsAcked(window.releasedSpooled);
+/** Gives ring space back up to `to`; never backwards (spooling may have released past acked records). */
+function releaseRing(to: number): void {
+  if (to === Atomics.load(views.ctl, CTL_RELEASE) >>> 0 || !ahead(to, Atomics.load(views.ctl, CTL_RELEASE) >>> 0)) return;
+  consumer.release(to);
+  st.ringProgressAt = sharedClockMs();
+}
+
+/** Releases the finished entries at the start of the window and counts what they were. */
+function settle(): void {
+  if (window.releaseFinished(released) > 0) {
+    if (released.ringTo >= 0) releaseRing(released.ringTo);
+    c[C.acked] += released.ownAcked;
+    c[C.recovered] += released.earlierAcked;
+    c[C.duplicates] += released.duplicates;
+    if (released.segments.length > 0 && backlog !== undefined) {
+      backlog.released(released.segments);
+      spoolCounters(backlog.spool);
+      if (backlog.spool.bytes < config.spoolMaxBytes) c[C.spoolFull] = 0;
+    }
   }
+  const to = backlog?.ringReleasable() ?? -1;
+  if (to >= 0) releaseRing(to);
   c[C.inFlight] = window.size;
-  if (!pumpScheduled) pump();
 }
 
-/** Spool replays are released in order: retire `n` records from the oldest replayed segments. */
-function segmentsAcked(n: number): void {
-  while (n > 0 && replaying.length > 0) {
-    const seg = replaying[0];
-    const k = Math.min(n, seg.unacked);
-    seg.unacked -= k;
-    n -= k;
-    if (seg.unacked === 0 && seg.next === seg.offsets.length) {
-      replaying.shift();
-      spool!.done(seg.name);
-      c[C.spoolBytes] = spool!.bytes;
-      c[C.spoolFull] = 0;
-    } else break;
-  }
+/** Runs once after a burst of acks: frees what is done, then publishes more. */
+function releaseAcked(): void {
+  st.releaseScheduled = false;
+  settle();
+  if (!st.pumpScheduled && !st.finishing) pump();
 }
-
-const ERROR_LOG_EVERY = 1000;
-let errorsSinceLog = 0;
-let lastEnsure = 0;
 
 function onAck(token: number, kind: AckKind, reply: Msg): void {
   const i = window.pending(token);
-  if (i < 0) return; // late ack of a record already acked via a retry
+  if (i < 0) return; // late ack of a record already acked via a retry, or moved to the spool
   const now = sharedClockMs();
   if (kind !== ACK_ERROR) {
     window.state[i] = ACKED;
@@ -240,23 +268,26 @@ function onAck(token: number, kind: AckKind, reply: Msg): void {
     return;
   }
   c[C.failed]++;
-  const attempts = window.attempts[i];
-  window.deadline[i] = now + Math.min(timeoutMs, 50 * 2 ** Math.min(attempts, 10));
-  const noResponders = reply.data.length === 0 && reply.headers?.code === 503;
-  if (errorsSinceLog++ % ERROR_LOG_EVERY === 0) {
+  window.deadline[i] = now + Math.min(timeoutMs, 50 * 2 ** Math.min(window.attempts[i], 10));
+  if (st.errorsSinceLog++ % ERROR_LOG_EVERY === 0) {
     log("warn", `JetStream refused an event: ${describeNak(reply)}; retrying with the same id`);
   }
-  if (noResponders && now - lastEnsure > 5000) {
-    lastEnsure = now;
+  const noResponders = reply.data.length === 0 && reply.headers?.code === 503;
+  if (noResponders && now - st.lastEnsure > 5000) {
+    st.lastEnsure = now;
     void setupStream();
   }
 }
 
-/** Every SWEEP_MS: re-publish records whose ack is overdue (or whose error backoff has passed); fsync the spool. */
+/** Every SWEEP_MS: heartbeat, spool fsync and replay progress, re-publish overdue records. */
 function sweep(): void {
-  spool?.flush();
-  if (!connected) return;
   const now = sharedClockMs();
+  if (backlog !== undefined) {
+    backlog.spool.flush();
+    backlog.spool.saveProgress();
+  }
+  c[C.foreignAcks] = st.publisher?.foreign ?? 0;
+  if (!canPublish()) return;
   for (let t = window.low; t < window.high; t++) {
     const i = window.pending(t);
     if (i < 0 || window.deadline[i] > now) continue;
@@ -285,75 +316,47 @@ function resendAll(): void {
   }
 }
 
-/**
- * Moves every unacked record out of the ring into the spool, oldest first, and frees the ring.
- * Spool replays in flight stay in their segment files and are published again from the start
- * (JetStream de-duplicates what was already stored). If the spool fills up, the rest stays in
- * the ring and the ring's drop policy applies.
- */
-function spoolRing(): void {
-  const s = spool!;
-  if (s.error !== undefined) return;
-  let releaseTo = -1;
-  let moved = 0;
-  let ackedHere = 0;
-  let duplicatesHere = 0;
-  let ok = true;
-  const put = (pos: number) => s.append(views.bytes, pos, views.u32[(pos + REC_LEN) >>> 2]);
-  for (let t = window.low; t < window.high && ok; t++) {
-    const i = window.slot(t);
-    if (window.spooled[i] === 1) continue;
-    const st = window.state[i];
-    if (st === SENT) ok = put(window.pos[i]);
-    if (!ok) break;
-    if (st === SENT) moved++;
-    else if (st === ACKED) {
-      ackedHere++; // stored already: counted, not spooled
-      duplicatesHere += window.duplicate[i];
-    } // DROPPED: counted as undeliverable when it was dropped
-    releaseTo = window.end[i];
-  }
-  if (ok) {
-    consumer.rewind(releaseTo >= 0 ? releaseTo : consumer.cursor);
-    for (let pos = consumer.next(); pos >= 0; pos = consumer.next()) {
-      if (!put(pos)) {
-        ok = false;
-        break;
-      }
-      releaseTo = consumer.end;
-      moved++;
-    }
-  }
-  // On disk first, then the ring space is given back; if the disk failed, nothing is released.
-  s.flush(true);
-  window.clear();
-  replaying.length = 0;
-  if (s.error === undefined && releaseTo >= 0) {
-    consumer.release(releaseTo);
-    consumer.rewind(releaseTo);
-    c[C.spooled] += moved;
-    c[C.acked] += ackedHere;
-    c[C.duplicates] += duplicatesHere;
-  } else consumer.rewind(Atomics.load(views.ctl, CTL_RELEASE) >>> 0);
-  c[C.spoolBytes] = s.bytes;
-  c[C.inFlight] = 0;
-  if (s.error !== undefined) {
+/** Every SPOOL_CHECK_MS: empties the ring to the spool when JetStream does not keep up with it. */
+function checkRing(): void {
+  if (backlog === undefined || st.finishing) return;
+  const action = spoolAction({
+    used: consumer.used(),
+    spoolMark: SPOOL_MARK,
+    canPublish: canPublish(),
+    backlog: backlog.active,
+    msSinceRingRelease: window.ringEntries > 0 ? sharedClockMs() - st.ringProgressAt : 0,
+  });
+  if (action !== "none") moveRing(action);
+}
+
+let spoolFailureLogged = false;
+function moveRing(action: "unread" | "all"): void {
+  const spool = backlog!.spool;
+  if (spool.error !== undefined) return;
+  const r = backlog!.moveRing(action);
+  if (r.releaseTo >= 0) releaseRing(r.releaseTo);
+  spoolCounters(spool);
+  if (spool.error !== undefined) {
     c[C.spoolFailed] = 1;
-    log("error", `spool write failed in ${s.dir}: ${s.error}; events wait in the ring and are dropped when it is full`);
-  } else if (!ok && c[C.spoolFull] === 0) {
+    if (!spoolFailureLogged) {
+      spoolFailureLogged = true;
+      log("error", `spool write failed in ${spool.dir}: ${spool.error}; events wait in the ring and are dropped when it is full`);
+    }
+  } else if (!r.complete && c[C.spoolFull] === 0) {
     c[C.spoolFull] = 1;
     log("warn", `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`);
   }
+  if (action === "all") scheduleRelease(); // the moved entries are finished now
 }
 
 async function setupStream(): Promise<void> {
   try {
-    const info = await ensureStream(await jetstreamManager(nc!), config);
+    const info = await ensureStream(await jetstreamManager(st.nc!), config);
     post({ t: "stream", info });
     if (info.warning) log("warn", info.warning);
   } catch (e) {
-    post({ t: "stream", info: { name: config.streamName, action: "error", warning: String(e) } });
-    log("warn", `could not check stream ${config.streamName}: ${e instanceof Error ? e.message : e}; publishing anyway`);
+    post({ t: "stream", info: { name: config.streamName, action: "error", warning: redactUrl(errorText(e)) } });
+    log("warn", `could not check stream ${config.streamName}: ${redactUrl(errorText(e))}; publishing anyway`);
   }
 }
 
@@ -361,14 +364,15 @@ async function watchStatus(conn: NatsConnection): Promise<void> {
   for await (const s of conn.status()) {
     switch (s.type) {
       case "disconnect":
-        connected = false;
-        post({ t: "connection", state: "reconnecting", server: s.server });
+        st.connected = false;
+        post({ t: "connection", state: "reconnecting", server: redactUrl(String(s.server)) });
+        if (st.stopping) void finish();
         break;
       case "reconnect":
-        connected = true;
+        st.connected = true;
         c[C.reconnects]++;
-        post({ t: "connection", state: "connected", server: s.server });
-        resendAll();
+        post({ t: "connection", state: st.streamReady ? "connected" : "connecting", server: redactUrl(String(s.server)) });
+        if (st.streamReady) resendAll();
         schedulePump();
         break;
     }
@@ -376,25 +380,34 @@ async function watchStatus(conn: NatsConnection): Promise<void> {
 }
 
 function checkStopped(): void {
-  const idle = window.size === 0 && consumer.used() === 0 && !spoolBacklog() && replaying.length === 0;
-  if (idle || sharedClockMs() >= stopDeadline) void finish();
+  const idle = window.size === 0 && consumer.used() === 0 && (backlog === undefined || backlog.idle);
+  if (idle || sharedClockMs() >= st.stopDeadline) void finish();
   else setTimeout(schedulePump, 5);
 }
 
-let finishing = false;
-/** Graceful stop: what is not acked by the deadline goes to the spool for the next start. */
+/**
+ * Graceful stop: whatever is not stored by the deadline goes to the spool for the next start (the
+ * ring, in flight or not; spool replays keep their saved progress). Reports the bytes left over
+ * when there is no spool to take them.
+ */
 async function finish(): Promise<void> {
-  if (finishing) return;
-  finishing = true;
+  if (st.finishing) return;
+  st.finishing = true;
   clearInterval(sweeper);
-  clearInterval(spoolWatch);
-  if (spool !== undefined) {
-    if (consumer.used() > 0) spoolRing();
-    spool.close();
+  clearInterval(ringWatch);
+  if (st.pollTimer) clearTimeout(st.pollTimer);
+  settle();
+  countAckedOutOfOrder();
+  if (backlog !== undefined) {
+    if (consumer.used() > 0) moveRing("all");
+    backlog.spool.close();
+    spoolCounters(backlog.spool);
   }
+  lock?.release();
   const unacked = consumer.used();
+  const nc = st.nc;
   if (nc) {
-    const left = Math.max(100, stopDeadline - sharedClockMs());
+    const left = Math.max(100, st.stopDeadline - sharedClockMs());
     await Promise.race([nc.drain().catch(() => {}), new Promise((r) => setTimeout(r, left))]);
     if (!nc.isClosed()) await nc.close().catch(() => {});
   }
@@ -403,20 +416,29 @@ async function finish(): Promise<void> {
   port.close();
 }
 
+/** At stop: acks that arrived behind an older unacked record are stored events; count them now. */
+function countAckedOutOfOrder(): void {
+  for (let t = window.low; t < window.high; t++) {
+    const i = window.slot(t);
+    if (window.state[i] !== ACKED) continue;
+    c[window.own[i] === 1 ? C.acked : C.recovered]++;
+    c[C.duplicates] += window.duplicate[i];
+    window.state[i] = DROPPED; // counted: not again
+  }
+}
+
 port.on("message", (m: HostMessage) => {
   if (m.t === "latency") post({ t: "latency", id: m.id, snapshot: latency.snapshot() });
   else if (m.t === "stop") {
-    stopping = true;
-    stopDeadline = m.deadline;
-    if (!connected) void finish();
+    st.stopping = true;
+    st.stopDeadline = m.deadline;
+    if (!canPublish()) void finish();
     else schedulePump();
   }
 });
 
 const sweeper = setInterval(sweep, SWEEP_MS); // also keeps this thread alive while waitAsync is pending
-// While NATS is unreachable, move the ring to the spool once it is half full. Checked often so a
-// burst cannot fill the other half in between.
-const spoolWatch = spool ? setInterval(() => !connected && !finishing && consumer.used() >= SPOOL_AT && spoolRing(), SPOOL_CHECK_MS) : undefined;
+const ringWatch = backlog ? setInterval(checkRing, SPOOL_CHECK_MS) : undefined;
 
 /**
  * Maps the whole ring into memory from this thread, so the gateway's thread never pays a page
@@ -430,7 +452,7 @@ function prefaultRing(): void {
   let w = 0;
   const slice = () => {
     for (const end = Math.min(words.length, w + PAGE_WORDS * 256); w < end; w += PAGE_WORDS) Atomics.add(words, w, 0);
-    if (w < words.length && !finishing) setImmediate(slice);
+    if (w < words.length && !st.finishing) setImmediate(slice);
   };
   slice();
 }
@@ -444,7 +466,7 @@ async function firstConnection(): Promise<NatsConnection> {
   try {
     return await connect({ ...opts, waitOnFirstConnect: false });
   } catch (e) {
-    const why = redactUrl(e instanceof Error ? e.message : String(e));
+    const why = redactUrl(errorText(e));
     post({ t: "connection", state: "connecting", error: `cannot connect to NATS: ${why}` });
     log("warn", `cannot connect to NATS (${why}); retrying in the background, events wait in the ring`);
     return connect(opts);
@@ -455,30 +477,37 @@ async function main(): Promise<void> {
   prefaultRing();
   post({ t: "connection", state: "connecting" });
   const conn = await firstConnection();
-  if (finishing) {
+  if (st.finishing) {
     await conn.close();
     return;
   }
-  nc = conn;
-  publisher = new InboxPublisher(conn, onAck);
+  st.nc = conn;
+  st.connected = !conn.isClosed();
+  st.publisher = new InboxPublisher(conn, config.streamName, onAck);
   void watchStatus(conn);
   // The client gave up on the connection (e.g. authorization revoked): exit, and the supervisor
   // starts a fresh worker (and connection) after its backoff. Nothing unacked is lost.
   void conn.closed().then((err) => {
-    if (finishing) return;
-    log("error", `NATS connection closed${err ? `: ${err.message}` : ""}; restarting the publisher`);
+    if (st.finishing) return;
+    log("error", `NATS connection closed${err ? `: ${redactUrl(err.message)}` : ""}; restarting the publisher`);
     process.exit(1);
   });
   await setupStream();
-  connected = true;
-  post({ t: "connection", state: "connected", server: redactUrl(conn.getServer()) });
-  schedulePump();
+  st.streamReady = true;
+  // The connection may have dropped while the stream was checked: report what it is now.
+  post({ t: "connection", state: st.connected ? "connected" : "reconnecting", server: redactUrl(conn.getServer()) });
+  if (st.stopping && !canPublish()) void finish();
+  else schedulePump();
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 // A connection the client gives up on (e.g. rejected credentials): exit, and the supervisor tries
 // again with a fresh worker after its backoff. Nothing in the ring or the spool is lost.
 main().catch((e) => {
-  const why = redactUrl(e instanceof Error ? e.message : String(e));
+  const why = redactUrl(errorText(e));
   post({ t: "connection", state: "closed", error: `cannot connect to NATS: ${why}` });
   log("error", `cannot connect to NATS (${why}); the publisher restarts after a backoff`);
   process.exit(1);

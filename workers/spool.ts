@@ -1,47 +1,86 @@
-// The disk spool: where the worker puts records while NATS is unreachable and the ring is filling,
-// and what is left at a graceful stop. Append-only segment files hold ring records byte for byte
-// (each 8-byte aligned, its length in its first word) behind a header with the instance id of the
-// process that captured them, so a replay builds the very same message ids. A segment is deleted
-// only when every record in it is acked.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync, writeFileSync } from "node:fs";
+// The disk spool's files: append-only segment files of ring records (format in spool-format.ts),
+// written when the ring must be emptied faster than JetStream takes it, read back for replay in
+// creation order, each with an acked-progress mark, deleted once fully acked. A file that cannot be
+// trusted is never deleted and never crashes the worker: it is renamed to `*.bad`, counted and
+// logged, and what could be read of it is still delivered.
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
-import { align8 } from "../src/ring/layout.ts";
-import type { RecordSource } from "./envelope.ts";
+import type { Encoding } from "../src/config.ts";
+import {
+  ACK_MARK_BYTES,
+  decodeAckMark,
+  decodeSegmentHeader,
+  encodeAckMark,
+  encodeSegmentHeader,
+  frameBytes,
+  MAX_RECORD_BYTES,
+  recordProblem,
+  SEGMENT_HEADER_BYTES,
+  scanSegment,
+  segmentBytes,
+  type SegmentBytes,
+  sniffEncoding,
+  writeFrame,
+} from "./spool-format.ts";
 
-const MAGIC = 0x5345434f; // "OCES" little-endian
-const VERSION = 1;
-const HEADER = 16;
+/** A segment is sealed (and a new one begun) once it holds this many bytes. */
 const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Larger files are not segments of ours: set aside unread rather than loaded into memory. */
+const MAX_SEGMENT_FILE_BYTES = SEGMENT_BYTES + 2 * MAX_RECORD_BYTES;
 const WRITE_BUFFER = 1024 * 1024;
 const FSYNC_EVERY_MS = 200;
 
-/** A segment loaded for replay: its records as a RecordSource, read front to back. */
+/** A segment loaded for replay. Records are published in order and released in order. */
 export interface ReplaySegment {
-  name: string;
-  instance: number;
-  src: RecordSource;
-  /** Offsets of the records, in order. */
-  offsets: number[];
+  readonly name: string;
+  /** Instance id of the process that captured the records (it makes their message ids). */
+  readonly instance: number;
+  readonly encoding: Encoding;
+  readonly src: SegmentBytes;
+  /** Usable records, in order: offset of each and the offset where reading goes on after it. */
+  readonly offsets: number[];
+  readonly ends: number[];
   /** Next record to publish. */
   next: number;
-  /** Records not yet acked; the file is deleted when this reaches 0 after the last publish. */
-  unacked: number;
+  /** Records released (acked, or given up as undeliverable), in order from the first. */
+  released: number;
+  /** True when some of the file could not be read: it is set aside, not deleted, when done. */
+  readonly damaged: boolean;
 }
 
-function sourceOf(bytes: Uint8Array): RecordSource {
-  // Copy into a fresh, 8-byte aligned buffer so the typed views line up with the records.
-  const ab = new ArrayBuffer(align8(bytes.length));
-  const b = Buffer.from(ab);
-  b.set(bytes);
-  return { bytes: b, u16: new Uint16Array(ab), u32: new Uint32Array(ab), f64: new Float64Array(ab) };
+export interface SpoolDamage {
+  /** Files set aside as `*.bad` (or left alone where even that failed). */
+  segments: number;
+  records: number;
+  bytes: number;
 }
+
+export type SpoolLog = (level: "info" | "warn" | "error", msg: string) => void;
 
 export class Spool {
   readonly dir: string;
   private readonly maxBytes: number;
   private readonly instance: number;
-  /** Sealed or current segments not yet fully acked, oldest first (file names sort by creation). */
-  private readonly pendingNames: string[] = [];
+  private readonly encoding: Encoding;
+  private readonly log: SpoolLog;
+  /** Sealed segments not yet loaded for replay, oldest first (names sort by creation). */
+  private readonly sealed: string[] = [];
+  /** Loaded segments whose acked progress changed since it was last saved. */
+  private readonly progressDirty = new Set<ReplaySegment>();
+  /** Names that could not even be renamed aside: skipped for the life of this spool. */
+  private readonly ignored = new Set<string>();
   private fd = -1;
   private currentName = "";
   private currentBytes = 0;
@@ -50,54 +89,53 @@ export class Spool {
   private lastSync = 0;
   private dirty = false;
   private counter = 0;
-  /** Bytes on disk (segments not yet deleted, plus buffered bytes). */
+  /** Bytes of segment files on disk (plus buffered bytes): what spoolMaxBytes limits. */
   bytes = 0;
+  readonly damage: SpoolDamage = { segments: 0, records: 0, bytes: 0 };
   /** Set when a write failed (disk full, no permission): spooling stops, the ring's drop policy applies. */
   error: string | undefined;
 
-  constructor(dir: string, maxBytes: number, instance: number) {
+  constructor(dir: string, maxBytes: number, instance: number, encoding: Encoding, log: SpoolLog) {
     this.dir = dir;
     this.maxBytes = maxBytes;
     this.instance = instance;
+    this.encoding = encoding;
+    this.log = log;
   }
 
-  /** Creates the directory and finds segments left by an earlier run (to replay first). */
+  /** Creates the directory and lists the segments an earlier run left (to replay first). */
   open(): number {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const names = readdirSync(this.dir)
-      .filter((n) => n.endsWith(".seg"))
-      .sort();
-    for (const n of names) {
-      const size = statSync(join(this.dir, n)).size;
-      if (size <= HEADER) {
-        unlinkSync(join(this.dir, n));
+    for (const e of readdirSync(this.dir, { withFileTypes: true })) {
+      if (!e.name.endsWith(".seg")) continue;
+      if (!e.isFile()) {
+        this.setAside(e.name, "not a regular file", 0);
         continue;
       }
-      this.pendingNames.push(n);
-      this.bytes += size;
+      this.sealed.push(e.name);
+      this.bytes += this.sizeOf(e.name);
     }
-    return this.pendingNames.length;
+    this.sealed.sort();
+    return this.sealed.length;
   }
 
-  /** True when there are records on disk in segments for which `loaded` says no. */
-  hasUnloaded(loaded: (name: string) => boolean): boolean {
-    return (this.fd >= 0 && this.currentBytes > HEADER) || this.pendingNames.some((n) => !loaded(n));
+  /** True while records wait on disk in segments not loaded yet. */
+  get hasUnloaded(): boolean {
+    return this.sealed.length > 0 || (this.fd >= 0 && this.currentBytes > 0);
   }
 
   /** Appends one record (its bytes as in the ring). False when the spool is full or broken. */
   append(src: Uint8Array, start: number, len: number): boolean {
     if (this.error !== undefined) return false;
-    const padded = align8(len);
-    if (this.bytes + padded > this.maxBytes) return false;
+    const size = frameBytes(len);
+    if (this.bytes + size > this.maxBytes) return false;
     try {
-      if (this.fd < 0 || this.currentBytes + padded > SEGMENT_BYTES) this.roll();
-      if (this.bufLen + padded > this.buf.length) this.flushBuffer();
-      if (padded > this.buf.length) this.buf = Buffer.alloc(padded);
-      this.buf.set(src.subarray(start, start + len), this.bufLen);
-      this.buf.fill(0, this.bufLen + len, this.bufLen + padded);
-      this.bufLen += padded;
-      this.currentBytes += padded;
-      this.bytes += padded;
+      if (this.fd < 0 || this.currentBytes + size > SEGMENT_BYTES) this.roll();
+      if (this.bufLen + size > this.buf.length) this.flushBuffer();
+      if (size > this.buf.length) this.buf = Buffer.alloc(size);
+      this.bufLen = writeFrame(src, start, len, this.buf, this.bufLen);
+      this.currentBytes += size;
+      this.bytes += size;
       return true;
     } catch (e) {
       this.fail(e);
@@ -121,8 +159,128 @@ export class Spool {
     }
   }
 
-  /** Seals the current segment so it can be replayed. */
-  seal(): void {
+  /**
+   * Loads the oldest segment not loaded yet, for replay; the segment being written is sealed when it
+   * is the only one left. Unusable files are set aside on the way. Never throws.
+   */
+  nextSegment(): ReplaySegment | undefined {
+    if (this.sealed.length === 0 && this.fd >= 0 && this.currentBytes > 0) this.seal();
+    for (let name = this.sealed.shift(); name !== undefined; name = this.sealed.shift()) {
+      const seg = this.load(name);
+      if (seg !== undefined) return seg;
+    }
+    return undefined;
+  }
+
+  /** Notes that the first `seg.released` records of a loaded segment are stored (saved by saveProgress). */
+  progressed(seg: ReplaySegment): void {
+    this.progressDirty.add(seg);
+  }
+
+  /** Saves the acked progress of the segments that moved, so a stop or crash resumes after it. */
+  saveProgress(): void {
+    for (const seg of this.progressDirty) {
+      if (seg.released === 0) continue;
+      const path = join(this.dir, `${seg.name}.ack`);
+      try {
+        writeFileSync(`${path}.tmp`, encodeAckMark(seg.ends[seg.released - 1]), { mode: 0o600, flush: true });
+        renameSync(`${path}.tmp`, path);
+      } catch (e) {
+        // Only costs duplicates (a replay from an older mark), which JetStream removes.
+        this.log("warn", `could not save replay progress of ${seg.name}: ${errorText(e)}`);
+      }
+    }
+    this.progressDirty.clear();
+  }
+
+  /** A segment all of whose readable records are released: deleted, or set aside if damaged. */
+  retire(seg: ReplaySegment): void {
+    this.progressDirty.delete(seg);
+    const size = this.sizeOf(seg.name);
+    if (seg.damaged) this.setAside(seg.name, undefined, size);
+    else {
+      removeFile(join(this.dir, seg.name));
+      this.bytes = Math.max(0, this.bytes - size);
+    }
+    removeFile(join(this.dir, `${seg.name}.ack`));
+  }
+
+  /** Seals the segment being written and saves replay progress; the spool can be opened again later. */
+  close(): void {
+    this.seal();
+    this.saveProgress();
+  }
+
+  private load(name: string): ReplaySegment | undefined {
+    const path = join(this.dir, name);
+    const size = this.sizeOf(name);
+    let raw: Buffer;
+    try {
+      if (size > MAX_SEGMENT_FILE_BYTES) {
+        this.setAside(name, `${size} bytes, more than a segment can hold`, size);
+        return undefined;
+      }
+      raw = readFileSync(path);
+    } catch (e) {
+      this.setAside(name, `unreadable (${errorText(e)})`, size);
+      return undefined;
+    }
+    const header = decodeSegmentHeader(raw);
+    if (typeof header === "string") {
+      // A file cut short before its header was written holds nothing: that is not damage.
+      if (raw.length < SEGMENT_HEADER_BYTES && raw.every((b) => b === 0)) this.discardEmpty(name, raw.length);
+      else this.setAside(name, header, size);
+      return undefined;
+    }
+    const src = segmentBytes(raw);
+    const from = this.resumeOffset(name, src, header.version, header.dataStart);
+    const scan = scanSegment(src, header, from);
+    if (scan.badRecords > 0) {
+      this.damage.records += scan.badRecords;
+      this.damage.bytes += scan.badBytes;
+      this.log(
+        "warn",
+        `spool segment ${name} is damaged (${scan.firstProblem}): ${scan.badRecords} unreadable stretch(es), ` +
+          `${scan.badBytes} bytes skipped; delivering the ${scan.offsets.length} readable records, the file is kept as ${name}.bad`,
+      );
+    }
+    const encoding = header.encoding ?? (scan.offsets.length > 0 ? sniffEncoding(src, scan.offsets[0]) : this.encoding);
+    const seg: ReplaySegment = {
+      name,
+      instance: header.instance,
+      encoding,
+      src,
+      offsets: scan.offsets,
+      ends: scan.ends,
+      next: 0,
+      released: 0,
+      damaged: scan.badRecords > 0,
+    };
+    if (seg.offsets.length === 0) {
+      this.retire(seg);
+      return undefined;
+    }
+    return seg;
+  }
+
+  /** Where the replay of a segment starts: after its saved acked progress, if that mark is sound. */
+  private resumeOffset(name: string, src: SegmentBytes, version: 1 | 2, dataStart: number): number {
+    let mark: number | undefined;
+    try {
+      const raw = readFileSync(join(this.dir, `${name}.ack`));
+      mark = raw.length === ACK_MARK_BYTES ? decodeAckMark(raw) : undefined;
+    } catch {
+      return dataStart; // no mark: nothing acked yet
+    }
+    const size = src.bytes.length;
+    if (mark === undefined || mark < dataStart || mark > size || mark % 8 !== 0) return dataStart;
+    if (mark === size) return mark;
+    // A v2 mark must sit on a frame (checked by the scan); a v1 one on a sound record.
+    const prefix = version === 2 ? 8 : 0;
+    return recordProblem(src, mark + prefix, size) === undefined ? mark : dataStart;
+  }
+
+  private seal(): void {
     if (this.fd < 0) return;
     this.flush(true);
     try {
@@ -131,78 +289,21 @@ export class Spool {
       // already reported by flush
     }
     this.fd = -1;
-    if (this.currentBytes > HEADER) this.pendingNames.push(this.currentName);
-    else {
-      try {
-        unlinkSync(join(this.dir, this.currentName));
-      } catch {
-        // nothing to remove
-      }
-    }
+    if (this.currentBytes > 0) this.sealed.push(this.currentName);
+    else this.discardEmpty(this.currentName, SEGMENT_HEADER_BYTES);
     this.currentBytes = 0;
-  }
-
-  /**
-   * Loads the oldest segment for which `loaded` says no, for replay; the segment being written is
-   * sealed when it is the only one left.
-   */
-  nextSegment(loaded: (name: string) => boolean): ReplaySegment | undefined {
-    let name = this.pendingNames.find((n) => !loaded(n));
-    if (name === undefined && this.fd >= 0) {
-      this.seal();
-      name = this.pendingNames.find((n) => !loaded(n));
-    }
-    if (name === undefined) return undefined;
-    const raw = readFileSync(join(this.dir, name));
-    const src = sourceOf(raw);
-    const ok = raw.length >= HEADER && src.u32[0] === MAGIC && src.u32[1] === VERSION;
-    const offsets: number[] = [];
-    if (ok) {
-      // A record cut short by a crash mid-write ends the segment.
-      for (let o = HEADER; o + 8 <= raw.length; ) {
-        const len = src.u32[o >>> 2];
-        if (len < 40 || o + len > raw.length) break;
-        offsets.push(o);
-        o += align8(len);
-      }
-    }
-    if (offsets.length === 0) {
-      this.done(name);
-      return this.nextSegment(loaded);
-    }
-    return { name, instance: src.u32[2], src, offsets, next: 0, unacked: offsets.length };
-  }
-
-  /** Deletes a fully acked segment. */
-  done(name: string): void {
-    const i = this.pendingNames.indexOf(name);
-    if (i >= 0) this.pendingNames.splice(i, 1);
-    const path = join(this.dir, name);
-    try {
-      this.bytes -= statSync(path).size;
-      unlinkSync(path);
-    } catch {
-      // already gone
-    }
-    if (this.bytes < 0) this.bytes = 0;
-  }
-
-  close(): void {
-    this.seal();
   }
 
   private roll(): void {
     if (this.fd >= 0) this.seal();
     // Names sort in creation order across runs: time, then a counter.
-    this.currentName = `${Date.now().toString().padStart(15, "0")}-${(this.counter++).toString().padStart(6, "0")}.seg`;
-    this.fd = openSync(join(this.dir, this.currentName), "wx", 0o600);
-    const h = Buffer.alloc(HEADER);
-    h.writeUInt32LE(MAGIC, 0);
-    h.writeUInt32LE(VERSION, 4);
-    h.writeUInt32LE(this.instance >>> 0, 8);
+    const name = `${Date.now().toString().padStart(15, "0")}-${(this.counter++).toString().padStart(6, "0")}.seg`;
+    this.currentName = name;
+    this.fd = openSync(join(this.dir, name), "wx", 0o600);
+    const h = encodeSegmentHeader(this.instance, this.encoding, Date.now());
     writeSync(this.fd, h);
-    this.currentBytes = HEADER;
-    this.bytes += HEADER;
+    this.currentBytes = 0;
+    this.bytes += h.length;
   }
 
   private flushBuffer(): void {
@@ -213,29 +314,49 @@ export class Spool {
     this.dirty = true;
   }
 
+  private sizeOf(name: string): number {
+    try {
+      return statSync(join(this.dir, name)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  private discardEmpty(name: string, size: number): void {
+    removeFile(join(this.dir, name));
+    this.bytes = Math.max(0, this.bytes - size);
+  }
+
+  /**
+   * Moves an unusable file out of the way (`*.bad`), counted and logged (`why` undefined: logged
+   * already); `size` is what it counted for in `bytes`.
+   */
+  private setAside(name: string, why: string | undefined, size: number): void {
+    if (this.ignored.has(name)) return;
+    this.damage.segments++;
+    this.bytes = Math.max(0, this.bytes - size);
+    try {
+      renameSync(join(this.dir, name), join(this.dir, `${name}.bad`));
+      if (why !== undefined) this.log("warn", `spool file ${name} cannot be replayed (${why}); kept as ${name}.bad`);
+    } catch (e) {
+      this.ignored.add(name);
+      this.log("warn", `spool file ${name} cannot be replayed (${why ?? "damaged"}) nor renamed (${errorText(e)}); skipped`);
+    }
+  }
+
   private fail(e: unknown): void {
-    this.error = e instanceof Error ? e.message : String(e);
+    this.error = errorText(e);
   }
 }
 
-/** An exclusive lock on a spool directory (one gateway process per directory). */
-export function lockSpool(dir: string): string | undefined {
-  const lock = join(dir, "LOCK");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+function removeFile(path: string): void {
   try {
-    writeFileSync(lock, String(process.pid), { flag: "wx" });
-    return undefined;
+    unlinkSync(path);
   } catch {
-    const pid = Number(readFileSync(lock, "utf8"));
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = pid !== process.pid;
-    } catch {
-      alive = false;
-    }
-    if (alive) return `spool directory ${dir} is in use by process ${pid}`;
-    writeFileSync(lock, String(process.pid));
-    return undefined;
+    // already gone
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

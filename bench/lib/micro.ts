@@ -7,7 +7,8 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { EventPipeline } from "../../src/pipeline.ts";
 import { C, CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
 import { desiredStream } from "../../workers/stream-setup.ts";
-import { ACK_ERROR, InboxPublisher } from "../../workers/inbox-publisher.ts";
+import { InboxPublisher } from "../../workers/inbox-publisher.ts";
+import { ACK_ERROR } from "../../workers/pub-ack.ts";
 import { connectionOptions } from "../../workers/nats-connection.ts";
 import { makeEvents, seedEnvelope, seedSubject, STANDARD_PAYLOAD_BYTES } from "./events.ts";
 import { offloadedConfig } from "../modes/offloaded.ts";
@@ -53,7 +54,7 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
   let acks = 0;
   let ackErrors = 0;
   let ackWaiter: (() => void) | undefined;
-  const pub = new InboxPublisher(nc, (_t, kind) => {
+  const pub = new InboxPublisher(nc, STREAM, (_t, kind) => {
     acks++;
     if (kind === ACK_ERROR) ackErrors++;
     if (ackWaiter && acks >= token) ackWaiter();

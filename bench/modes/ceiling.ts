@@ -5,7 +5,8 @@
 // envelope building cost.
 import { randomBytes } from "node:crypto";
 import { connect } from "@nats-io/transport-node";
-import { ACK_ERROR, InboxPublisher } from "../../workers/inbox-publisher.ts";
+import { InboxPublisher } from "../../workers/inbox-publisher.ts";
+import { ACK_ERROR } from "../../workers/pub-ack.ts";
 import { connectionOptions } from "../../workers/nats-connection.ts";
 import { seedEnvelope, seedSubject, type BenchEvent } from "../lib/events.ts";
 import { recordMs } from "../lib/latency.ts";
@@ -44,7 +45,7 @@ export class CeilingMode extends OnLoopMode implements BenchMode {
 
   async open(): Promise<void> {
     this.nc = await connect(connectionOptions(this.spec.url, 10_000));
-    this.pub = new InboxPublisher(this.nc, (token, kind) => this.onAck(token, kind));
+    this.pub = new InboxPublisher(this.nc, this.spec.stream, (token, kind) => this.onAck(token, kind));
     await this.nc.flush();
   }
 

@@ -32,7 +32,7 @@ export const C = {
   // written by the publisher worker
   published: 16, // records published (each counted once, whatever the retries)
   retried: 17, // re-publishes (timeouts, errors, reconnects, worker restarts)
-  acked: 18, // records acked by JetStream and released from the ring
+  acked: 18, // records captured by this process and stored by JetStream (from the ring or the spool)
   duplicates: 19, // acks that JetStream flagged as duplicates (already stored)
   failed: 20, // negative acks and ack time-outs (each is retried)
   timeouts: 21, // subset of failed: no ack within publishTimeoutMs
@@ -42,15 +42,22 @@ export const C = {
   publishedUpTo: 25, // one past the highest sequence ever published: tells a restarted worker's
   // re-publishes (retried) from first publishes (published)
   spooled: 26, // records written to the disk spool
-  replayed: 27, // records published from the disk spool
+  replayed: 27, // records published from the disk spool (first attempts)
   spoolBytes: 28, // bytes in the spool now
   spoolFailed: 29, // 1 while the spool cannot be written (disk full, no permission)
   spoolFull: 30, // 1 while the spool has reached spoolMaxBytes
   // written by the host thread (supervisor)
   workerStarts: 32,
   workerCrashes: 33,
+  // written by the publisher worker
+  recovered: 35, // records captured by an earlier process, replayed from its spool and stored
+  recoveredDropped: 36, // records of an earlier process that the server can never take
+  spoolBadSegments: 37, // spool files set aside (*.bad) as unreadable or damaged
+  spoolBadRecords: 38, // damaged stretches skipped in spool files
+  spoolBadBytes: 39, // bytes skipped in spool files
+  foreignAcks: 40, // replies on the ack inbox that are not acks of ours (ignored)
 } as const;
-export const COUNTER_SLOTS = 48;
+export const COUNTER_SLOTS = 64;
 
 /** Every record starts 8-byte aligned; this marks "no record here, continue at offset 0". */
 export const SKIP_MARKER = 0xffffffff;
