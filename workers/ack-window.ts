@@ -13,6 +13,8 @@ export const MOVED = 4;
 /** Where an entry's record lives. */
 export const FROM_RING = 0;
 export const FROM_SPOOL = 1;
+/** A ring record whose ring space was given back when the ring went to the spool: nothing to release. */
+export const FROM_NOWHERE = 2;
 
 export class AckWindow<Segment> {
   readonly capacity: number;
@@ -36,7 +38,7 @@ export class AckWindow<Segment> {
   /** Token of the oldest entry held; `high` is the token the next entry gets. */
   low = 0;
   high = 0;
-  /** Ring entries held (any state): while there are some, spooled ring space waits for them. */
+  /** Entries whose ring space is not given back yet: while there are some, spooled ring space waits. */
   ringEntries = 0;
 
   constructor(maxInFlight: number) {
@@ -90,6 +92,13 @@ export class AckWindow<Segment> {
     return token;
   }
 
+  /** The entry in slot `i` no longer holds ring space (it went to the spool, or was stored and passed over). */
+  detach(i: number): void {
+    if (this.from[i] !== FROM_RING) return;
+    this.from[i] = FROM_NOWHERE;
+    this.ringEntries--;
+  }
+
   /** Slot of an entry still waiting for its ack, or -1 (stale, unknown or already finished). */
   pending(token: number): number {
     if (!Number.isInteger(token) || token < this.low || token >= this.high) return -1;
@@ -119,9 +128,9 @@ export class AckWindow<Segment> {
         out.duplicates += this.duplicate[i];
       }
       if (this.from[i] === FROM_RING) {
-        if (st !== MOVED) out.ringTo = this.end[i];
+        out.ringTo = this.end[i];
         this.ringEntries--;
-      } else if (st !== MOVED) out.segments.push(this.segment[i]!);
+      } else if (this.from[i] === FROM_SPOOL) out.segments.push(this.segment[i]!);
       this.state[i] = 0;
       this.segment[i] = undefined;
       this.low++;

@@ -15,9 +15,12 @@ export type SpoolAction = "none" | "unread" | "all";
 export const RING_STALL_MS = 100;
 
 export interface RingState {
-  /** Bytes of the ring in use, and the spool mark (half the ring). */
+  /** Bytes of the ring in use, its capacity, and the spool mark (half the ring). */
   used: number;
+  capacity: number;
   spoolMark: number;
+  /** JetStream refused a record or let one time out within the last RING_STALL_MS. */
+  refusing: boolean;
   /** JetStream can take records now (connected, stream ready, not stopping). */
   canPublish: boolean;
   /** Spooled records wait to be published (the ring waits behind them). */
@@ -33,8 +36,12 @@ export interface RingState {
  * than being dropped when it fills.
  */
 export function spoolAction(s: RingState): SpoolAction {
-  if (s.used < s.spoolMark) return "none";
-  if (!s.canPublish || s.msSinceRingRelease >= RING_STALL_MS) return "all";
+  // Behind a replay the ring cannot be published before the spool is: waiting only uses up its room.
+  if (s.used < (s.backlog ? s.spoolMark >>> 2 : s.spoolMark)) return "none";
+  if (!s.canPublish || s.refusing || s.msSinceRingRelease >= RING_STALL_MS) return "all";
+  // Nearly full: moving what is in flight too (at the price of re-sends that JetStream removes as
+  // duplicates) beats dropping new events.
+  if (s.used >= s.capacity - (s.capacity >>> 3)) return "all";
   return "unread";
 }
 
@@ -65,7 +72,7 @@ export class Backlog {
   /** True while spooled records wait to be published: the ring waits behind them. */
   get active(): boolean {
     const last = this.replaying[this.replaying.length - 1];
-    return (last !== undefined && last.next < last.offsets.length) || this.spool.hasUnloaded;
+    return (last !== undefined && (last.next < last.scan.offsets.length || !last.scan.done)) || this.spool.hasUnloaded;
   }
 
   /** True when nothing from the spool is waiting or in flight. */
@@ -76,7 +83,8 @@ export class Backlog {
   /** The segment whose record `seg.next` is the next to publish, or undefined when the spool is empty. */
   nextSegment(): ReplaySegment | undefined {
     const last = this.replaying[this.replaying.length - 1];
-    if (last !== undefined && last.next < last.offsets.length) return last;
+    if (last !== undefined && this.spool.hasNext(last)) return last;
+    if (last !== undefined && this.spool.finished(last)) this.retire(last); // its tail was damaged
     const seg = this.spool.nextSegment();
     if (seg !== undefined) this.replaying.push(seg);
     return seg;
@@ -86,14 +94,15 @@ export class Backlog {
   released(segments: readonly ReplaySegment[]): void {
     for (const seg of segments) {
       seg.released++;
-      if (seg.released < seg.offsets.length) {
-        this.spool.progressed(seg);
-        continue;
-      }
-      const i = this.replaying.indexOf(seg);
-      if (i >= 0) this.replaying.splice(i, 1);
-      this.spool.retire(seg);
+      if (this.spool.finished(seg)) this.retire(seg);
+      else this.spool.progressed(seg);
     }
+  }
+
+  private retire(seg: ReplaySegment): void {
+    const i = this.replaying.indexOf(seg);
+    if (i >= 0) this.replaying.splice(i, 1);
+    this.spool.retire(seg);
   }
 
   /**
@@ -122,18 +131,21 @@ export class Backlog {
     const start = this.consumer.cursor;
     let releaseTo = -1;
     let complete = true;
+    const detached: number[] = [];
     if (action === "all") {
       for (let t = w.low; t < w.high && complete; t++) {
         const i = w.slot(t);
         if (w.from[i] !== FROM_RING) continue;
         if (w.state[i] === SENT) {
-          if (!put(w.pos[i])) complete = false;
-          else {
-            w.state[i] = MOVED;
-            movedSlots.push(i);
+          if (!put(w.pos[i])) {
+            complete = false;
+            break;
           }
+          w.state[i] = MOVED;
+          movedSlots.push(i);
         }
-        if (complete) releaseTo = w.end[i];
+        detached.push(i);
+        releaseTo = w.end[i];
       }
     }
     let moved = movedSlots.length;
@@ -157,6 +169,7 @@ export class Backlog {
       return { moved: 0, complete: false, releaseTo: -1 };
     }
     v.counters[C.spooled] += moved;
+    for (const i of detached) w.detach(i);
     if (action === "unread" && w.ringEntries > 0) {
       // Older ring records are still in flight: this space is freed once they are done (ringReleasable).
       if (releaseTo >= 0) this.pendingRingRelease = releaseTo;

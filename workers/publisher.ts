@@ -23,7 +23,7 @@ import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak } from "./pub-ack.t
 import { ensureStream } from "./stream-setup.ts";
 import { type ReplaySegment, Spool } from "./spool.ts";
 import { SpoolLock } from "./spool-lock.ts";
-import { ahead, Backlog, spoolAction } from "./backlog.ts";
+import { ahead, Backlog, RING_STALL_MS, spoolAction } from "./backlog.ts";
 
 const port = parentPort!;
 const { sab, config, spoolDir } = workerData as WorkerData;
@@ -50,6 +50,8 @@ const SPOOL_MARK = views.capacity >>> 1;
 /** How often the ring is checked against its spool mark: often enough that a burst cannot fill the other half. */
 const SPOOL_CHECK_MS = 10;
 const ERROR_LOG_EVERY = 1000;
+/** Publishing a full window takes tens of ms on a busy machine: check the ring every 256 records meanwhile. */
+const CHECK_EVERY = 255;
 
 const post = (m: WorkerMessage) => port.postMessage(m);
 const log = (level: "info" | "warn" | "error", msg: string) => post({ t: "log", level, msg });
@@ -76,6 +78,8 @@ const st = {
   errorsSinceLog: 0,
   sendErrorsSinceLog: 0,
   lastEnsure: 0,
+  /** When JetStream last refused a record or let its ack time out. */
+  lastRefusalAt: -Infinity,
 };
 
 /** The one answer to "can JetStream take records now". */
@@ -170,11 +174,13 @@ function pump(): void {
   }
   const now = sharedClockMs();
   // Spooled records go first, in capture order, with their original ids.
+  let n = 0;
   while (backlog !== undefined && !window.full) {
     const seg = backlog.nextSegment();
     if (seg === undefined) break;
     const k = seg.next++;
-    publishRecord(seg.offsets[k], seg.ends[k], seg, now);
+    publishRecord(seg.scan.offsets[k], seg.scan.ends[k], seg, now);
+    if ((++n & CHECK_EVERY) === 0) checkRing();
   }
   const ringTurn = backlog === undefined || !backlog.active;
   while (ringTurn && !window.full) {
@@ -182,8 +188,10 @@ function pump(): void {
     if (pos < 0) break;
     st.lastRecordAt = now;
     publishRecord(pos, consumer.end, undefined, now);
+    if ((++n & CHECK_EVERY) === 0) checkRing();
   }
   c[C.inFlight] = window.size;
+  checkRing(); // a busy worker checks here, not only on its timer
   if (st.stopping) return checkStopped();
   if (ringTurn && !window.full && !st.sleeping) waitForRecords(now);
 }
@@ -268,6 +276,7 @@ function onAck(token: number, kind: AckKind, reply: Msg): void {
     return;
   }
   c[C.failed]++;
+  st.lastRefusalAt = now;
   window.deadline[i] = now + Math.min(timeoutMs, 50 * 2 ** Math.min(window.attempts[i], 10));
   if (st.errorsSinceLog++ % ERROR_LOG_EVERY === 0) {
     log("warn", `JetStream refused an event: ${describeNak(reply)}; retrying with the same id`);
@@ -294,6 +303,7 @@ function sweep(): void {
     if (now - window.sentAt[i] >= timeoutMs) {
       c[C.timeouts]++;
       c[C.failed]++;
+      st.lastRefusalAt = now;
     }
     resend(i, t, now);
   }
@@ -316,15 +326,18 @@ function resendAll(): void {
   }
 }
 
-/** Every SPOOL_CHECK_MS: empties the ring to the spool when JetStream does not keep up with it. */
+/** Every SPOOL_CHECK_MS and after each pump: empties the ring to the spool when JetStream does not keep up with it. */
 function checkRing(): void {
   if (backlog === undefined || st.finishing) return;
+  const now = sharedClockMs();
   const action = spoolAction({
     used: consumer.used(),
+    capacity: views.capacity,
     spoolMark: SPOOL_MARK,
+    refusing: now - st.lastRefusalAt < RING_STALL_MS,
     canPublish: canPublish(),
     backlog: backlog.active,
-    msSinceRingRelease: window.ringEntries > 0 ? sharedClockMs() - st.ringProgressAt : 0,
+    msSinceRingRelease: window.ringEntries > 0 ? now - st.ringProgressAt : 0,
   });
   if (action !== "none") moveRing(action);
 }

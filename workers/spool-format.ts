@@ -109,64 +109,96 @@ export function recordProblem(s: SegmentBytes, pos: number, limit: number): stri
   return undefined;
 }
 
-/** The records that can be used, and what could not be read. */
-export interface SegmentScan {
+/**
+ * Finds the usable records of a segment, a batch at a time (checking a whole 16 MiB segment at once
+ * would hold the worker's event loop for ~100 ms), from `from`: a record boundary, the data start or
+ * a saved acked offset. A final record cut short by a crash mid-write counts as bad bytes, like damage.
+ */
+export class SegmentScanner {
   /** Offsets of usable records (each starts with its length word), in file order. */
-  offsets: number[];
+  readonly offsets: number[] = [];
   /** Offset just past each usable record's frame (v2) or record (v1): where reading goes on. */
-  ends: number[];
-  /** Frames or records that failed their checks. */
-  badRecords: number;
-  /** Bytes that belong to no usable record (damage, or a record cut short by a crash). */
-  badBytes: number;
+  readonly ends: number[] = [];
+  /** Damaged stretches (v2) or the bad record that ended reading (v1). */
+  badRecords = 0;
+  /** Bytes that belong to no usable record. */
+  badBytes = 0;
   /** The first problem seen, for the log line. */
   firstProblem: string | undefined;
+  /** True once the whole file has been read. */
+  done = false;
+  private readonly s: SegmentBytes;
+  private readonly version: 1 | 2;
+  private o: number;
+  private skipping = false;
+
+  constructor(s: SegmentBytes, header: SegmentHeader, from: number) {
+    this.s = s;
+    this.version = header.version;
+    this.o = from;
+  }
+
+  /** Finds up to `max` more usable records (fewer at the end of the file). */
+  more(max: number): void {
+    const s = this.s;
+    const size = s.bytes.length;
+    const stop = this.offsets.length + max;
+    while (!this.done && this.offsets.length < stop) {
+      const o = this.o;
+      if (this.version === 1) {
+        if (o + 8 > size) {
+          this.finish(size);
+          break;
+        }
+        const why = recordProblem(s, o, size);
+        if (why !== undefined) {
+          this.bad(why);
+          this.o = size;
+          this.badBytes += size - o;
+          this.finish(size);
+          break;
+        }
+        this.offsets.push(o);
+        this.o = o + align8(s.u32[o >>> 2]);
+        this.ends.push(this.o);
+        continue;
+      }
+      if (o + FRAME_PREFIX_BYTES > size) {
+        this.badBytes += size - Math.min(o, size);
+        this.finish(size);
+        break;
+      }
+      const why = frameProblem(s, o, size);
+      if (why === undefined) {
+        this.offsets.push(o + FRAME_PREFIX_BYTES);
+        this.o = o + frameBytes(s.u32[(o + FRAME_PREFIX_BYTES) >>> 2]);
+        this.ends.push(this.o);
+        this.skipping = false;
+        continue;
+      }
+      // Count one bad record per damaged stretch, then look for the next sound frame.
+      if (!this.skipping) this.bad(why);
+      this.skipping = true;
+      this.badBytes += 8;
+      this.o = o + 8;
+    }
+  }
+
+  private bad(why: string): void {
+    this.badRecords++;
+    this.firstProblem ??= why;
+  }
+
+  private finish(size: number): void {
+    this.o = size;
+    this.done = true;
+  }
 }
 
-/**
- * Finds the usable records of a segment from `from` (a record boundary: the data start or a saved
- * acked offset). A final record cut short by a crash mid-write counts as bad bytes, like damage.
- */
-export function scanSegment(s: SegmentBytes, header: SegmentHeader, from: number): SegmentScan {
-  const size = s.bytes.length;
-  const scan: SegmentScan = { offsets: [], ends: [], badRecords: 0, badBytes: 0, firstProblem: undefined };
-  const bad = (why: string) => {
-    scan.badRecords++;
-    scan.firstProblem ??= why;
-  };
-  let o = from;
-  if (header.version === 1) {
-    while (o + 8 <= size) {
-      const why = recordProblem(s, o, size);
-      if (why !== undefined) {
-        bad(why);
-        scan.badBytes += size - o;
-        return scan;
-      }
-      scan.offsets.push(o);
-      o += align8(s.u32[o >>> 2]);
-      scan.ends.push(o);
-    }
-    return scan;
-  }
-  let skipping = false;
-  while (o + FRAME_PREFIX_BYTES <= size) {
-    const why = frameProblem(s, o, size);
-    if (why === undefined) {
-      const len = s.u32[(o + FRAME_PREFIX_BYTES) >>> 2];
-      scan.offsets.push(o + FRAME_PREFIX_BYTES);
-      o += frameBytes(len);
-      scan.ends.push(o);
-      skipping = false;
-      continue;
-    }
-    // Count one bad record per damaged stretch, then look for the next sound frame.
-    if (!skipping) bad(why);
-    skipping = true;
-    scan.badBytes += 8;
-    o += 8;
-  }
-  scan.badBytes += size - Math.min(o, size);
+/** Scans a whole segment at once (tests, tools). */
+export function scanSegment(s: SegmentBytes, header: SegmentHeader, from: number): SegmentScanner {
+  const scan = new SegmentScanner(s, header, from);
+  scan.more(Number.POSITIVE_INFINITY);
   return scan;
 }
 

@@ -28,7 +28,7 @@ import {
   MAX_RECORD_BYTES,
   recordProblem,
   SEGMENT_HEADER_BYTES,
-  scanSegment,
+  SegmentScanner,
   segmentBytes,
   type SegmentBytes,
   sniffEncoding,
@@ -42,6 +42,9 @@ const MAX_SEGMENT_FILE_BYTES = SEGMENT_BYTES + 2 * MAX_RECORD_BYTES;
 const WRITE_BUFFER = 1024 * 1024;
 const FSYNC_EVERY_MS = 200;
 
+/** Records of a segment checked per step: bounds how long one step holds the worker's event loop. */
+const SCAN_BATCH = 2048;
+
 /** A segment loaded for replay. Records are published in order and released in order. */
 export interface ReplaySegment {
   readonly name: string;
@@ -49,15 +52,12 @@ export interface ReplaySegment {
   readonly instance: number;
   readonly encoding: Encoding;
   readonly src: SegmentBytes;
-  /** Usable records, in order: offset of each and the offset where reading goes on after it. */
-  readonly offsets: number[];
-  readonly ends: number[];
+  /** Finds the usable records as the replay goes: `scan.offsets[k]`, `scan.ends[k]`. */
+  readonly scan: SegmentScanner;
   /** Next record to publish. */
   next: number;
   /** Records released (acked, or given up as undeliverable), in order from the first. */
   released: number;
-  /** True when some of the file could not be read: it is set aside, not deleted, when done. */
-  readonly damaged: boolean;
 }
 
 export interface SpoolDamage {
@@ -172,6 +172,35 @@ export class Spool {
     return undefined;
   }
 
+  /**
+   * True when `seg` has a record `seg.next` to publish, checking more of the file if needed. Damage
+   * found on the way is counted, and logged once the whole file has been read.
+   */
+  hasNext(seg: ReplaySegment): boolean {
+    const scan = seg.scan;
+    if (seg.next < scan.offsets.length) return true;
+    while (!scan.done && seg.next >= scan.offsets.length) {
+      const bad = scan.badRecords;
+      const badBytes = scan.badBytes;
+      scan.more(SCAN_BATCH);
+      this.damage.records += scan.badRecords - bad;
+      this.damage.bytes += scan.badBytes - badBytes;
+      if (scan.done && scan.badRecords > 0) {
+        this.log(
+          "warn",
+          `spool segment ${seg.name} is damaged (${scan.firstProblem}): ${scan.badRecords} unreadable stretch(es), ` +
+            `${scan.badBytes} bytes skipped; delivering the ${scan.offsets.length} readable records, the file is kept as ${seg.name}.bad`,
+        );
+      }
+    }
+    return seg.next < scan.offsets.length;
+  }
+
+  /** True when every readable record of `seg` is released: it can be retired. */
+  finished(seg: ReplaySegment): boolean {
+    return seg.scan.done && seg.released === seg.scan.offsets.length;
+  }
+
   /** Notes that the first `seg.released` records of a loaded segment are stored (saved by saveProgress). */
   progressed(seg: ReplaySegment): void {
     this.progressDirty.add(seg);
@@ -183,7 +212,7 @@ export class Spool {
       if (seg.released === 0) continue;
       const path = join(this.dir, `${seg.name}.ack`);
       try {
-        writeFileSync(`${path}.tmp`, encodeAckMark(seg.ends[seg.released - 1]), { mode: 0o600, flush: true });
+        writeFileSync(`${path}.tmp`, encodeAckMark(seg.scan.ends[seg.released - 1]), { mode: 0o600, flush: true });
         renameSync(`${path}.tmp`, path);
       } catch (e) {
         // Only costs duplicates (a replay from an older mark), which JetStream removes.
@@ -197,7 +226,7 @@ export class Spool {
   retire(seg: ReplaySegment): void {
     this.progressDirty.delete(seg);
     const size = this.sizeOf(seg.name);
-    if (seg.damaged) this.setAside(seg.name, undefined, size);
+    if (seg.scan.badRecords > 0) this.setAside(seg.name, undefined, size);
     else {
       removeFile(join(this.dir, seg.name));
       this.bytes = Math.max(0, this.bytes - size);
@@ -233,33 +262,14 @@ export class Spool {
       return undefined;
     }
     const src = segmentBytes(raw);
-    const from = this.resumeOffset(name, src, header.version, header.dataStart);
-    const scan = scanSegment(src, header, from);
-    if (scan.badRecords > 0) {
-      this.damage.records += scan.badRecords;
-      this.damage.bytes += scan.badBytes;
-      this.log(
-        "warn",
-        `spool segment ${name} is damaged (${scan.firstProblem}): ${scan.badRecords} unreadable stretch(es), ` +
-          `${scan.badBytes} bytes skipped; delivering the ${scan.offsets.length} readable records, the file is kept as ${name}.bad`,
-      );
-    }
-    const encoding = header.encoding ?? (scan.offsets.length > 0 ? sniffEncoding(src, scan.offsets[0]) : this.encoding);
-    const seg: ReplaySegment = {
-      name,
-      instance: header.instance,
-      encoding,
-      src,
-      offsets: scan.offsets,
-      ends: scan.ends,
-      next: 0,
-      released: 0,
-      damaged: scan.badRecords > 0,
-    };
-    if (seg.offsets.length === 0) {
+    const scan = new SegmentScanner(src, header, this.resumeOffset(name, src, header.version, header.dataStart));
+    const seg: ReplaySegment = { name, instance: header.instance, encoding: header.encoding ?? this.encoding, src, scan, next: 0, released: 0 };
+    if (!this.hasNext(seg)) {
       this.retire(seg);
       return undefined;
     }
+    // A 0.1.0 segment did not record its encoding: tell it from the first payload.
+    if (header.encoding === undefined) return { ...seg, encoding: sniffEncoding(src, scan.offsets[0]) };
     return seg;
   }
 

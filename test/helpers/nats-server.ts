@@ -1,7 +1,7 @@
 // Starts private nats-server processes for tests: JetStream on, a free loopback port, a temporary
 // store, and control over its life (stop, SIGKILL, restart on the same port and store).
 import { spawn, type ChildProcess, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,6 +45,8 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** Extra command-line arguments (e.g. cluster routes). */
   args?: string[];
+  /** A configuration file's text (e.g. `jetstream { max_file_store: 4MB }`), passed with -c. */
+  config?: string;
 }
 
 export class NatsServer {
@@ -64,7 +66,13 @@ export class NatsServer {
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
     const port = opts.port ?? (await freePort());
     const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), "nats-js-"));
-    const s = new NatsServer(port, storeDir, opts.storeDir === undefined, opts.args ?? []);
+    const args = [...(opts.args ?? [])];
+    if (opts.config !== undefined) {
+      const file = join(storeDir, "server.conf");
+      writeFileSync(file, opts.config);
+      args.push("-c", file);
+    }
+    const s = new NatsServer(port, storeDir, opts.storeDir === undefined, args);
     await s.restart();
     return s;
   }

@@ -29,7 +29,7 @@ const open = (dir: string, max = 1 << 30) => {
   return s;
 };
 /** The payload field i of each record of a segment, in order. */
-const payloadIs = (seg: ReplaySegment) => seg.offsets.map((o) => JSON.parse(/\{"i":\d+/.exec(seg.src.bytes.toString("latin1", o, o + 400))![0] + "}").i);
+const payloadIs = (seg: ReplaySegment) => seg.scan.offsets.map((o) => JSON.parse(/\{"i":\d+/.exec(seg.src.bytes.toString("latin1", o, o + 400))![0] + "}").i);
 const segFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".seg"));
 
 describe("spool files", () => {
@@ -68,7 +68,7 @@ describe("spool files", () => {
     const { views } = filledRing(10);
     writeSegment(dir, "a.seg", views, 3);
     writeFileSync(join(dir, "a.seg.ack"), Buffer.alloc(16, 0x41));
-    expect(open(dir).nextSegment()!.offsets.length).toBe(10);
+    expect(open(dir).nextSegment()!.scan.offsets.length).toBe(10);
   });
 
   it("sets aside what it cannot read as *.bad, counts and logs it, and goes on with the next segment", () => {
@@ -82,7 +82,7 @@ describe("spool files", () => {
     const s = open(dir);
     const seg = s.nextSegment()!;
     expect(seg.name).toBe("004-good.seg");
-    expect(seg.offsets.length).toBe(20);
+    expect(seg.scan.offsets.length).toBe(20);
     expect(s.damage.segments).toBe(2);
     expect(readdirSync(dir).sort()).toEqual(["001-garbage.seg.bad", "002-a-directory.seg.bad", "004-good.seg"]);
     expect(logs.filter((l) => l.includes("kept as")).length).toBe(2);
@@ -98,7 +98,7 @@ describe("spool files", () => {
     logs.length = 0;
     const s = open(dir);
     const seg = s.nextSegment()!;
-    expect(seg.offsets.length).toBe(99);
+    expect(seg.scan.offsets.length).toBe(99);
     expect(payloadIs(seg).includes(9)).toBe(false);
     expect(logs.some((l) => /x\.seg is damaged .*99 readable records/.test(l))).toBe(true);
     expect(s.damage.records).toBe(1);
@@ -163,18 +163,26 @@ describe("spool lock", () => {
 describe("when ring records go to the spool", () => {
   const state = (over: Partial<RingState>): RingState => ({
     used: 600,
+    capacity: 1000,
     spoolMark: 500,
+    refusing: false,
     canPublish: true,
     backlog: false,
     msSinceRingRelease: 0,
     ...over,
   });
-  it("never below the spool mark", () => {
+  it("never below the spool mark (a quarter of it behind a replay, which the ring must wait for anyway)", () => {
     expect(spoolAction(state({ used: 499, canPublish: false }))).toBe("none");
+    expect(spoolAction(state({ used: 124, backlog: true }))).toBe("none");
+    expect(spoolAction(state({ used: 125, backlog: true }))).toBe("unread");
   });
   it("disconnected or not acking: the ring, in flight or not", () => {
     expect(spoolAction(state({ canPublish: false }))).toBe("all");
     expect(spoolAction(state({ msSinceRingRelease: RING_STALL_MS }))).toBe("all");
+    expect(spoolAction(state({ refusing: true }))).toBe("all");
+  });
+  it("nearly full: everything, rather than drop new events", () => {
+    expect(spoolAction(state({ used: 875 }))).toBe("all");
   });
   it("connected but behind a replay, or slower than the host: what is not published yet", () => {
     expect(spoolAction(state({ backlog: true }))).toBe("unread");
@@ -196,7 +204,7 @@ describe("moving the ring to the spool", () => {
         window.add(pos, ring.consumer.end, undefined, true, 0, 0, 1000);
       }
     };
-    const seqs = (seg: ReplaySegment) => seg.offsets.map((o) => seg.src.f64[(o + REC_SEQ) >>> 3]);
+    const seqs = (seg: ReplaySegment) => seg.scan.offsets.map((o) => seg.src.f64[(o + REC_SEQ) >>> 3]);
     return { dir, ...ring, window, spool, backlog, publish, seqs };
   }
 
@@ -238,7 +246,7 @@ describe("moving the ring to the spool", () => {
     b.moveRing("unread");
     const first = b.nextSegment()!;
     expect(payloadIs(first)).toEqual([1000, 1001, 1002, 1003, 1004]);
-    first.next = first.offsets.length;
+    first.next = first.scan.offsets.length;
     expect(payloadIs(b.nextSegment()!)).toEqual([...Array(10).keys()]);
   });
 
@@ -258,7 +266,7 @@ describe("moving the ring to the spool", () => {
     const t = setup(6);
     t.backlog.moveRing("all");
     const seg = t.backlog.nextSegment()!;
-    seg.next = seg.offsets.length;
+    seg.next = seg.scan.offsets.length;
     t.backlog.released([seg, seg, seg]);
     t.spool.saveProgress();
     expect(existsSync(join(t.dir, `${seg.name}.ack`))).toBe(true);
