@@ -113,24 +113,26 @@ export class AckWindow<Segment> {
    */
   releaseFinished(out: Released<Segment>): number {
     out.ringTo = -1;
-    out.ownAcked = 0;
-    out.earlierAcked = 0;
+    out.acked = 0;
     out.duplicates = 0;
     out.segments.length = 0;
+    out.outcomes.length = 0;
     let n = 0;
     while (this.low < this.high) {
       const i = this.low & this.mask;
       const st = this.state[i];
       if (st < ACKED) break;
-      if (st === ACKED) {
-        if (this.own[i] === 1) out.ownAcked++;
-        else out.earlierAcked++;
+      if (this.from[i] === FROM_SPOOL) {
+        out.segments.push(this.segment[i]!);
+        out.outcomes.push(outcome(st === ACKED, this.own[i] === 1, this.duplicate[i] === 1));
+      } else if (st === ACKED) {
+        out.acked++;
         out.duplicates += this.duplicate[i];
       }
       if (this.from[i] === FROM_RING) {
         out.ringTo = this.end[i];
         this.ringEntries--;
-      } else if (this.from[i] === FROM_SPOOL) out.segments.push(this.segment[i]!);
+      }
       this.state[i] = 0;
       this.segment[i] = undefined;
       this.low++;
@@ -144,14 +146,23 @@ export class AckWindow<Segment> {
 export interface Released<Segment> {
   /** Ring cursor to release, or -1. */
   ringTo: number;
-  /** Records acked, captured by this process / by an earlier one (replayed from its spool). */
-  ownAcked: number;
-  earlierAcked: number;
+  /** Ring records acked (all captured by this process), and how many of them JetStream had already. */
+  acked: number;
   duplicates: number;
-  /** The segment of each released spool entry, in release order. */
+  /** The segment of each released spool entry, in release order, and what became of it (OUTCOME_* bits). */
   segments: Segment[];
+  outcomes: number[];
+}
+
+/** Bits of a released spool entry's outcome: stored (else given up), captured by this process, a duplicate. */
+export const OUTCOME_ACKED = 1;
+export const OUTCOME_OWN = 2;
+export const OUTCOME_DUPLICATE = 4;
+
+function outcome(acked: boolean, own: boolean, duplicate: boolean): number {
+  return (acked ? OUTCOME_ACKED : 0) | (own ? OUTCOME_OWN : 0) | (duplicate ? OUTCOME_DUPLICATE : 0);
 }
 
 export function newReleased<Segment>(): Released<Segment> {
-  return { ringTo: -1, ownAcked: 0, earlierAcked: 0, duplicates: 0, segments: [] };
+  return { ringTo: -1, acked: 0, duplicates: 0, segments: [], outcomes: [] };
 }

@@ -5,11 +5,8 @@
 import { C, distance, type RingViews } from "../src/ring/layout.ts";
 import { REC_LEN } from "../src/record/format.ts";
 import type { RingConsumer } from "../src/ring/consumer.ts";
-import { FROM_RING, MOVED, SENT, type AckWindow } from "./ack-window.ts";
-import type { ReplaySegment, Spool } from "./spool.ts";
-
-/** "unread": spool the records not published yet; "all": also those in flight (their acks are ignored). */
-export type SpoolAction = "none" | "unread" | "all";
+import { FROM_RING, MOVED, OUTCOME_ACKED, OUTCOME_DUPLICATE, OUTCOME_OWN, SENT, type AckWindow } from "./ack-window.ts";
+import { emptyTally, type ReplaySegment, type Spool } from "./spool.ts";
 
 /** No ring space freed for this long while the ring is past its spool mark: JetStream is not acking. */
 export const RING_STALL_MS = 100;
@@ -31,18 +28,16 @@ export interface RingState {
 
 /**
  * Whether the ring must be emptied to the spool now. The ring is the host's only buffer: once it is
- * half full and JetStream is not taking its records fast enough (not connected, behind a spool
- * replay, refusing or not acking, or simply slower than the host), its records go to disk rather
- * than being dropped when it fills.
+ * half full and JetStream is not taking its records (not connected, refusing, not acking) or the
+ * ring must wait behind a spool replay anyway (then from a quarter of that mark), its records go to
+ * disk rather than being dropped when it fills; when JetStream is merely slower than the host, only
+ * once the ring is nearly full. Records in flight go too: re-publishing them later costs duplicates
+ * that JetStream removes, never a loss.
  */
-export function spoolAction(s: RingState): SpoolAction {
-  // Behind a replay the ring cannot be published before the spool is: waiting only uses up its room.
-  if (s.used < (s.backlog ? s.spoolMark >>> 2 : s.spoolMark)) return "none";
-  if (!s.canPublish || s.refusing || s.msSinceRingRelease >= RING_STALL_MS) return "all";
-  // Nearly full: moving what is in flight too (at the price of re-sends that JetStream removes as
-  // duplicates) beats dropping new events.
-  if (s.used >= s.capacity - (s.capacity >>> 3)) return "all";
-  return "unread";
+export function ringMustSpool(s: RingState): boolean {
+  if (s.used < (s.backlog ? s.spoolMark >>> 2 : s.spoolMark)) return false;
+  if (!s.canPublish || s.refusing || s.backlog || s.msSinceRingRelease >= RING_STALL_MS) return true;
+  return s.used >= s.capacity - (s.capacity >>> 3);
 }
 
 export interface MoveResult {
@@ -59,8 +54,6 @@ export class Backlog {
   private readonly window: AckWindow<ReplaySegment>;
   /** Loaded segments not yet fully released, oldest first; only the last may have records left to publish. */
   private readonly replaying: ReplaySegment[] = [];
-  /** Ring cursor past records that went to the spool while older ring records were still in flight. */
-  private pendingRingRelease = -1;
 
   constructor(spool: Spool, views: RingViews, consumer: RingConsumer, window: AckWindow<ReplaySegment>) {
     this.spool = spool;
@@ -90,63 +83,79 @@ export class Backlog {
     return seg;
   }
 
-  /** Spool records released (stored or given up), in publish order: their segments' progress moves on. */
-  released(segments: readonly ReplaySegment[]): void {
-    for (const seg of segments) {
+  /**
+   * Spool records released (stored or given up), in publish order, with their outcomes (OUTCOME_*
+   * bits): their segments' progress moves on.
+   */
+  released(segments: readonly ReplaySegment[], outcomes: readonly number[]): void {
+    for (let k = 0; k < segments.length; k++) {
+      const seg = segments[k];
+      const o = outcomes[k];
+      const t = seg.uncounted;
+      if (o & OUTCOME_ACKED) {
+        if (o & OUTCOME_OWN) t.ownAcked++;
+        else t.earlierAcked++;
+        if (o & OUTCOME_DUPLICATE) t.duplicates++;
+      } else if (o & OUTCOME_OWN) t.ownDropped++;
+      else t.earlierDropped++;
       seg.released++;
       if (this.spool.finished(seg)) this.retire(seg);
       else this.spool.progressed(seg);
     }
   }
 
+  /** Saves replay progress, and counts in status the outcomes that the saved marks now cover. */
+  saveProgress(): void {
+    this.spool.saveProgress((seg) => this.count(seg));
+  }
+
   private retire(seg: ReplaySegment): void {
     const i = this.replaying.indexOf(seg);
     if (i >= 0) this.replaying.splice(i, 1);
     this.spool.retire(seg);
+    this.count(seg);
+  }
+
+  private count(seg: ReplaySegment): void {
+    const t = seg.uncounted;
+    const c = this.views.counters;
+    c[C.acked] += t.ownAcked;
+    c[C.recovered] += t.earlierAcked;
+    c[C.duplicates] += t.duplicates;
+    c[C.undeliverable] += t.ownDropped;
+    c[C.recoveredDropped] += t.earlierDropped;
+    seg.uncounted = emptyTally();
   }
 
   /**
-   * Ring space to give back now: the cursor past spooled records once no older ring record is in
-   * flight any more, else -1.
+   * Writes the ring's unreleased records to the spool, oldest first: those in flight (marked MOVED,
+   * so a late ack is ignored and the spool's copy is published instead, with the same id) and those
+   * not published yet. Nothing is released before the spool is fsynced; a failed write moves
+   * nothing. Returns what moved and the ring cursor the caller may release up to (-1: none).
    */
-  ringReleasable(): number {
-    if (this.pendingRingRelease < 0 || this.window.ringEntries > 0) return -1;
-    const to = this.pendingRingRelease;
-    this.pendingRingRelease = -1;
-    return to;
-  }
-
-  /**
-   * Writes ring records to the spool, oldest first: with "all", the in-flight ones too (marked MOVED,
-   * so a late ack is ignored and the spool's copy is published instead, with the same id). Nothing
-   * is released before the spool is fsynced; a failed write releases nothing. Returns what moved;
-   * the caller releases the ring up to `ringReleasable()` / the returned cursor.
-   */
-  moveRing(action: "unread" | "all"): MoveResult & { releaseTo: number } {
+  moveRing(): MoveResult & { releaseTo: number } {
     const s = this.spool;
     const w = this.window;
     const v = this.views;
     const put = (pos: number) => s.append(v.bytes, pos, v.u32[(pos + REC_LEN) >>> 2]);
     const movedSlots: number[] = [];
+    const passed: number[] = [];
     const start = this.consumer.cursor;
     let releaseTo = -1;
     let complete = true;
-    const detached: number[] = [];
-    if (action === "all") {
-      for (let t = w.low; t < w.high && complete; t++) {
-        const i = w.slot(t);
-        if (w.from[i] !== FROM_RING) continue;
-        if (w.state[i] === SENT) {
-          if (!put(w.pos[i])) {
-            complete = false;
-            break;
-          }
-          w.state[i] = MOVED;
-          movedSlots.push(i);
+    for (let t = w.low; t < w.high; t++) {
+      const i = w.slot(t);
+      if (w.from[i] !== FROM_RING) continue;
+      if (w.state[i] === SENT) {
+        if (!put(w.pos[i])) {
+          complete = false;
+          break;
         }
-        detached.push(i);
-        releaseTo = w.end[i];
+        w.state[i] = MOVED;
+        movedSlots.push(i);
       }
+      passed.push(i);
+      releaseTo = w.end[i];
     }
     let moved = movedSlots.length;
     while (complete) {
@@ -169,17 +178,8 @@ export class Backlog {
       return { moved: 0, complete: false, releaseTo: -1 };
     }
     v.counters[C.spooled] += moved;
-    for (const i of detached) w.detach(i);
-    if (action === "unread" && w.ringEntries > 0) {
-      // Older ring records are still in flight: this space is freed once they are done (ringReleasable).
-      if (releaseTo >= 0) this.pendingRingRelease = releaseTo;
-      return { moved, complete, releaseTo: -1 };
-    }
-    // No ring record before a pending release is in flight now (unless "all" stopped part way).
-    if (this.pendingRingRelease >= 0 && (action === "unread" || complete)) {
-      if (releaseTo < 0 || ahead(this.pendingRingRelease, releaseTo)) releaseTo = this.pendingRingRelease;
-      this.pendingRingRelease = -1;
-    }
+    // Their ring space is given back now; acked ones among them are still counted when released.
+    for (const i of passed) w.detach(i);
     return { moved, complete, releaseTo };
   }
 }

@@ -15,7 +15,7 @@ import { REC_CAPTURED, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl, type Encoding } from "../src/config.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
 import { EnvelopeBuilder } from "./envelope.ts";
-import { ACKED, AckWindow, DROPPED, newReleased } from "./ack-window.ts";
+import { ACKED, AckWindow, DROPPED, FROM_SPOOL, newReleased } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
 import { connectionOptions } from "./nats-connection.ts";
 import { InboxPublisher } from "./inbox-publisher.ts";
@@ -23,7 +23,7 @@ import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak } from "./pub-ack.t
 import { ensureStream } from "./stream-setup.ts";
 import { type ReplaySegment, Spool } from "./spool.ts";
 import { SpoolLock } from "./spool-lock.ts";
-import { ahead, Backlog, RING_STALL_MS, spoolAction } from "./backlog.ts";
+import { ahead, Backlog, RING_STALL_MS, ringMustSpool } from "./backlog.ts";
 
 const port = parentPort!;
 const { sab, config, spoolDir } = workerData as WorkerData;
@@ -80,6 +80,8 @@ const st = {
   lastEnsure: 0,
   /** When JetStream last refused a record or let its ack time out. */
   lastRefusalAt: -Infinity,
+  /** Spool bytes when it last refused a record for want of room. */
+  fullAt: 0,
 };
 
 /** The one answer to "can JetStream take records now". */
@@ -121,11 +123,16 @@ function openBacklog(): Backlog | undefined {
   }
 }
 
+/** Damage already added to the shared counters, which add up over every worker of this process. */
+const damageCounted = { segments: 0, records: 0, bytes: 0 };
+
 function spoolCounters(spool: Spool): void {
   c[C.spoolBytes] = spool.bytes;
-  c[C.spoolBadSegments] = spool.damage.segments;
-  c[C.spoolBadRecords] = spool.damage.records;
-  c[C.spoolBadBytes] = spool.damage.bytes;
+  const d = spool.damage;
+  c[C.spoolBadSegments] += d.segments - damageCounted.segments;
+  c[C.spoolBadRecords] += d.records - damageCounted.records;
+  c[C.spoolBadBytes] += d.bytes - damageCounted.bytes;
+  Object.assign(damageCounted, d);
 }
 
 /** Publishes the record in window slot `i` (again, for a retry). */
@@ -138,7 +145,7 @@ function send(i: number, token: number): void {
     if (/max_payload/i.test(String(e))) {
       // Larger than the server's max_payload: retrying cannot help. Count it and let it go.
       window.state[i] = DROPPED;
-      c[window.own[i] === 1 ? C.undeliverable : C.recoveredDropped]++;
+      if (seg === undefined) c[C.undeliverable]++; // a spool record's outcome is counted with its segment's progress
       log("error", `event ${m.seq} (${m.body.length} bytes) exceeds the server's max_payload; lower maxPayloadBytes`);
       scheduleRelease();
       return;
@@ -243,17 +250,14 @@ function releaseRing(to: number): void {
 function settle(): void {
   if (window.releaseFinished(released) > 0) {
     if (released.ringTo >= 0) releaseRing(released.ringTo);
-    c[C.acked] += released.ownAcked;
-    c[C.recovered] += released.earlierAcked;
+    c[C.acked] += released.acked;
     c[C.duplicates] += released.duplicates;
     if (released.segments.length > 0 && backlog !== undefined) {
-      backlog.released(released.segments);
+      backlog.released(released.segments, released.outcomes);
       spoolCounters(backlog.spool);
       if (backlog.spool.bytes < config.spoolMaxBytes) c[C.spoolFull] = 0;
     }
   }
-  const to = backlog?.ringReleasable() ?? -1;
-  if (to >= 0) releaseRing(to);
   c[C.inFlight] = window.size;
 }
 
@@ -293,7 +297,7 @@ function sweep(): void {
   const now = sharedClockMs();
   if (backlog !== undefined) {
     backlog.spool.flush();
-    backlog.spool.saveProgress();
+    backlog.saveProgress();
   }
   c[C.foreignAcks] = st.publisher?.foreign ?? 0;
   if (!canPublish()) return;
@@ -330,7 +334,7 @@ function resendAll(): void {
 function checkRing(): void {
   if (backlog === undefined || st.finishing) return;
   const now = sharedClockMs();
-  const action = spoolAction({
+  const mustSpool = ringMustSpool({
     used: consumer.used(),
     capacity: views.capacity,
     spoolMark: SPOOL_MARK,
@@ -339,14 +343,15 @@ function checkRing(): void {
     backlog: backlog.active,
     msSinceRingRelease: window.ringEntries > 0 ? now - st.ringProgressAt : 0,
   });
-  if (action !== "none") moveRing(action);
+  if (mustSpool) moveRing();
 }
 
 let spoolFailureLogged = false;
-function moveRing(action: "unread" | "all"): void {
+function moveRing(): void {
   const spool = backlog!.spool;
-  if (spool.error !== undefined) return;
-  const r = backlog!.moveRing(action);
+  // A full spool takes nothing until a segment is retired: do not retry on every pump.
+  if (spool.error !== undefined || (c[C.spoolFull] === 1 && spool.bytes >= st.fullAt)) return;
+  const r = backlog!.moveRing();
   if (r.releaseTo >= 0) releaseRing(r.releaseTo);
   spoolCounters(spool);
   if (spool.error !== undefined) {
@@ -355,11 +360,14 @@ function moveRing(action: "unread" | "all"): void {
       spoolFailureLogged = true;
       log("error", `spool write failed in ${spool.dir}: ${spool.error}; events wait in the ring and are dropped when it is full`);
     }
-  } else if (!r.complete && c[C.spoolFull] === 0) {
-    c[C.spoolFull] = 1;
-    log("warn", `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`);
+  } else if (!r.complete) {
+    st.fullAt = spool.bytes;
+    if (c[C.spoolFull] === 0) {
+      c[C.spoolFull] = 1;
+      log("warn", `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`);
+    }
   }
-  if (action === "all") scheduleRelease(); // the moved entries are finished now
+  if (r.moved > 0 || r.releaseTo >= 0) scheduleRelease(); // the moved entries are finished now
 }
 
 async function setupStream(): Promise<void> {
@@ -412,7 +420,8 @@ async function finish(): Promise<void> {
   settle();
   countAckedOutOfOrder();
   if (backlog !== undefined) {
-    if (consumer.used() > 0) moveRing("all");
+    if (consumer.used() > 0) moveRing();
+    backlog.saveProgress();
     backlog.spool.close();
     spoolCounters(backlog.spool);
   }
@@ -429,12 +438,16 @@ async function finish(): Promise<void> {
   port.close();
 }
 
-/** At stop: acks that arrived behind an older unacked record are stored events; count them now. */
+/**
+ * At stop: ring records acked behind an older unacked record are stored and will not be published
+ * again (the spool takes only unacked ones): count them now. Spool records acked out of order are
+ * not: the next start replays them from the saved progress mark and counts them then.
+ */
 function countAckedOutOfOrder(): void {
   for (let t = window.low; t < window.high; t++) {
     const i = window.slot(t);
-    if (window.state[i] !== ACKED) continue;
-    c[window.own[i] === 1 ? C.acked : C.recovered]++;
+    if (window.state[i] !== ACKED || window.from[i] === FROM_SPOOL) continue;
+    c[C.acked]++;
     c[C.duplicates] += window.duplicate[i];
     window.state[i] = DROPPED; // counted: not again
   }

@@ -58,6 +58,24 @@ export interface ReplaySegment {
   next: number;
   /** Records released (acked, or given up as undeliverable), in order from the first. */
   released: number;
+  /**
+   * Outcomes of released records not yet in the status counters: they are counted when the progress
+   * mark that covers them is saved (or the segment retired), so a successor that replays from the
+   * saved mark after a crash does not count them twice.
+   */
+  uncounted: Tally;
+}
+
+export interface Tally {
+  ownAcked: number;
+  earlierAcked: number;
+  duplicates: number;
+  ownDropped: number;
+  earlierDropped: number;
+}
+
+export function emptyTally(): Tally {
+  return { ownAcked: 0, earlierAcked: 0, duplicates: 0, ownDropped: 0, earlierDropped: 0 };
 }
 
 export interface SpoolDamage {
@@ -206,14 +224,18 @@ export class Spool {
     this.progressDirty.add(seg);
   }
 
-  /** Saves the acked progress of the segments that moved, so a stop or crash resumes after it. */
-  saveProgress(): void {
+  /**
+   * Saves the acked progress of the segments that moved, so a stop or crash resumes after it;
+   * `saved` is called for each segment whose mark is on disk.
+   */
+  saveProgress(saved: (seg: ReplaySegment) => void): void {
     for (const seg of this.progressDirty) {
       if (seg.released === 0) continue;
       const path = join(this.dir, `${seg.name}.ack`);
       try {
         writeFileSync(`${path}.tmp`, encodeAckMark(seg.scan.ends[seg.released - 1]), { mode: 0o600, flush: true });
         renameSync(`${path}.tmp`, path);
+        saved(seg);
       } catch (e) {
         // Only costs duplicates (a replay from an older mark), which JetStream removes.
         this.log("warn", `could not save replay progress of ${seg.name}: ${errorText(e)}`);
@@ -234,10 +256,9 @@ export class Spool {
     removeFile(join(this.dir, `${seg.name}.ack`));
   }
 
-  /** Seals the segment being written and saves replay progress; the spool can be opened again later. */
+  /** Seals the segment being written (after saveProgress); the spool can be opened again later. */
   close(): void {
     this.seal();
-    this.saveProgress();
   }
 
   private load(name: string): ReplaySegment | undefined {
@@ -263,7 +284,16 @@ export class Spool {
     }
     const src = segmentBytes(raw);
     const scan = new SegmentScanner(src, header, this.resumeOffset(name, src, header.version, header.dataStart));
-    const seg: ReplaySegment = { name, instance: header.instance, encoding: header.encoding ?? this.encoding, src, scan, next: 0, released: 0 };
+    const seg: ReplaySegment = {
+      name,
+      instance: header.instance,
+      encoding: header.encoding ?? this.encoding,
+      src,
+      scan,
+      next: 0,
+      released: 0,
+      uncounted: emptyTally(),
+    };
     if (!this.hasNext(seg)) {
       this.retire(seg);
       return undefined;

@@ -141,9 +141,12 @@ describe("random faults under load", () => {
           const s = await p.status();
           return s.counters.pending === 0 && readdirSync(spoolDir).every((f) => !f.endsWith(".seg"));
         },
-        90_000,
+        60_000,
         "delivery of everything",
-      );
+      ).catch(async (e) => {
+        console.log(JSON.stringify(await p.status()), readdirSync(spoolDir), logs.map((l) => l.lines.slice(-20)));
+        throw e;
+      });
       await p.stop();
 
       const statuses = await Promise.all(pipelines.map((q) => q.status()));

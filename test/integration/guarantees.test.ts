@@ -199,7 +199,8 @@ describe("guarantees", () => {
       });
       p.start(join(root, "setupdrop"));
       await waitFor(() => proxy.cuts === 1, 10_000, "the cut");
-      await sleep(500);
+      // The stream check fails (its reply never comes); 0.1.0 then marked itself connected.
+      await waitFor(() => p.supervisor.stream !== undefined, 20_000, "the end of the stream check");
       const notOk = await capture(p, 0, 3000);
       const s = await status(p);
       expect(notOk).toBe(0);

@@ -7,8 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Spool, type ReplaySegment } from "../../workers/spool.ts";
 import { SpoolLock } from "../../workers/spool-lock.ts";
-import { Backlog, RING_STALL_MS, spoolAction, type RingState } from "../../workers/backlog.ts";
-import { ACKED, AckWindow, MOVED, SENT, newReleased } from "../../workers/ack-window.ts";
+import { Backlog, RING_STALL_MS, ringMustSpool, type RingState } from "../../workers/backlog.ts";
+import { RingConsumer } from "../../src/ring/consumer.ts";
+import { ACKED, AckWindow, MOVED, OUTCOME_ACKED, OUTCOME_DUPLICATE, OUTCOME_OWN, SENT, newReleased } from "../../workers/ack-window.ts";
 import { C, CTL_RELEASE } from "../../src/ring/layout.ts";
 import { REC_SEQ } from "../../src/record/format.ts";
 import { filledRing, ringRecords, writeSegment } from "../helpers/spool-files.ts";
@@ -57,6 +58,7 @@ describe("spool files", () => {
     const seg = first.nextSegment()!;
     seg.released = 40;
     first.progressed(seg);
+    first.saveProgress(() => {});
     first.close();
     const again = open(dir).nextSegment()!;
     expect(payloadIs(again)).toEqual([...Array(60).keys()].map((k) => k + 40));
@@ -172,21 +174,18 @@ describe("when ring records go to the spool", () => {
     ...over,
   });
   it("never below the spool mark (a quarter of it behind a replay, which the ring must wait for anyway)", () => {
-    expect(spoolAction(state({ used: 499, canPublish: false }))).toBe("none");
-    expect(spoolAction(state({ used: 124, backlog: true }))).toBe("none");
-    expect(spoolAction(state({ used: 125, backlog: true }))).toBe("unread");
+    expect(ringMustSpool(state({ used: 499, canPublish: false }))).toBe(false);
+    expect(ringMustSpool(state({ used: 124, backlog: true }))).toBe(false);
+    expect(ringMustSpool(state({ used: 125, backlog: true }))).toBe(true);
   });
-  it("disconnected or not acking: the ring, in flight or not", () => {
-    expect(spoolAction(state({ canPublish: false }))).toBe("all");
-    expect(spoolAction(state({ msSinceRingRelease: RING_STALL_MS }))).toBe("all");
-    expect(spoolAction(state({ refusing: true }))).toBe("all");
+  it("past the mark when JetStream does not take the ring: disconnected, refusing, not acking", () => {
+    expect(ringMustSpool(state({ canPublish: false }))).toBe(true);
+    expect(ringMustSpool(state({ refusing: true }))).toBe(true);
+    expect(ringMustSpool(state({ msSinceRingRelease: RING_STALL_MS }))).toBe(true);
   });
-  it("nearly full: everything, rather than drop new events", () => {
-    expect(spoolAction(state({ used: 875 }))).toBe("all");
-  });
-  it("connected but behind a replay, or slower than the host: what is not published yet", () => {
-    expect(spoolAction(state({ backlog: true }))).toBe("unread");
-    expect(spoolAction(state({}))).toBe("unread");
+  it("when JetStream takes it but more slowly than the host fills it: only once it is nearly full", () => {
+    expect(ringMustSpool(state({}))).toBe(false);
+    expect(ringMustSpool(state({ used: 875 }))).toBe(true);
   });
 });
 
@@ -208,32 +207,38 @@ describe("moving the ring to the spool", () => {
     return { dir, ...ring, window, spool, backlog, publish, seqs };
   }
 
-  it("'unread' spools what is not published and frees that space once the older in-flight records are acked", () => {
+  it("moves the in-flight records too (a late ack is then ignored) and frees the ring at once", () => {
     const t = setup(30);
     t.publish(10);
-    const r = t.backlog.moveRing("unread");
-    expect(r).toMatchObject({ moved: 20, complete: true, releaseTo: -1 });
-    expect(t.views.counters[C.spooled]).toBe(20);
-    expect(t.backlog.ringReleasable()).toBe(-1); // 10 still in flight
-    for (let k = t.window.low; k < t.window.high; k++) t.window.state[t.window.slot(k)] = ACKED;
-    const out = newReleased<ReplaySegment>();
-    t.window.releaseFinished(out);
-    expect(out.ownAcked).toBe(10);
-    expect(t.backlog.ringReleasable()).toBe(t.consumer.cursor);
-    expect(t.seqs(t.backlog.nextSegment()!)).toEqual([...Array(20).keys()].map((k) => k + 10));
-  });
-
-  it("'all' also moves the in-flight records (a late ack is then ignored) and frees the ring at once", () => {
-    const t = setup(30);
-    t.publish(10);
-    t.window.state[t.window.slot(2)] = ACKED; // stored already: not spooled again
-    const r = t.backlog.moveRing("all");
+    t.window.state[t.window.slot(2)] = ACKED; // stored already: not spooled again, counted when released
+    const r = t.backlog.moveRing();
     expect(r.moved).toBe(29);
     expect(r.releaseTo).toBe(t.consumer.cursor);
     expect(t.window.pending(0)).toBe(-1);
     expect(t.window.state[t.window.slot(0)]).toBe(MOVED);
     const seg = t.backlog.nextSegment()!;
     expect(t.seqs(seg)).toEqual([...Array(30).keys()].filter((k) => k !== 2));
+    expect(t.window.ringEntries).toBe(0);
+    const out = newReleased<ReplaySegment>();
+    expect(t.window.releaseFinished(out)).toBe(10);
+    expect([out.acked, out.ringTo]).toEqual([1, -1]); // the ring space went with the move
+  });
+
+  it("stops at a full spool: what it took is released, the rest stays in the ring", () => {
+    const dir = freshDir();
+    const ring = filledRing(30);
+    const window = new AckWindow<ReplaySegment>(64);
+    const b = new Backlog(open(dir, 3000), ring.views, ring.consumer, window);
+    const r = b.moveRing();
+    expect(r.complete).toBe(false);
+    expect(r.moved).toBeGreaterThan(0);
+    expect(r.moved).toBeLessThan(30);
+    const rest = new RingConsumer(ring.views);
+    rest.rewind(r.releaseTo);
+    let left = 0;
+    while (rest.next() >= 0) left++;
+    expect(left).toBe(30 - r.moved);
+    expect(ring.consumer.cursor).toBe(r.releaseTo);
   });
 
   it("keeps capture order across segments: the replay of older segments comes before newer spooled records", () => {
@@ -243,7 +248,7 @@ describe("moving the ring to the spool", () => {
     const s2 = new Spool(t.dir, 1 << 30, 7, "json", log); // re-open to see the older file
     s2.open();
     const b = new Backlog(s2, t.views, t.consumer, t.window);
-    b.moveRing("unread");
+    b.moveRing();
     const first = b.nextSegment()!;
     expect(payloadIs(first)).toEqual([1000, 1001, 1002, 1003, 1004]);
     first.next = first.scan.offsets.length;
@@ -255,7 +260,7 @@ describe("moving the ring to the spool", () => {
     t.publish(3);
     const cursor = t.consumer.cursor;
     rmSync(t.dir, { recursive: true, force: true }); // the next segment cannot be created
-    const r = t.backlog.moveRing("all");
+    const r = t.backlog.moveRing();
     expect(r).toEqual({ moved: 0, complete: false, releaseTo: -1 });
     expect(t.consumer.cursor).toBe(cursor);
     expect(t.window.state[t.window.slot(0)]).toBe(SENT);
@@ -264,15 +269,31 @@ describe("moving the ring to the spool", () => {
 
   it("retires a segment when all its records are released, in order, and saves progress before that", () => {
     const t = setup(6);
-    t.backlog.moveRing("all");
+    t.backlog.moveRing();
     const seg = t.backlog.nextSegment()!;
     seg.next = seg.scan.offsets.length;
-    t.backlog.released([seg, seg, seg]);
-    t.spool.saveProgress();
+    const acked = [OUTCOME_ACKED | OUTCOME_OWN, OUTCOME_ACKED | OUTCOME_OWN, OUTCOME_ACKED | OUTCOME_OWN];
+    t.backlog.released([seg, seg, seg], acked);
+    t.backlog.saveProgress();
     expect(existsSync(join(t.dir, `${seg.name}.ack`))).toBe(true);
-    t.backlog.released([seg, seg, seg]);
+    t.backlog.released([seg, seg, seg], acked);
     expect(segFiles(t.dir)).toEqual([]);
     expect(existsSync(join(t.dir, `${seg.name}.ack`))).toBe(false);
     expect(t.backlog.idle).toBe(true);
+  });
+
+  it("counts replayed outcomes in status only once the progress mark covering them is saved", () => {
+    // A worker that dies before saving its mark: its successor replays those records and counts them.
+    const t = setup(4);
+    t.backlog.moveRing();
+    const seg = t.backlog.nextSegment()!;
+    seg.next = 4;
+    const c = t.views.counters;
+    t.backlog.released([seg, seg], [OUTCOME_ACKED | OUTCOME_OWN, OUTCOME_ACKED | OUTCOME_DUPLICATE]);
+    expect([c[C.acked], c[C.recovered]]).toEqual([0, 0]);
+    t.backlog.saveProgress();
+    expect([c[C.acked], c[C.recovered], c[C.duplicates]]).toEqual([1, 1, 1]);
+    t.backlog.released([seg, seg], [OUTCOME_OWN, OUTCOME_ACKED | OUTCOME_OWN]); // one given up, one stored
+    expect([c[C.acked], c[C.undeliverable]]).toEqual([2, 1]); // counted at retirement
   });
 });
