@@ -98,6 +98,8 @@ function builderFor(encoding: Encoding): EnvelopeBuilder {
 }
 const ringBuilder = builderFor(config.encoding);
 
+/** Damage already added to the shared counters, which add up over every worker of this process. */
+const damageCounted = { segments: 0, records: 0, bytes: 0 };
 const lock = spoolDir && config.spoolMaxBytes > 0 ? new SpoolLock(spoolDir) : undefined;
 const backlog = openBacklog();
 
@@ -122,9 +124,6 @@ function openBacklog(): Backlog | undefined {
     return undefined;
   }
 }
-
-/** Damage already added to the shared counters, which add up over every worker of this process. */
-const damageCounted = { segments: 0, records: 0, bytes: 0 };
 
 function spoolCounters(spool: Spool): void {
   c[C.spoolBytes] = spool.bytes;
@@ -298,6 +297,7 @@ function sweep(): void {
   if (backlog !== undefined) {
     backlog.spool.flush();
     backlog.saveProgress();
+    spoolCounters(backlog.spool);
   }
   c[C.foreignAcks] = st.publisher?.foreign ?? 0;
   if (!canPublish()) return;
