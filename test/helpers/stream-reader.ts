@@ -1,6 +1,7 @@
 // Reads a whole stream back (for assertions) with an ordered consumer.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connectionOptions } from "../../workers/nats-connection.ts";
 
 export interface StoredMessage {
   seq: number;
@@ -10,8 +11,9 @@ export interface StoredMessage {
   data: Uint8Array;
 }
 
+/** Runs `fn` with a connection to `url` (credentials in the URL are used, as the plugin uses them). */
 export async function withConnection<T>(url: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: url });
+  const nc = await connect({ ...connectionOptions(url, 5000), waitOnFirstConnect: false, maxReconnectAttempts: 10 });
   try {
     return await fn(nc);
   } finally {

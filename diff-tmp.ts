@@ -1,0 +1,17 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { connect, credsAuthenticator } from "@nats-io/transport-node";
+import { NatsServer } from "./test/helpers/nats-server.ts";
+const T = "/tmp/tmp.CZOC7YgFdh";
+const nsc = (...a: string[]) => execFileSync(process.env.NSC!, ["-H", `${T}/nsc`, ...a], { encoding: "utf8", env: { ...process.env, NSC_HOME: `${T}/home`, NKEYS_PATH: `${T}/keys` }, stdio: ["ignore", "pipe", "pipe"] });
+const s = await NatsServer.start({ config: readFileSync(`${T}/server.conf`, "utf8") });
+const nc = await connect({ servers: s.url, authenticator: credsAuthenticator(readFileSync(`${T}/alice.creds`)), maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+(async () => { for await (const st of nc.status()) console.log("status", st.type, (st as any).error?.message ?? ""); })();
+console.log("connected as alice", nc.info?.version);
+nsc("revocations", "add-user", "-a", "APP", "-n", "alice");
+const conf = nsc("generate", "config", "--mem-resolver", "--sys-account", "SYS");
+await s.reload(conf);
+await new Promise((r) => setTimeout(r, 1500));
+console.log("closed?", nc.isClosed());
+await nc.close().catch(() => {}); await s.dispose();
+nsc("revocations", "delete-user", "-a", "APP", "-n", "alice");
