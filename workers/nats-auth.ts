@@ -2,6 +2,7 @@
 // a `nats` CLI context: credentials, NKey seed and creds files, TLS files. Runs in the publisher worker
 // (it reads files). Every error names the setting and the file, never what the file holds.
 import { readFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { createSecureContext } from "node:tls";
@@ -37,6 +38,8 @@ export interface ConnectionPlan {
   url: string;
   /** Where the CA certificates come from, e.g. `tls.caFile /etc/nats/ca.pem`; "" for the system's. */
   ca: string;
+  /** The client certificate, e.g. `tls.certFile /etc/nats/client.pem`; "" for none. */
+  clientCert: string;
 }
 
 /** `~`, `$VAR` and `${VAR}` in a context path, expanded as the `nats` CLI does. */
@@ -316,7 +319,8 @@ export function connectionPlan(config: EventStoreConfig, warn: (msg: string) => 
     auth = `${l.nkeySeedFile} ${e.nkeySeedFile}`;
   }
   if (e.caFile || e.certFile || e.handshakeFirst || options.tls) options.tls = tlsOptions(e);
-  return { options, auth, url: e.url, ca: e.caFile ? `${l.caFile} ${e.caFile}` : "" };
+  const clientCert = e.certFile ? `${l.certFile} ${e.certFile}` : "";
+  return { options, auth, url: e.url, ca: e.caFile ? `${l.caFile} ${e.caFile}` : "", clientCert };
 }
 
 /**
@@ -357,11 +361,60 @@ export function describeConnectError(e: unknown, plan: ConnectionPlan | undefine
   if (UNTRUSTED.test(code)) {
     return `TLS: the server's certificate is not trusted by ${plan?.ca || "the system's CAs (set tls.caFile)"} (${code})`;
   }
-  if (/certificate required|CERTIFICATE_REQUIRED|bad certificate|BAD_CERTIFICATE/i.test(`${code} ${msg}`)) {
-    return `TLS: the server refused the client certificate or requires one (set tls.certFile and tls.keyFile): ${clean}`;
+  if (/certificate required|CERTIFICATE_REQUIRED|bad certificate|BAD_CERTIFICATE|unknown ca|UNKNOWN_CA/i.test(`${code} ${msg}`)) {
+    return `TLS: the server refused the client certificate (${plan?.clientCert || "none configured"}): ${clean}`;
   }
   if (/authori[sz]ation|authentication|auth(entication)? (expired|revoked)/i.test(msg) || causes.some((c) => c.name === "AuthorizationError")) {
     return `the server refused the credentials (${plan?.auth ?? "none configured"}): ${clean}`;
   }
   return clean;
+}
+
+/** The server's INFO, which it sends in the clear before any TLS (unless handshake_first); undefined if none in time. */
+function peekServerInfo(hostPort: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+  const i = hostPort.lastIndexOf(":");
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, "");
+  return new Promise((done) => {
+    const sock = tcpConnect(Number(hostPort.slice(i + 1)), host);
+    let text = "";
+    const finish = (info?: Record<string, unknown>) => {
+      clearTimeout(timer);
+      sock.destroy();
+      done(info);
+    };
+    const timer = setTimeout(() => finish(), timeoutMs);
+    sock.on("error", () => finish());
+    sock.on("data", (d) => {
+      text += d.toString("latin1");
+      const line = /^INFO\s+(\{.*\})\s*\n/.exec(text);
+      if (line) {
+        try {
+          finish(JSON.parse(line[1]) as Record<string, unknown>);
+        } catch {
+          finish();
+        }
+      } else if (text.length > 65_536) finish();
+    });
+  });
+}
+
+/**
+ * describeConnectError(), plus one case the client cannot see: a server that verifies client
+ * certificates (mutual TLS) closes the TLS session of a client without an acceptable one after the
+ * handshake, and the client only reports a time-out. The server's INFO says whether it verifies them.
+ */
+export async function explainConnectError(e: unknown, plan: ConnectionPlan | undefined): Promise<string> {
+  const tls = plan?.options.tls;
+  const timedOut = /timeout/i.test(`${(e as Error)?.name} ${(e as Error)?.message}`);
+  if (timedOut && tls && !tls.handshakeFirst) {
+    const servers = plan.options.servers;
+    const first = Array.isArray(servers) ? servers[0] : servers;
+    const info = first ? await peekServerInfo(first, 2000) : undefined;
+    if (info?.tls_verify === true) {
+      return plan.clientCert
+        ? `TLS: the server verifies client certificates (mutual TLS) and closed the connection: it does not accept ${plan.clientCert} (signed by a CA it does not trust?)`
+        : "TLS: the server requires a client certificate (mutual TLS) and none is configured; set tls.certFile and tls.keyFile";
+    }
+  }
+  return describeConnectError(e, plan);
 }

@@ -15,7 +15,7 @@ import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-proto
 import { EnvelopeBuilder, type RecordSource } from "./envelope.ts";
 import { ACKED, AckWindow, DROPPED, SENT } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
-import { type ConnectionPlan, describeConnectError, waitForConnectionPlan } from "./nats-auth.ts";
+import { type ConnectionPlan, describeConnectError, explainConnectError, waitForConnectionPlan } from "./nats-auth.ts";
 import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak, InboxPublisher } from "./inbox-publisher.ts";
 import { ensureStream, setupFailure } from "./stream-setup.ts";
 import { lockSpool, Spool, type ReplaySegment } from "./spool.ts";
@@ -459,7 +459,7 @@ async function firstConnection(): Promise<NatsConnection | undefined> {
   try {
     return await connect({ ...opts, waitOnFirstConnect: false });
   } catch (e) {
-    const why = describeConnectError(e, plan);
+    const why = await explainConnectError(e, plan);
     post({ t: "connection", state: "connecting", error: `cannot connect to NATS: ${why}` });
     log("warn", `cannot connect to NATS (${why}); retrying in the background, events wait in the ring`);
     return connect(opts);

@@ -14,6 +14,9 @@ export interface TestPki {
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** A client certificate signed by the wrong CA. */
+  strangerCert: string;
+  strangerKey: string;
   /** The PEM text of every private key: what must never show up in a log line. */
   privateKeys(): string[];
   dispose(): void;
@@ -42,6 +45,7 @@ export function makeTestPki(): TestPki {
   selfSignedCa(dir, "wrong-ca");
   signed(dir, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
   signed(dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
+  signed(dir, "stranger", "wrong-ca", "extendedKeyUsage=clientAuth\n");
   const p = (f: string) => join(dir, f);
   return {
     dir,
@@ -51,7 +55,9 @@ export function makeTestPki(): TestPki {
     serverKey: p("server.key"),
     clientCert: p("client.pem"),
     clientKey: p("client.key"),
-    privateKeys: () => ["ca.key", "wrong-ca.key", "server.key", "client.key"].map((f) => readFileSync(p(f), "utf8")),
+    strangerCert: p("stranger.pem"),
+    strangerKey: p("stranger.key"),
+    privateKeys: () => ["ca.key", "wrong-ca.key", "server.key", "client.key", "stranger.key"].map((f) => readFileSync(p(f), "utf8")),
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -122,6 +122,6 @@ describe("authentication", () => {
   });
 
   it("finds no password, token, seed, JWT or private key in any log line, status or error of these runs", () => {
-    watch.expectClean(30);
+    watch.expectClean(20);
   });
 });
