@@ -1,7 +1,9 @@
 // Decentralised JWT auth for tests, made with the real `nsc`: an operator with a system account, an
-// account with JetStream, its users and their .creds files, and the server configuration for them
-// (operator mode, memory resolver with the account JWTs preloaded). Everything lives in a temporary
-// NSC_HOME / NKEYS_PATH / data dir; nothing touches ~/.config or ~/.local.
+// account with JetStream, its users and their .creds files, the server configuration for them
+// (operator mode, the NATS-based "full" resolver) and `nsc push` of account changes such as a
+// revocation. (nats-server 2.9.10 loses JetStream for an account whose JWT a MEMORY resolver reloads
+// with SIGHUP; pushing the JWT to a full resolver works on every version.) Everything lives in a
+// temporary NSC_HOME / NKEYS_PATH / data dir; nothing touches ~/.config or ~/.local.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,13 +48,21 @@ export class NscOperator {
     this.nsc("edit", "account", name, "--js-enable", "1");
   }
 
-  revokeUser(name: string): void {
+  /** Revokes a user of the account and pushes the account JWT to the server at `url`. */
+  revokeUser(name: string, url: string): void {
     this.nsc("revocations", "add-user", "-a", this.account, "-n", name);
+    this.nsc("push", "-a", this.account, "-u", url);
   }
 
-  /** The server configuration for the accounts as they are now (operator mode, MEMORY resolver). */
+  /** Pushes every account JWT to the server at `url` (after it started with serverConfig()). */
+  pushAll(url: string): void {
+    this.nsc("push", "-A", "-u", url);
+  }
+
+  /** A server configuration in operator mode with a full resolver storing account JWTs in a temp dir. */
   serverConfig(): string {
-    return this.nsc("generate", "config", "--mem-resolver", "--sys-account", "SYS");
+    const conf = this.nsc("generate", "config", "--nats-resolver", "--sys-account", "SYS");
+    return conf.replace("dir: './jwt'", `dir: ${JSON.stringify(join(this.dir, "jwt"))}`);
   }
 
   /** Every seed nsc made (operator, accounts, users): what must never show up in a log line. */
