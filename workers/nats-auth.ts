@@ -181,7 +181,7 @@ function effectiveSettings(config: EventStoreConfig, env: NodeJS.ProcessEnv): Ef
         e.user = ctx.user;
         e.password = ctx.password ? contextLiteral(ctx.password, "password", where, env) : "";
         labels.user = from("user");
-        labels.password = from("password");
+        labels.password = '"password"'; // only ever shown after the user's label: `natsContext "x" <path> "user"/"password"`
       }
       if (ctx.token) [e.token, labels.token] = [contextLiteral(ctx.token, "token", where, env), from("token")];
       if (ctx.creds) [e.credsFile, labels.credsFile] = [contextFile(ctx.creds, "creds", where, env), from("creds")];

@@ -78,7 +78,7 @@ export class NatsServer {
   private proc: ChildProcess | undefined;
   private readonly ownsStore: boolean;
   private readonly args: string[];
-  /** The -c file, when the server runs with a configuration file. */
+  /** The -c file, when the server runs with a configuration file (removed with the server). */
   private readonly configFile: string | undefined;
 
   private constructor(port: number, storeDir: string, ownsStore: boolean, args: string[], configFile: string | undefined) {
@@ -100,14 +100,6 @@ export class NatsServer {
     const s = new NatsServer(port, storeDir, opts.storeDir === undefined, opts.args ?? [], configFile);
     await s.restart();
     return s;
-  }
-
-  /** Replaces the configuration file and has the running server reload it (SIGHUP). */
-  async reload(config: string): Promise<void> {
-    if (!this.configFile) throw new Error("this server was started without a configuration file");
-    writeFileSync(this.configFile, config);
-    this.proc?.kill("SIGHUP");
-    await new Promise((r) => setTimeout(r, 300)); // the reload is asynchronous; no signal tells when it is done
   }
 
   get url(): string {
