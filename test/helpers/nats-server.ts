@@ -70,6 +70,8 @@ export interface NatsServerOptions {
   args?: string[];
   /** A configuration file's text (authorization, TLS, operator mode...), passed with -c. */
   config?: string;
+  /** The nats-server binary (default: natsServerBinary()). */
+  bin?: string;
 }
 
 export class NatsServer {
@@ -80,13 +82,15 @@ export class NatsServer {
   private readonly args: string[];
   /** The -c file, when the server runs with a configuration file (removed with the server). */
   private readonly configFile: string | undefined;
+  readonly bin: string;
 
-  private constructor(port: number, storeDir: string, ownsStore: boolean, args: string[], configFile: string | undefined) {
+  private constructor(port: number, storeDir: string, ownsStore: boolean, args: string[], configFile: string | undefined, bin: string) {
     this.port = port;
     this.storeDir = storeDir;
     this.ownsStore = ownsStore;
     this.args = args;
     this.configFile = configFile;
+    this.bin = bin;
   }
 
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
@@ -97,7 +101,7 @@ export class NatsServer {
       configFile = join(mkdtempSync(join(tmpdir(), "nats-conf-")), "server.conf");
       writeFileSync(configFile, opts.config);
     }
-    const s = new NatsServer(port, storeDir, opts.storeDir === undefined, opts.args ?? [], configFile);
+    const s = new NatsServer(port, storeDir, opts.storeDir === undefined, opts.args ?? [], configFile, opts.bin ?? natsServerBinary());
     await s.restart();
     return s;
   }
@@ -119,7 +123,7 @@ export class NatsServer {
   async restart(): Promise<void> {
     if (this.running) return;
     const conf = this.configFile ? ["-c", this.configFile] : [];
-    const p = spawn(natsServerBinary(), [...conf, "-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.args], {
+    const p = spawn(this.bin, [...conf, "-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.args], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
