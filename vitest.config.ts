@@ -27,7 +27,11 @@ export default defineConfig({
       { extends: true, test: { name: "unit, bench, e2e", include: ["test/**/*.test.ts"], exclude: [INTEGRATION] } },
       ...servers().map((bin) => ({
         extends: true,
-        test: { name: `nats-server ${natsServerRelease(bin).join(".")}`, include: [INTEGRATION], env: { NATS_SERVER_BIN: bin } },
+        test: {
+          name: `nats-server ${natsServerRelease(bin).join(".")}`,
+          include: [INTEGRATION],
+          env: { NATS_SERVER_BIN: bin },
+        },
       })),
     ],
   },

@@ -78,7 +78,8 @@ build_nsc() {
   mod="$(mktemp -d)"
   printf 'module nsc-build\n\ngo 1.26\n\nrequire github.com/nats-io/nsc/v2 %s\n' "$NSC_VERSION" >"$mod/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/nats-io/nsc/v2"\n' >"$mod/tools.go"
-  (cd "$mod" && "$go_bin" mod tidy >&2 && CGO_ENABLED=0 "$go_bin" build -o "$dir/.staging/nsc" github.com/nats-io/nsc/v2 >&2)
+  (cd "$mod" && "$go_bin" mod tidy >&2 \
+    && CGO_ENABLED=0 "$go_bin" build -o "$dir/.staging/nsc" github.com/nats-io/nsc/v2 >&2)
   rm -rf "$mod"
   echo "ensure-nats-tools: nsc $NSC_VERSION built in $(( $(date +%s) - start )) s" >&2
 }

@@ -44,7 +44,10 @@ export interface ConnectionPlan {
 
 /** `~`, `$VAR` and `${VAR}` in a context path, expanded as the `nats` CLI does. */
 function expandPath(p: string, env: NodeJS.ProcessEnv): string {
-  const vars = p.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => env[a ?? b ?? ""] ?? "");
+  const vars = p.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (_, a: string | undefined, b: string | undefined) => env[a ?? b ?? ""] ?? "",
+  );
   if (vars === "~" || vars.startsWith("~/")) return join(homedir(), vars.slice(1));
   return vars;
 }
@@ -52,7 +55,8 @@ function expandPath(p: string, env: NodeJS.ProcessEnv): string {
 /** Where a context lives: a name under $XDG_CONFIG_HOME/nats/context (default ~/.config), or a path. */
 export function natsContextPath(nameOrPath: string, env: NodeJS.ProcessEnv = process.env): string {
   if (nameOrPath.includes("/") || nameOrPath.endsWith(".json")) return resolve(expandPath(nameOrPath, env));
-  const base = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(homedir(), ".config");
+  const base =
+    env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(homedir(), ".config");
   return join(base, "nats", "context", `${nameOrPath}.json`);
 }
 
@@ -72,7 +76,10 @@ function readSetting(label: string, path: string): Buffer {
   }
 }
 
-export function readNatsContext(nameOrPath: string, env: NodeJS.ProcessEnv = process.env): { path: string; ctx: NatsContextFile } {
+export function readNatsContext(
+  nameOrPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { path: string; ctx: NatsContextFile } {
   const path = natsContextPath(nameOrPath, env);
   const label = `natsContext "${nameOrPath}"`;
   let raw: unknown;
@@ -103,11 +110,20 @@ export function readNatsContext(nameOrPath: string, env: NodeJS.ProcessEnv = pro
 function contextLiteral(value: string, field: string, where: string, env: NodeJS.ProcessEnv): string {
   if (value.startsWith("env://")) {
     const v = env[value.slice(6)];
-    if (v === undefined) throw new ConnectionSetupError(`${where}: "${field}" names environment variable ${value.slice(6)}, which is not set`);
+    if (v === undefined)
+      throw new ConnectionSetupError(
+        `${where}: "${field}" names environment variable ${value.slice(6)}, which is not set`,
+      );
     return v;
   }
-  if (value.startsWith("data:")) return dataUri(value, field, where).toString("utf8").replace(/[\r\n]+$/, "");
-  if (/^(op|nsc):\/\//.test(value)) throw new ConnectionSetupError(`${where}: "${field}" uses ${value.split(":")[0]}://, which the plugin cannot resolve`);
+  if (value.startsWith("data:"))
+    return dataUri(value, field, where)
+      .toString("utf8")
+      .replace(/[\r\n]+$/, "");
+  if (/^(op|nsc):\/\//.test(value))
+    throw new ConnectionSetupError(
+      `${where}: "${field}" uses ${value.split(":")[0]}://, which the plugin cannot resolve`,
+    );
   return value;
 }
 
@@ -115,14 +131,18 @@ function dataUri(value: string, field: string, where: string): Buffer {
   const comma = value.indexOf(",");
   if (comma < 0) throw new ConnectionSetupError(`${where}: "${field}" is not a valid data: URI`);
   const body = value.slice(comma + 1);
-  return value.slice(0, comma).endsWith(";base64") ? Buffer.from(body, "base64") : Buffer.from(decodeURIComponent(body), "utf8");
+  return value.slice(0, comma).endsWith(";base64")
+    ? Buffer.from(body, "base64")
+    : Buffer.from(decodeURIComponent(body), "utf8");
 }
 
 /** A file reference in a context: a path (`~` and `$VAR` expanded) or a file:// URI. */
 function contextFile(value: string, field: string, where: string, env: NodeJS.ProcessEnv): string {
   if (value.startsWith("file://")) return fileURLToPath(value);
   if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value)) {
-    throw new ConnectionSetupError(`${where}: "${field}" uses ${value.split(":")[0]}:, which the plugin cannot resolve; give a file path`);
+    throw new ConnectionSetupError(
+      `${where}: "${field}" uses ${value.split(":")[0]}:, which the plugin cannot resolve; give a file path`,
+    );
   }
   return expandPath(value, env);
 }
@@ -176,12 +196,16 @@ function effectiveSettings(config: EventStoreConfig, env: NodeJS.ProcessEnv): Ef
     // Authentication is one setting: the context's applies only when the plugin names none.
     if (authMethods({ ...config, natsUrl: e.url || DEFAULTS.natsUrl }).length === 0) {
       const named = (["user", "token", "creds", "nkey"] as const).filter((k) => ctx[k]);
-      if (named.length > 1) throw new ConnectionSetupError(`${where}: "${named[0]}" and "${named[1]}" are both set: keep one authentication method`);
+      if (named.length > 1)
+        throw new ConnectionSetupError(
+          `${where}: "${named[0]}" and "${named[1]}" are both set: keep one authentication method`,
+        );
       if (ctx.user) {
         e.user = ctx.user;
         e.password = ctx.password ? contextLiteral(ctx.password, "password", where, env) : "";
         labels.user = from("user");
-        labels.password = '"password"'; // only ever shown after the user's label: `natsContext "x" <path> "user"/"password"`
+        // shown only after the user's label: `natsContext "x" <path> "user"/"password"`
+        labels.password = '"password"';
       }
       if (ctx.token) [e.token, labels.token] = [contextLiteral(ctx.token, "token", where, env), from("token")];
       if (ctx.creds) [e.credsFile, labels.credsFile] = [contextFile(ctx.creds, "creds", where, env), from("creds")];
@@ -207,7 +231,8 @@ function parseCreds(data: Buffer): { jwt: string; seed: Uint8Array } {
   const jwt = CREDS.exec(s)?.[1]?.trim();
   const seed = CREDS.exec(s)?.[1]?.trim();
   if (!jwt || jwt.split(".").length !== 3) throw new Error("no user JWT between -----BEGIN NATS USER JWT----- lines");
-  if (!seed || !seed.startsWith("SU")) throw new Error("no user NKey seed (SU...) between -----BEGIN USER NKEY SEED----- lines");
+  if (!seed || !seed.startsWith("SU"))
+    throw new Error("no user NKey seed (SU...) between -----BEGIN USER NKEY SEED----- lines");
   const seedBytes = new TextEncoder().encode(seed);
   checkSeed(seedBytes);
   return { jwt, seed: seedBytes };
@@ -272,7 +297,8 @@ class RotatingFile<T> {
 
 function pem(label: string, path: string): string {
   const data = readSetting(label, path).toString("utf8");
-  if (!data.includes("-----BEGIN ")) throw new ConnectionSetupError(`${label} ${path}: not a PEM file (no -----BEGIN line)`);
+  if (!data.includes("-----BEGIN "))
+    throw new ConnectionSetupError(`${label} ${path}: not a PEM file (no -----BEGIN line)`);
   return data;
 }
 
@@ -284,11 +310,19 @@ function tlsOptions(e: Effective): NodeConnectionOptions["tls"] {
   try {
     createSecureContext({ ca, cert, key }); // refuses a bad certificate, or a key that does not match it
   } catch (err) {
-    const files = [ca && `${l.caFile} ${e.caFile}`, cert && `${l.certFile} ${e.certFile}`, key && `${l.keyFile} ${e.keyFile}`].filter(Boolean);
+    const files = [
+      ca && `${l.caFile} ${e.caFile}`,
+      cert && `${l.certFile} ${e.certFile}`,
+      key && `${l.keyFile} ${e.keyFile}`,
+    ].filter(Boolean);
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message.split("\n")[0];
     throw new ConnectionSetupError(`${files.join(", ")}: not usable as TLS files (${why})`);
   }
-  return { ...(ca ? { ca } : {}), ...(cert ? { cert, key } : {}), ...(e.handshakeFirst ? { handshakeFirst: true } : {}) };
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert, key } : {}),
+    ...(e.handshakeFirst ? { handshakeFirst: true } : {}),
+  };
 }
 
 /**
@@ -296,7 +330,11 @@ function tlsOptions(e: Effective): NodeConnectionOptions["tls"] {
  * files now (throws ConnectionSetupError naming the key and path); creds and NKey seed files are
  * read again at every reconnect. `warn` reports a rotated file that could not be read.
  */
-export function connectionPlan(config: EventStoreConfig, warn: (msg: string) => void, env: NodeJS.ProcessEnv = process.env): ConnectionPlan {
+export function connectionPlan(
+  config: EventStoreConfig,
+  warn: (msg: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): ConnectionPlan {
   const e = effectiveSettings(config, env);
   const options = connectionOptions(e.url, config.connectTimeoutMs);
   const l = e.labels;
@@ -349,28 +387,52 @@ export async function waitForConnectionPlan(
 }
 
 /** TLS verification failures of Node (err.code) that mean "the server's certificate is not trusted". */
-const UNTRUSTED = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID)$/;
+const UNTRUSTED = new RegExp(
+  `^(${[
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "CERT_UNTRUSTED",
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+    "CERT_HAS_EXPIRED",
+    "CERT_NOT_YET_VALID",
+  ].join("|")})$`,
+);
 
 /** Why a connection failed, in words an operator can act on; never a credential (URLs are redacted). */
 export function describeConnectError(e: unknown, plan: ConnectionPlan | undefined): string {
   const causes: { code?: string; message?: string; name?: string }[] = [];
-  for (let x = e as { cause?: unknown } | undefined, n = 0; x && n < 5; x = x.cause as typeof x, n++) causes.push(x as never);
-  const msg = causes.map((c) => c.message).filter(Boolean).join(": ") || String(e);
+  for (let x = e as { cause?: unknown } | undefined, n = 0; x && n < 5; x = x.cause as typeof x, n++)
+    causes.push(x as never);
+  const msg =
+    causes
+      .map((c) => c.message)
+      .filter(Boolean)
+      .join(": ") || String(e);
   const code = causes.map((c) => c.code).find((c) => typeof c === "string") ?? "";
   const clean = redactUrl(msg);
   if (UNTRUSTED.test(code)) {
-    return `TLS: the server's certificate is not trusted by ${plan?.ca || "the system's CAs (set tls.caFile)"} (${code})`;
+    const by = plan?.ca || "the system's CAs (set tls.caFile)";
+    return `TLS: the server's certificate is not trusted by ${by} (${code})`;
   }
-  if (/certificate required|CERTIFICATE_REQUIRED|bad certificate|BAD_CERTIFICATE|unknown ca|UNKNOWN_CA/i.test(`${code} ${msg}`)) {
+  if (
+    /certificate required|CERTIFICATE_REQUIRED|bad certificate|BAD_CERTIFICATE|unknown ca|UNKNOWN_CA/i.test(
+      `${code} ${msg}`,
+    )
+  ) {
     return `TLS: the server refused the client certificate (${plan?.clientCert || "none configured"}): ${clean}`;
   }
-  if (/authori[sz]ation|authentication|auth(entication)? (expired|revoked)/i.test(msg) || causes.some((c) => c.name === "AuthorizationError")) {
+  if (
+    /authori[sz]ation|authentication|auth(entication)? (expired|revoked)/i.test(msg) ||
+    causes.some((c) => c.name === "AuthorizationError")
+  ) {
     return `the server refused the credentials (${plan?.auth ?? "none configured"}): ${clean}`;
   }
   return clean;
 }
 
-/** The server's INFO, which it sends in the clear before any TLS (unless handshake_first); undefined if none in time. */
+/** The server's INFO, sent in the clear before any TLS (unless handshake_first); undefined if none in time. */
 function peekServerInfo(hostPort: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
   const i = hostPort.lastIndexOf(":");
   const host = hostPort.slice(0, i).replace(/^\[|\]$/g, "");
@@ -412,8 +474,10 @@ export async function explainConnectError(e: unknown, plan: ConnectionPlan | und
     const info = first ? await peekServerInfo(first, 2000) : undefined;
     if (info?.tls_verify === true) {
       return plan.clientCert
-        ? `TLS: the server verifies client certificates (mutual TLS) and closed the connection: it does not accept ${plan.clientCert} (signed by a CA it does not trust?)`
-        : "TLS: the server requires a client certificate (mutual TLS) and none is configured; set tls.certFile and tls.keyFile";
+        ? "TLS: the server verifies client certificates (mutual TLS) and closed the connection: " +
+            `it does not accept ${plan.clientCert} (signed by a CA it does not trust?)`
+        : "TLS: the server requires a client certificate (mutual TLS) and none is configured; " +
+            "set tls.certFile and tls.keyFile";
     }
   }
   return describeConnectError(e, plan);

@@ -481,7 +481,8 @@ async function main(): Promise<void> {
   // starts a fresh worker (and connection) after its backoff. Nothing unacked is lost.
   void conn.closed().then((err) => {
     if (finishing) return;
-    log("error", `NATS connection closed${err ? `: ${describeConnectError(err, plan)}` : ""}; restarting the publisher`);
+    const why = err ? `: ${describeConnectError(err, plan)}` : "";
+    log("error", `NATS connection closed${why}; restarting the publisher`);
     process.exit(1);
   });
   await setupStream();

@@ -81,15 +81,19 @@ export async function ensureStream(jsm: JetStreamManager, c: EventStoreConfig): 
  */
 export function setupFailure(stream: string, e: unknown): StreamInfoSummary {
   let denied: string | undefined;
-  for (let x = e as { cause?: unknown; message?: unknown } | undefined, n = 0; x && n < 5; x = x.cause as typeof x, n++) {
+  type Cause = { cause?: unknown; message?: unknown } | undefined;
+  for (let x = e as Cause, n = 0; x && n < 5; x = x.cause as Cause, n++) {
     const m = /permissions violation for (?:publish|subscription) to "([^"]+)"/i.exec(String(x.message));
     if (m) denied = m[1];
   }
   if (denied !== undefined) {
+    const what = denied.includes(".INFO.") ? "checked" : "created or updated";
     return {
       name: stream,
       action: "not-checked",
-      warning: `stream ${stream} not checked: the NATS user has no permission for ${denied}; publishing into the stream as it is (create it beforehand, or allow $JS.API.STREAM.INFO/CREATE/UPDATE.${stream})`,
+      warning:
+        `stream ${stream} not ${what}: the NATS user has no permission for ${denied}; publishing into the stream ` +
+        `as it is (create it beforehand, or allow $JS.API.STREAM.INFO/CREATE/UPDATE.${stream})`,
     };
   }
   const why = redactUrl(e instanceof Error ? e.message : String(e));

@@ -17,7 +17,8 @@ function findNatsServer(bin = process.env.NATS_SERVER_BIN): string {
     return natsTools().natsServer;
   } catch (e) {
     throw new NoServerBinary(
-      `the bench runs the current nats-server, built by scripts/ensure-nats-tools.sh, which failed (${(e as Error).message.split("\n")[0]}).\n` +
+      "the bench runs the current nats-server, built by scripts/ensure-nats-tools.sh, which failed " +
+        `(${(e as Error).message.split("\n")[0]}).\n` +
         "  Pick another binary (NATS_SERVER_BIN=/usr/sbin/nats-server npm run bench, or -- --nats-server PATH),\n" +
         "  or point the bench at a running server: NATS_URL=nats://127.0.0.1:4222 npm run bench",
     );

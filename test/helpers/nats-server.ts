@@ -84,7 +84,14 @@ export class NatsServer {
   private readonly configFile: string | undefined;
   readonly bin: string;
 
-  private constructor(port: number, storeDir: string, ownsStore: boolean, args: string[], configFile: string | undefined, bin: string) {
+  private constructor(
+    port: number,
+    storeDir: string,
+    ownsStore: boolean,
+    args: string[],
+    configFile: string | undefined,
+    bin: string,
+  ) {
     this.port = port;
     this.storeDir = storeDir;
     this.ownsStore = ownsStore;
@@ -101,7 +108,8 @@ export class NatsServer {
       configFile = join(mkdtempSync(join(tmpdir(), "nats-conf-")), "server.conf");
       writeFileSync(configFile, opts.config);
     }
-    const s = new NatsServer(port, storeDir, opts.storeDir === undefined, opts.args ?? [], configFile, opts.bin ?? natsServerBinary());
+    const owns = opts.storeDir === undefined;
+    const s = new NatsServer(port, storeDir, owns, opts.args ?? [], configFile, opts.bin ?? natsServerBinary());
     await s.restart();
     return s;
   }
@@ -123,7 +131,8 @@ export class NatsServer {
   async restart(): Promise<void> {
     if (this.running) return;
     const conf = this.configFile ? ["-c", this.configFile] : [];
-    const p = spawn(this.bin, [...conf, "-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.args], {
+    const args = [...conf, "-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.args];
+    const p = spawn(this.bin, args, {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";

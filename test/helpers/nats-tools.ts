@@ -16,7 +16,12 @@ let cached: NatsTools | undefined;
 export function natsTools(): NatsTools {
   if (cached) return cached;
   const out = execFileSync("bash", [SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  const paths = Object.fromEntries(out.trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
+  const paths = Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((l) => l.split("=", 2) as [string, string]),
+  );
   for (const k of ["nats-server", "nats", "nsc"]) {
     if (!paths[k]) throw new Error(`scripts/ensure-nats-tools.sh printed no ${k} path:\n${out}`);
   }

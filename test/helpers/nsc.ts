@@ -31,7 +31,11 @@ export class NscOperator {
   nsc(...args: string[]): string {
     const env = { ...process.env, NSC_HOME: join(this.dir, "home"), NKEYS_PATH: join(this.dir, "keys") };
     try {
-      return execFileSync(natsTools().nsc, ["-H", join(this.dir, "store"), ...args], { encoding: "utf8", env, stdio: ["ignore", "pipe", "pipe"] });
+      return execFileSync(natsTools().nsc, ["-H", join(this.dir, "store"), ...args], {
+        encoding: "utf8",
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
     } catch (e) {
       throw new Error(`nsc ${args.join(" ")} failed: ${(e as { stderr?: string }).stderr ?? e}`);
     }

@@ -18,12 +18,17 @@ export class MemoryLogger implements Logger {
 
 /** A valid config for tests; `url` undefined leaves natsUrl out (e.g. for natsContext). */
 export function testConfig(url: string | undefined, extra: Record<string, unknown> = {}): EventStoreConfig {
-  const r = resolveConfig({ ...(url === undefined ? {} : { natsUrl: url }), streamName: "it-events", subjectPrefix: "it.events", ...extra });
+  const where = url === undefined ? {} : { natsUrl: url };
+  const r = resolveConfig({ ...where, streamName: "it-events", subjectPrefix: "it.events", ...extra });
   if (!r.ok) throw new Error(r.error);
   return r.config;
 }
 
-export function testPipeline(url: string | undefined, extra: Record<string, unknown> = {}, logger = new MemoryLogger()): EventPipeline {
+export function testPipeline(
+  url: string | undefined,
+  extra: Record<string, unknown> = {},
+  logger = new MemoryLogger(),
+): EventPipeline {
   return new EventPipeline(testConfig(url, extra), logger);
 }
 

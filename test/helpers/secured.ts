@@ -18,7 +18,8 @@ export class SecretWatch {
     for (const v of values) {
       if (v.length < 6) throw new Error(`secret "${what}" too short to look for reliably`);
       this.secrets.push({ what, value: v });
-      for (const line of v.split("\n")) if (/^[A-Za-z0-9+/=]{20,}$/.test(line.trim())) this.secrets.push({ what, value: line.trim() });
+      for (const line of v.split("\n"))
+        if (/^[A-Za-z0-9+/=]{20,}$/.test(line.trim())) this.secrets.push({ what, value: line.trim() });
     }
   }
 
@@ -80,7 +81,8 @@ export async function securedRun(
   p.start();
   try {
     captureEvents(p, events);
-    if (outcome === "ok") await waitFor(async () => (await p.status()).counters.acked === events, 20_000, "every event acked");
+    if (outcome === "ok")
+      await waitFor(async () => (await p.status()).counters.acked === events, 20_000, "every event acked");
     else await waitFor(async () => (await p.status()).lastError !== undefined, 20_000, "a connection error in status");
     const status = await p.status();
     const run = { status, text: statusText(status, []), logs: logger.lines };

@@ -15,7 +15,8 @@ export interface StoredMessage {
 export type Server = string | NodeConnectionOptions;
 
 export async function withConnection<T>(url: Server, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const opts = typeof url === "string" ? { ...connectionOptions(url, 5000), waitOnFirstConnect: false, maxReconnectAttempts: 10 } : url;
+  const reader = { waitOnFirstConnect: false, maxReconnectAttempts: 10 };
+  const opts = typeof url === "string" ? { ...connectionOptions(url, 5000), ...reader } : url;
   const nc = await connect(opts);
   try {
     return await fn(nc);

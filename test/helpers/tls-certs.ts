@@ -27,16 +27,61 @@ function openssl(dir: string, ...args: string[]): void {
 }
 
 function selfSignedCa(dir: string, name: string): void {
-  openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-    "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.pem`);
+  openssl(
+    dir,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.pem`,
+  );
 }
 
 function signed(dir: string, name: string, ca: string, ext: string): void {
   writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`,
-    "-keyout", `${name}.key`, "-out", `${name}.csr`);
-  openssl(dir, "x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-    "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.pem`);
+  openssl(
+    dir,
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+  );
+  openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${ca}.pem`,
+    "-CAkey",
+    `${ca}.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.pem`,
+  );
 }
 
 export function makeTestPki(): TestPki {
@@ -57,7 +102,8 @@ export function makeTestPki(): TestPki {
     clientKey: p("client.key"),
     strangerCert: p("stranger.pem"),
     strangerKey: p("stranger.key"),
-    privateKeys: () => ["ca.key", "wrong-ca.key", "server.key", "client.key", "stranger.key"].map((f) => readFileSync(p(f), "utf8")),
+    privateKeys: () =>
+      ["ca.key", "wrong-ca.key", "server.key", "client.key", "stranger.key"].map((f) => readFileSync(p(f), "utf8")),
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -42,30 +42,53 @@ afterAll(async () => {
 });
 
 /** A reader connection as `user` (the stream is in the account, so a plain URL would not do). */
-const as = (user: string) => ({ servers: `127.0.0.1:${server.port}`, authenticator: credsAuthenticator(new TextEncoder().encode(creds[user])) });
+const as = (user: string) => ({
+  servers: `127.0.0.1:${server.port}`,
+  authenticator: credsAuthenticator(new TextEncoder().encode(creds[user])),
+});
 
 describe("creds files (operator mode)", () => {
-  it("publishes with a creds file; a user of an unknown account is refused; a bad file is named with its path", async () => {
-    await securedRun(server.url, { credsFile: file("alice"), streamName: "creds", subjectPrefix: "creds" }, "ok", watch);
+  it("publishes with a creds file; a user of an unknown account is refused; a bad file is named", async () => {
+    await securedRun(
+      server.url,
+      { credsFile: file("alice"), streamName: "creds", subjectPrefix: "creds" },
+      "ok",
+      watch,
+    );
     await expectEachEventOnce(as("alice"), "creds", 20);
 
     // The server looks the unknown account up for up to 1.9 s (resolver timeout) before it refuses.
     const unknown = { credsFile: file("mallory"), connectTimeoutMs: 5000, streamName: "creds", subjectPrefix: "creds" };
     const stranger = await securedRun(server.url, unknown, "fail", watch);
-    expect(stranger.status.lastError).toMatch(new RegExp(`the server refused the credentials \\(credsFile ${file("mallory")}\\): .*authorization violation`, "i"));
+    expect(stranger.status.lastError).toMatch(
+      new RegExp(
+        `the server refused the credentials \\(credsFile ${file("mallory")}\\): .*authorization violation`,
+        "i",
+      ),
+    );
     expect(stranger.logs.some((l) => l.includes(`refused the credentials (credsFile ${file("mallory")})`))).toBe(true);
 
     const missing = join(dir, "gone.creds");
-    const gone = await securedRun(server.url, { credsFile: missing, streamName: "creds", subjectPrefix: "creds" }, "fail", watch);
+    const gone = await securedRun(
+      server.url,
+      { credsFile: missing, streamName: "creds", subjectPrefix: "creds" },
+      "fail",
+      watch,
+    );
     expect(gone.status.lastError).toBe(`credsFile ${missing}: cannot read it (no such file)`);
     const junk = join(dir, "junk.creds");
     writeFileSync(junk, "this is not a creds file\n");
-    const bad = await securedRun(server.url, { credsFile: junk, streamName: "creds", subjectPrefix: "creds" }, "fail", watch);
+    const bad = await securedRun(
+      server.url,
+      { credsFile: junk, streamName: "creds", subjectPrefix: "creds" },
+      "fail",
+      watch,
+    );
     expect(bad.status.lastError).toBe(`credsFile ${junk}: no user JWT between -----BEGIN NATS USER JWT----- lines`);
     expect(bad.logs.some((l) => l.startsWith("error") && l.includes(`credsFile ${junk}: no user JWT`))).toBe(true);
   });
 
-  it("rotation: the creds file replaced by another user's, the old user revoked; publishing resumes after the reconnect, nothing lost", async () => {
+  it("rotation: creds file replaced, old user revoked; publishing resumes after a reconnect, no loss", async () => {
     const live = join(dir, "live.creds");
     writeFileSync(live, creds.alice);
     const logger = new MemoryLogger();
@@ -87,7 +110,11 @@ describe("creds files (operator mode)", () => {
       op.revokeUser("alice", server.url);
       for (let k = 0; k < 30; k++) await burst(100); // events keep coming during the switch
 
-      await waitFor(async () => (await p.status()).counters.acked === sent, 30_000, "every event acked after the rotation");
+      await waitFor(
+        async () => (await p.status()).counters.acked === sent,
+        30_000,
+        "every event acked after the rotation",
+      );
       const s = await p.status();
       expect(s.counters.reconnects).toBeGreaterThanOrEqual(1);
       expect(s.counters.workerCrashes).toBe(0); // the same worker and connection object: no restart

@@ -63,7 +63,7 @@ describe("config", () => {
   });
 
   it.each([
-    [{ user: "u", password: "p", token: "t" }, "user/password and token are both set: configure one authentication method"],
+    [{ user: "u", password: "p", token: "t" }, "user/password and token are both set: configure one authentication"],
     [{ natsUrl: "nats://u:p@h:4222", credsFile: "/c" }, "natsUrl (credentials in the URL) and credsFile are both set"],
     [{ natsUrl: "nats://a:4222,tok@b:4222", token: "t" }, "natsUrl (credentials in the URL) and token are both set"],
     [{ nkeySeedFile: "/s", credsFile: "/c" }, "nkeySeedFile and credsFile are both set"],

@@ -15,7 +15,10 @@ const env = { XDG_CONFIG_HOME: join(dir, "xdg"), SECRET_PW: "pw-from-env-123", H
 mkdirSync(join(env.XDG_CONFIG_HOME, "nats", "context"), { recursive: true });
 
 function context(name: string, body: Record<string, unknown>): void {
-  writeFileSync(join(env.XDG_CONFIG_HOME, "nats", "context", `${name}.json`), JSON.stringify({ description: "", ...body }));
+  writeFileSync(
+    join(env.XDG_CONFIG_HOME, "nats", "context", `${name}.json`),
+    JSON.stringify({ description: "", ...body }),
+  );
 }
 const plan = (settings: Record<string, unknown>, warn: (m: string) => void = () => {}) =>
   connectionPlan(testConfig(settings.natsUrl as string | undefined, settings), warn, env);
@@ -29,9 +32,11 @@ const setupError = (settings: Record<string, unknown>) => {
 };
 
 const seed = () => new TextDecoder().decode(nkeys.createUser().getSeed());
-const fakeJwt = (sub: string) => `eyJ0eXAiOiJKV1QifQ.${Buffer.from(JSON.stringify({ sub })).toString("base64url")}.c2lnbmF0dXJl`;
+const fakeJwt = (sub: string) =>
+  `eyJ0eXAiOiJKV1QifQ.${Buffer.from(JSON.stringify({ sub })).toString("base64url")}.c2lnbmF0dXJl`;
 const credsText = (jwt: string, s: string) =>
-  `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n************************* IMPORTANT *************************\n\n-----BEGIN USER NKEY SEED-----\n${s}\n------END USER NKEY SEED------\n`;
+  `-----BEGIN NATS USER JWT-----\n${jwt}\n------END NATS USER JWT------\n\n*** IMPORTANT ***\n\n` +
+  `-----BEGIN USER NKEY SEED-----\n${s}\n------END USER NKEY SEED------\n`;
 
 describe("natsContext", () => {
   it("finds a context by name under $XDG_CONFIG_HOME (else ~/.config), or by path", () => {
@@ -63,7 +68,10 @@ describe("natsContext", () => {
 
   it("refuses a context that names two authentication methods, or one the plugin cannot resolve", () => {
     context("two", { user: "u", password: "p", creds: "/x.creds" });
-    expect(setupError({ natsContext: "two" })).toBe(`natsContext "two" ${natsContextPath("two", env)}: "user" and "creds" are both set: keep one authentication method`);
+    expect(setupError({ natsContext: "two" })).toBe(
+      `natsContext "two" ${natsContextPath("two", env)}: "user" and "creds" are both set: ` +
+        "keep one authentication method",
+    );
     context("op", { token: "op://vault/nats/token" });
     expect(setupError({ natsContext: "op" })).toMatch(/"token" uses op:\/\/, which the plugin cannot resolve$/);
     context("data", { token: `data:;base64,${Buffer.from("tok-inline-1").toString("base64")}` });
@@ -71,7 +79,9 @@ describe("natsContext", () => {
   });
 
   it("names the context and its path when it is missing or not a context, never quoting it", () => {
-    expect(setupError({ natsContext: "nope" })).toBe(`natsContext "nope" ${natsContextPath("nope", env)}: cannot read it (no such file)`);
+    expect(setupError({ natsContext: "nope" })).toBe(
+      `natsContext "nope" ${natsContextPath("nope", env)}: cannot read it (no such file)`,
+    );
     writeFileSync(join(env.XDG_CONFIG_HOME, "nats", "context", "broken.json"), '{"password": "pw-in-broken-json-1", ');
     const msg = setupError({ natsContext: "broken" });
     expect(msg).toBe(`natsContext "broken" ${natsContextPath("broken", env)}: not a JSON context file`);
@@ -81,7 +91,7 @@ describe("natsContext", () => {
 });
 
 describe("credential files", () => {
-  it("a creds file is read again at each connection attempt; a bad replacement keeps the last good one, reported once", () => {
+  it("a creds file is re-read at each connection attempt; a bad replacement keeps the last good one", () => {
     const file = join(dir, "rot.creds");
     const first = seed();
     writeFileSync(file, credsText(fakeJwt("UFIRST"), first));
@@ -93,7 +103,9 @@ describe("credential files", () => {
     writeFileSync(file, "half-written garbage SUAAAA\n");
     expect(auth("n2").jwt).toBe(fakeJwt("UFIRST"));
     expect(auth("n3").jwt).toBe(fakeJwt("UFIRST"));
-    expect(warnings).toEqual([`credsFile ${file}: no user JWT between -----BEGIN NATS USER JWT----- lines; using the credentials read before`]);
+    expect(warnings).toEqual([
+      `credsFile ${file}: no user JWT between -----BEGIN NATS USER JWT----- lines; using the credentials read before`,
+    ]);
 
     const second = seed();
     writeFileSync(file, credsText(fakeJwt("USECOND"), second));
@@ -115,6 +127,8 @@ describe("credential files", () => {
   it("an nkey seed file holding something else than a user seed says so", () => {
     const file = join(dir, "account.nk");
     writeFileSync(file, new TextDecoder().decode(nkeys.createAccount().getSeed()));
-    expect(setupError({ nkeySeedFile: file })).toBe(`nkeySeedFile ${file}: no NKey user seed (a line starting with SU)`);
+    expect(setupError({ nkeySeedFile: file })).toBe(
+      `nkeySeedFile ${file}: no NKey user seed (a line starting with SU)`,
+    );
   });
 });

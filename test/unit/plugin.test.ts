@@ -304,7 +304,8 @@ describe("manifest", () => {
     expect(Object.keys(props).sort()).toEqual(Object.keys(DEFAULTS).sort());
     for (const [k, v] of Object.entries(DEFAULTS)) {
       if (k === "retention" || k === "tls") {
-        for (const [rk, rv] of Object.entries(v as object)) expect(props[k].properties[rk].default, `${k}.${rk}`).toEqual(rv);
+        const sub = props[k].properties;
+        for (const [rk, rv] of Object.entries(v as object)) expect(sub[rk].default, `${k}.${rk}`).toEqual(rv);
       } else expect(props[k].default, k).toEqual(v);
     }
     expect(manifest.configSchema.additionalProperties).toBe(false);
