@@ -34,8 +34,6 @@ export interface ConnectionPlan {
   options: NodeConnectionOptions;
   /** How the client authenticates, for messages: e.g. `credsFile /etc/nats/app.creds`; never a secret. */
   auth: string;
-  /** The server URL(s) used, as configured (may hold credentials: redact before showing). */
-  url: string;
   /** Where the CA certificates come from, e.g. `tls.caFile /etc/nats/ca.pem`; "" for the system's. */
   ca: string;
   /** The client certificate, e.g. `tls.certFile /etc/nats/client.pem`; "" for none. */
@@ -76,7 +74,7 @@ function readSetting(label: string, path: string): Buffer {
   }
 }
 
-export function readNatsContext(
+function readNatsContext(
   nameOrPath: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { path: string; ctx: NatsContextFile } {
@@ -109,21 +107,16 @@ export function readNatsContext(
 /** A secret given inline in a context: a literal, env://NAME or a data: URI (as the `nats` CLI reads them). */
 function contextLiteral(value: string, field: string, where: string, env: NodeJS.ProcessEnv): string {
   if (value.startsWith("env://")) {
-    const v = env[value.slice(6)];
-    if (v === undefined)
-      throw new ConnectionSetupError(
-        `${where}: "${field}" names environment variable ${value.slice(6)}, which is not set`,
-      );
+    const name = value.slice(6);
+    const v = env[name];
+    if (v === undefined) throw new ConnectionSetupError(`${where}: "${field}" names ${name}, which is not set`);
     return v;
   }
-  if (value.startsWith("data:"))
-    return dataUri(value, field, where)
-      .toString("utf8")
-      .replace(/[\r\n]+$/, "");
-  if (/^(op|nsc):\/\//.test(value))
-    throw new ConnectionSetupError(
-      `${where}: "${field}" uses ${value.split(":")[0]}://, which the plugin cannot resolve`,
-    );
+  if (value.startsWith("data:")) return dataUri(value, field, where).toString("utf8").replace(/[\r\n]+$/, "");
+  if (/^(op|nsc):\/\//.test(value)) {
+    const scheme = value.split(":")[0];
+    throw new ConnectionSetupError(`${where}: "${field}" uses ${scheme}://, which the plugin cannot resolve`);
+  }
   return value;
 }
 
@@ -196,10 +189,10 @@ function effectiveSettings(config: EventStoreConfig, env: NodeJS.ProcessEnv): Ef
     // Authentication is one setting: the context's applies only when the plugin names none.
     if (authMethods({ ...config, natsUrl: e.url || DEFAULTS.natsUrl }).length === 0) {
       const named = (["user", "token", "creds", "nkey"] as const).filter((k) => ctx[k]);
-      if (named.length > 1)
-        throw new ConnectionSetupError(
-          `${where}: "${named[0]}" and "${named[1]}" are both set: keep one authentication method`,
-        );
+      if (named.length > 1) {
+        const both = `"${named[0]}" and "${named[1]}"`;
+        throw new ConnectionSetupError(`${where}: ${both} are both set: keep one authentication method`);
+      }
       if (ctx.user) {
         e.user = ctx.user;
         e.password = ctx.password ? contextLiteral(ctx.password, "password", where, env) : "";
@@ -231,8 +224,9 @@ function parseCreds(data: Buffer): { jwt: string; seed: Uint8Array } {
   const jwt = CREDS.exec(s)?.[1]?.trim();
   const seed = CREDS.exec(s)?.[1]?.trim();
   if (!jwt || jwt.split(".").length !== 3) throw new Error("no user JWT between -----BEGIN NATS USER JWT----- lines");
-  if (!seed || !seed.startsWith("SU"))
+  if (!seed || !seed.startsWith("SU")) {
     throw new Error("no user NKey seed (SU...) between -----BEGIN USER NKEY SEED----- lines");
+  }
   const seedBytes = new TextEncoder().encode(seed);
   checkSeed(seedBytes);
   return { jwt, seed: seedBytes };
@@ -297,8 +291,9 @@ class RotatingFile<T> {
 
 function pem(label: string, path: string): string {
   const data = readSetting(label, path).toString("utf8");
-  if (!data.includes("-----BEGIN "))
+  if (!data.includes("-----BEGIN ")) {
     throw new ConnectionSetupError(`${label} ${path}: not a PEM file (no -----BEGIN line)`);
+  }
   return data;
 }
 
@@ -358,7 +353,7 @@ export function connectionPlan(
   }
   if (e.caFile || e.certFile || e.handshakeFirst || options.tls) options.tls = tlsOptions(e);
   const clientCert = e.certFile ? `${l.certFile} ${e.certFile}` : "";
-  return { options, auth, url: e.url, ca: e.caFile ? `${l.caFile} ${e.caFile}` : "", clientCert };
+  return { options, auth, ca: e.caFile ? `${l.caFile} ${e.caFile}` : "", clientCert };
 }
 
 /**
