@@ -80,10 +80,6 @@ export class NscOperator {
     return /-----BEGIN NATS USER JWT-----\s*(\S+)/.exec(creds)![1];
   }
 
-  static seedOf(creds: string): string {
-    return /-----BEGIN USER NKEY SEED-----\s*(\S+)/.exec(creds)![1];
-  }
-
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

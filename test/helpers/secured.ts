@@ -18,8 +18,9 @@ export class SecretWatch {
     for (const v of values) {
       if (v.length < 6) throw new Error(`secret "${what}" too short to look for reliably`);
       this.secrets.push({ what, value: v });
-      for (const line of v.split("\n"))
-        if (/^[A-Za-z0-9+/=]{20,}$/.test(line.trim())) this.secrets.push({ what, value: line.trim() });
+      for (const line of v.split("\n").map((l) => l.trim())) {
+        if (/^[A-Za-z0-9+/=]{20,}$/.test(line)) this.secrets.push({ what, value: line });
+      }
     }
   }
 
@@ -59,7 +60,7 @@ export interface SecuredRun {
 
 const T = eventTypeIndex("session.start");
 
-/** Captures `events` events (payload field i) into a pipeline and collects what it reports. */
+/** Captures `events` session.start events with payload {i: from, from + 1, ...}. */
 export function captureEvents(p: EventPipeline, events: number, from = 0): void {
   for (let i = from; i < from + events; i++) p.capture(T, "main", "agent:main:main", { i });
 }
@@ -81,9 +82,11 @@ export async function securedRun(
   p.start();
   try {
     captureEvents(p, events);
-    if (outcome === "ok")
-      await waitFor(async () => (await p.status()).counters.acked === events, 20_000, "every event acked");
-    else await waitFor(async () => (await p.status()).lastError !== undefined, 20_000, "a connection error in status");
+    const done =
+      outcome === "ok"
+        ? async () => (await p.status()).counters.acked === events
+        : async () => (await p.status()).lastError !== undefined;
+    await waitFor(done, 20_000, outcome === "ok" ? "every event acked" : "a connection error in status");
     const status = await p.status();
     const run = { status, text: statusText(status, []), logs: logger.lines };
     if (outcome === "fail") {
@@ -94,7 +97,7 @@ export async function securedRun(
     return run;
   } finally {
     await p.stop();
-    watch.collect(...logger.lines, await p.status());
-    watch.collect(statusText(await p.status(), []));
+    const last = await p.status();
+    watch.collect(...logger.lines, last, statusText(last, []));
   }
 }
