@@ -29,6 +29,8 @@ export interface BenchOptions {
   outDir?: string;
   /** A running server to use instead of an embedded one (default: the NATS_URL variable). */
   natsUrl?: string;
+  /** The nats-server binary to embed (default: NATS_SERVER_BIN, else the current release the project builds). */
+  natsServerBin?: string;
   /** Run the tinybench micro-benchmarks (default: yes, unless `only` leaves them out). */
   micro?: boolean;
   /** Where the table lines go (default: stdout). */
@@ -58,7 +60,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
   const progress = opts.progress === false ? undefined : new ProgressLine();
   const maxInFlight = DEFAULTS.maxInFlight;
 
-  const server = await startServer(opts.natsUrl ? { NATS_URL: opts.natsUrl } : process.env);
+  const server = await startServer(opts.natsUrl ? { NATS_URL: opts.natsUrl } : process.env, opts.natsServerBin);
   let admin: StreamAdmin | undefined;
   try {
     admin = await StreamAdmin.connect(server.url);
@@ -69,6 +71,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
       node: m.node,
       natsServer: admin.serverVersion,
       server: server.embedded ? "embedded" : "NATS_URL",
+      natsServerBin: server.bin,
       cpu: m.cpu,
       cores: m.cores,
       memoryGb: m.memoryGb,
@@ -202,6 +205,7 @@ function parseArgs(argv: string[]): CliOptions {
     if (a === "--quick" || a === "-q") o.quick = true;
     else if (a === "--only" || a.startsWith("--only=")) o.only = value();
     else if (a === "--out" || a.startsWith("--out=")) o.outDir = value();
+    else if (a === "--nats-server" || a.startsWith("--nats-server=")) o.natsServerBin = value();
     else if (a === "--no-micro") o.micro = false;
     else if (a === "--no-progress") o.progress = false;
     else if (a === "--help" || a === "-h") o.help = true;
@@ -215,6 +219,8 @@ const USAGE = `usage: npm run bench [-- options]
   --quick           small counts, short durations (under a minute)
   --only a,b        only these scenarios (and/or "micro"): ${SCENARIO_IDS.join(", ")}
   --out DIR         write latest.json and report.html there (default bench/results)
+  --nats-server BIN embed this nats-server binary (default: NATS_SERVER_BIN, else the current release that
+                    scripts/ensure-nats-tools.sh builds; Debian's is /usr/sbin/nats-server)
   --no-micro        skip the tinybench micro-benchmarks
   --no-progress     no progress line on stderr
   --markdown [FILE] print the results of FILE (default bench/results/latest.json) as Markdown, run nothing

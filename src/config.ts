@@ -31,6 +31,27 @@ export interface EventStoreConfig {
   spoolDir: string;
   /** Most bytes the spool may hold; 0 turns the spool off. */
   spoolMaxBytes: number;
+  // Connection security. "" means unset. At most one authentication method (credentials in natsUrl
+  // count as one). Files are read by the publisher worker, never on the gateway's thread.
+  user: string;
+  password: string;
+  token: string;
+  /** A file holding an NKey user seed (SU...). */
+  nkeySeedFile: string;
+  /** A .creds file (user JWT + seed, operator mode); re-read at every reconnect. */
+  credsFile: string;
+  /** A caFile or a client certificate turns TLS on; tls:// URLs do too. */
+  tls: TlsConfig;
+  /** A `nats` CLI context (name or path); its settings fill in what the keys above leave unset. */
+  natsContext: string;
+}
+
+export interface TlsConfig {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** TLS before the server's INFO (server option handshake_first, nats-server >= 2.10.4). */
+  handshakeFirst: boolean;
 }
 
 export const DEFAULTS: EventStoreConfig = {
@@ -54,6 +75,13 @@ export const DEFAULTS: EventStoreConfig = {
   privacy: "full",
   spoolDir: "",
   spoolMaxBytes: 1024 * 1024 * 1024,
+  user: "",
+  password: "",
+  token: "",
+  nkeySeedFile: "",
+  credsFile: "",
+  tls: { caFile: "", certFile: "", keyFile: "", handshakeFirst: false },
+  natsContext: "",
 };
 
 export type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
@@ -104,6 +132,12 @@ const powerOfTwo =
 const SUBJECT_PREFIX = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
 // JetStream stream names: no whitespace, dots, wildcards or path separators.
 const STREAM_NAME = /^[^\s.*>/\\]{1,255}$/;
+
+/** A string setting; "" leaves it unset. The value is never echoed (it may be a secret). */
+const text: Check = (v, key) => {
+  if (typeof v !== "string") throw new ConfigError(`${key} must be a string`);
+  return v;
+};
 
 const natsUrl: Check = (v, key) => {
   if (typeof v !== "string" || v.trim() === "") throw new ConfigError(`${key} must be a non-empty string`);
@@ -156,7 +190,15 @@ const SPEC: Record<string, Check> = {
     return v;
   },
   spoolMaxBytes: int(0, Number.MAX_SAFE_INTEGER),
+  user: text,
+  password: text,
+  token: text,
+  nkeySeedFile: text,
+  credsFile: text,
+  natsContext: text,
 };
+
+const TLS_SPEC: Record<string, Check> = { caFile: text, certFile: text, keyFile: text, handshakeFirst: bool };
 
 const RETENTION_SPEC: Record<string, Check> = {
   maxMessages: (v, key) => (v === -1 ? v : int(1, Number.MAX_SAFE_INTEGER)(v, key)),
@@ -187,13 +229,20 @@ export function resolveConfig(raw: unknown): ConfigResult {
   try {
     if (raw === undefined || raw === null) raw = {};
     if (!isPlainObject(raw)) throw new ConfigError("the plugin config must be an object");
-    const { retention, ...rest } = raw;
-    const config: EventStoreConfig = { ...DEFAULTS, retention: { ...DEFAULTS.retention } };
+    const { retention, tls, ...rest } = raw;
+    const config: EventStoreConfig = { ...DEFAULTS, retention: { ...DEFAULTS.retention }, tls: { ...DEFAULTS.tls } };
     applySpec(rest, SPEC, "", config as unknown as Record<string, unknown>);
     if (retention !== undefined) {
       if (!isPlainObject(retention)) throw new ConfigError("retention must be an object");
       applySpec(retention, RETENTION_SPEC, "retention.", config.retention as unknown as Record<string, unknown>);
     }
+    if (tls !== undefined) {
+      if (!isPlainObject(tls)) throw new ConfigError("tls must be an object");
+      applySpec(tls, TLS_SPEC, "tls.", config.tls as unknown as Record<string, unknown>);
+    }
+    checkConnectionSettings(config);
+    // natsUrl left out with a natsContext: the context's url applies (else the default).
+    if (config.natsContext && rest.natsUrl === undefined) config.natsUrl = "";
     const maxAgeMs = config.retention.maxAgeHours * 3_600_000;
     if (maxAgeMs > 0 && config.duplicateWindowMs > maxAgeMs) {
       throw new ConfigError(
@@ -207,6 +256,31 @@ export function resolveConfig(raw: unknown): ConfigResult {
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, error: e.message };
     throw e;
+  }
+}
+
+/** The authentication methods the config names (credentials in natsUrl count as one). */
+export function authMethods(c: EventStoreConfig): string[] {
+  const methods: string[] = [];
+  // user:pass@ or token@ before the host of any of the URLs (scheme optional)
+  if (c.natsUrl.split(",").some((u) => /^(?:[a-z][a-z0-9+.-]*:\/\/)?[^@/]+@/i.test(u.trim()))) {
+    methods.push("natsUrl (credentials in the URL)");
+  }
+  if (c.user || c.password) methods.push("user/password");
+  if (c.token) methods.push("token");
+  if (c.nkeySeedFile) methods.push("nkeySeedFile");
+  if (c.credsFile) methods.push("credsFile");
+  return methods;
+}
+
+function checkConnectionSettings(c: EventStoreConfig): void {
+  const methods = authMethods(c);
+  if (methods.length > 1) {
+    throw new ConfigError(`${methods[0]} and ${methods[1]} are both set: configure one authentication method`);
+  }
+  if (Boolean(c.user) !== Boolean(c.password)) throw new ConfigError("user and password must be set together");
+  if (Boolean(c.tls.certFile) !== Boolean(c.tls.keyFile)) {
+    throw new ConfigError("tls.certFile and tls.keyFile must be set together (a client certificate and its key)");
   }
 }
 

@@ -12,7 +12,8 @@ export type ConnectionState = "connecting" | "connected" | "reconnecting" | "clo
 
 export interface StreamInfoSummary {
   name: string;
-  action: "created" | "updated" | "unchanged" | "error";
+  /** not-checked: the NATS user may not use the stream API; events go into the stream as it is. */
+  action: "created" | "updated" | "unchanged" | "not-checked" | "error";
   messages?: number;
   bytes?: number;
   warning?: string;

@@ -17,10 +17,10 @@ import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-proto
 import { EnvelopeBuilder } from "./envelope.ts";
 import { ACKED, AckWindow, DROPPED, FROM_SPOOL, newReleased } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
-import { connectionOptions } from "./nats-connection.ts";
+import { type ConnectionPlan, describeConnectError, explainConnectError, waitForConnectionPlan } from "./nats-auth.ts";
 import { InboxPublisher } from "./inbox-publisher.ts";
 import { ACK_DUPLICATE, ACK_ERROR, type AckKind, describeNak } from "./pub-ack.ts";
-import { ensureStream } from "./stream-setup.ts";
+import { ensureStream, setupFailure } from "./stream-setup.ts";
 import { type ReplaySegment, Spool } from "./spool.ts";
 import { SpoolLock } from "./spool-lock.ts";
 import { ahead, Backlog, RING_STALL_MS, ringMustSpool } from "./backlog.ts";
@@ -372,12 +372,14 @@ function moveRing(): void {
 
 async function setupStream(): Promise<void> {
   try {
-    const info = await ensureStream(await jetstreamManager(st.nc!), config);
+    // checkAPI off: a user allowed only $JS.API.STREAM.*.<stream> has no $JS.API.INFO to probe.
+    const info = await ensureStream(await jetstreamManager(st.nc!, { checkAPI: false }), config);
     post({ t: "stream", info });
     if (info.warning) log("warn", info.warning);
   } catch (e) {
-    post({ t: "stream", info: { name: config.streamName, action: "error", warning: redactUrl(errorText(e)) } });
-    log("warn", `could not check stream ${config.streamName}: ${redactUrl(errorText(e))}; publishing anyway`);
+    const info = setupFailure(config.streamName, e);
+    post({ t: "stream", info });
+    log("warn", info.warning!);
   }
 }
 
@@ -483,16 +485,29 @@ function prefaultRing(): void {
   slice();
 }
 
+let plan: ConnectionPlan | undefined;
+
 /**
  * One attempt that reports why it failed (server down, wrong credentials...), then attempts in the
- * background for as long as it takes; events wait in the ring (or the spool) meanwhile.
+ * background for as long as it takes; events wait in the ring (or the spool) meanwhile. Settings that
+ * cannot be used (a missing creds file...) are reported once and checked again every 5 s.
  */
-async function firstConnection(): Promise<NatsConnection> {
-  const opts = connectionOptions(config.natsUrl, config.connectTimeoutMs);
+async function firstConnection(): Promise<NatsConnection | undefined> {
+  plan = await waitForConnectionPlan(
+    config,
+    (problem) => {
+      post({ t: "connection", state: "connecting", error: problem });
+      log("error", `${problem}; checking again every 5 s, events wait in the ring`);
+    },
+    (msg) => log("warn", msg),
+    () => st.finishing,
+  );
+  if (plan === undefined) return undefined;
+  const opts = plan.options;
   try {
     return await connect({ ...opts, waitOnFirstConnect: false });
   } catch (e) {
-    const why = redactUrl(errorText(e));
+    const why = await explainConnectError(e, plan);
     post({ t: "connection", state: "connecting", error: `cannot connect to NATS: ${why}` });
     log("warn", `cannot connect to NATS (${why}); retrying in the background, events wait in the ring`);
     return connect(opts);
@@ -503,8 +518,8 @@ async function main(): Promise<void> {
   prefaultRing();
   post({ t: "connection", state: "connecting" });
   const conn = await firstConnection();
-  if (st.finishing) {
-    await conn.close();
+  if (conn === undefined || st.finishing) {
+    await conn?.close();
     return;
   }
   st.nc = conn;
@@ -515,7 +530,8 @@ async function main(): Promise<void> {
   // starts a fresh worker (and connection) after its backoff. Nothing unacked is lost.
   void conn.closed().then((err) => {
     if (st.finishing) return;
-    log("error", `NATS connection closed${err ? `: ${redactUrl(err.message)}` : ""}; restarting the publisher`);
+    const why = err ? `: ${describeConnectError(err, plan)}` : "";
+    log("error", `NATS connection closed${why}; restarting the publisher`);
     process.exit(1);
   });
   await setupStream();
@@ -533,7 +549,7 @@ function errorText(e: unknown): string {
 // A connection the client gives up on (e.g. rejected credentials): exit, and the supervisor tries
 // again with a fresh worker after its backoff. Nothing in the ring or the spool is lost.
 main().catch((e) => {
-  const why = redactUrl(errorText(e));
+  const why = describeConnectError(e, plan);
   post({ t: "connection", state: "closed", error: `cannot connect to NATS: ${why}` });
   log("error", `cannot connect to NATS (${why}); the publisher restarts after a backoff`);
   process.exit(1);

@@ -4,7 +4,7 @@
 import { nanos } from "@nats-io/transport-node";
 import { type JetStreamManager, JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
 import type { StreamConfig } from "@nats-io/jetstream";
-import type { EventStoreConfig } from "../src/config.ts";
+import { redactUrl, type EventStoreConfig } from "../src/config.ts";
 import type { StreamInfoSummary } from "../src/worker-protocol.ts";
 
 const STREAM_NOT_FOUND = 10059;
@@ -64,6 +64,8 @@ export async function ensureStream(jsm: JetStreamManager, c: EventStoreConfig): 
     });
     return { name: c.streamName, action: "updated", messages: info.state.messages, bytes: info.state.bytes, warning };
   } catch (e) {
+    const denied = setupFailure(c.streamName, e);
+    if (denied.action === "not-checked") return denied;
     const why = e instanceof Error ? e.message : String(e);
     return {
       name: c.streamName,
@@ -71,4 +73,29 @@ export async function ensureStream(jsm: JetStreamManager, c: EventStoreConfig): 
       warning: `stream ${c.streamName} exists but could not be updated to the configured subjects/retention (${why})${warning ? `; also ${warning}` : ""}`,
     };
   }
+}
+
+/**
+ * What to report when the stream could not be set up. A user whose permissions deny the JetStream
+ * API (stream created by an operator beforehand) gets "not-checked" and the subject it may not use.
+ */
+export function setupFailure(stream: string, e: unknown): StreamInfoSummary {
+  let denied: string | undefined;
+  type Cause = { cause?: unknown; message?: unknown } | undefined;
+  for (let x = e as Cause, n = 0; x && n < 5; x = x.cause as Cause, n++) {
+    const m = /permissions violation for (?:publish|subscription) to "([^"]+)"/i.exec(String(x.message));
+    if (m) denied = m[1];
+  }
+  if (denied !== undefined) {
+    const what = denied.includes(".INFO.") ? "checked" : "created or updated";
+    return {
+      name: stream,
+      action: "not-checked",
+      warning:
+        `stream ${stream} not ${what}: the NATS user has no permission for ${denied}; publishing into the stream ` +
+        `as it is (create it beforehand, or allow $JS.API.STREAM.INFO/CREATE/UPDATE.${stream})`,
+    };
+  }
+  const why = redactUrl(e instanceof Error ? e.message : String(e));
+  return { name: stream, action: "error", warning: `could not check stream ${stream}: ${why}; publishing anyway` };
 }

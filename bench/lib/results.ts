@@ -56,8 +56,11 @@ export interface Row {
 export interface Header {
   date: string;
   node: string;
+  /** The server's version, from its INFO (e.g. 2.15.3). */
   natsServer: string;
   server: "embedded" | "NATS_URL";
+  /** The embedded server's binary; null with NATS_URL. */
+  natsServerBin: string | null;
   cpu: string;
   cores: number;
   memoryGb: number;

@@ -1,19 +1,26 @@
 // The NATS server the bench runs against: NATS_URL when set, otherwise a private
 // `nats-server -js` on a free loopback port with a temporary file store (the test suite's
-// NatsServer), removed afterwards.
-import { readFileSync } from "node:fs";
-import { NatsServer, natsServerBinary } from "../../test/helpers/nats-server.ts";
+// NatsServer), removed afterwards. That server is the current release the project builds
+// (scripts/ensure-nats-tools.sh), unless --nats-server or NATS_SERVER_BIN names another binary.
+import { existsSync, readFileSync } from "node:fs";
+import { NatsServer } from "../../test/helpers/nats-server.ts";
+import { natsTools } from "../../test/helpers/nats-tools.ts";
 
 export class NoServerBinary extends Error {}
 
-export function findNatsServer(): string {
+function findNatsServer(bin = process.env.NATS_SERVER_BIN): string {
+  if (bin) {
+    if (!existsSync(bin)) throw new NoServerBinary(`no nats-server at ${bin} (--nats-server / NATS_SERVER_BIN)`);
+    return bin;
+  }
   try {
-    return natsServerBinary();
-  } catch {
+    return natsTools().natsServer;
+  } catch (e) {
     throw new NoServerBinary(
-      "the bench needs a NATS server with JetStream: no nats-server binary on PATH or at /usr/sbin/nats-server.\n" +
-        "  Install one (Debian/Ubuntu: apt-get install nats-server), or point the bench at a running server:\n" +
-        "  NATS_URL=nats://127.0.0.1:4222 npm run bench",
+      "the bench runs the current nats-server, built by scripts/ensure-nats-tools.sh, which failed " +
+        `(${(e as Error).message.split("\n")[0]}).\n` +
+        "  Pick another binary (NATS_SERVER_BIN=/usr/sbin/nats-server npm run bench, or -- --nats-server PATH),\n" +
+        "  or point the bench at a running server: NATS_URL=nats://127.0.0.1:4222 npm run bench",
     );
   }
 }
@@ -21,6 +28,8 @@ export function findNatsServer(): string {
 export interface BenchServer {
   url: string;
   embedded: boolean;
+  /** The embedded server's binary; null with NATS_URL. */
+  bin: string | null;
   /** CPU time (ms) the embedded server has used so far; undefined for an external server. */
   cpuMs(): number | undefined;
   close(): Promise<void>;
@@ -28,12 +37,11 @@ export interface BenchServer {
 
 const USER_HZ = 100; // clock ticks per second in /proc/<pid>/stat on Linux
 
-export async function startServer(env = process.env): Promise<BenchServer> {
+export async function startServer(env = process.env, bin?: string): Promise<BenchServer> {
   if (env.NATS_URL) {
-    return { url: env.NATS_URL, embedded: false, cpuMs: () => undefined, close: async () => {} };
+    return { url: env.NATS_URL, embedded: false, bin: null, cpuMs: () => undefined, close: async () => {} };
   }
-  findNatsServer();
-  const server = await NatsServer.start();
+  const server = await NatsServer.start({ bin: findNatsServer(bin ?? env.NATS_SERVER_BIN) });
   // A bench stopped with Ctrl-C must not leave its server or store behind.
   const cleanup = () => {
     if (server.pid !== undefined) process.kill(server.pid, "SIGKILL");
@@ -42,6 +50,7 @@ export async function startServer(env = process.env): Promise<BenchServer> {
   return {
     url: server.url,
     embedded: true,
+    bin: server.bin,
     cpuMs: () => {
       try {
         const f = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1].split(" ");

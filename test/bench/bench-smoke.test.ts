@@ -1,12 +1,15 @@
 // The benchmark suite runs end to end: the quick bench's smallest scenario, every mode, against a
-// real nats-server (the bench starts its own unless NATS_URL is set). It checks the shape of the
-// JSON and that every mode acked and stored every event. No speed thresholds: the machine is shared.
+// real nats-server (the bench starts its own, the current release, unless NATS_URL is set). It checks
+// the shape of the JSON and that every mode acked and stored every event. No speed thresholds: the
+// machine is shared.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runBench } from "../../bench/run.ts";
 import { MODES } from "../../bench/lib/types.ts";
+import { natsServerRelease } from "../helpers/nats-server.ts";
+import { natsTools } from "../helpers/nats-tools.ts";
 
 const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -21,6 +24,9 @@ describe("npm run bench", () => {
     for (const key of ["date", "node", "natsServer", "cpu"]) expect(typeof json.header[key]).toBe("string");
     expect(Number.isNaN(Date.parse(json.header.date))).toBe(false);
     expect(json.header.node).toBe(process.version);
+    // By default the bench embeds the current nats-server release and says which one ran.
+    expect(json.header.natsServerBin).toBe(natsTools().natsServer);
+    expect(json.header.natsServer).toBe(natsServerRelease(natsTools().natsServer).join("."));
 
     expect(json.results.map((r: { mode: string }) => r.mode).sort()).toEqual([...MODES].sort());
     for (const r of json.results) {

@@ -4,9 +4,18 @@ import { spawn, type ChildProcess, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
+/**
+ * The nats-server the tests run: NATS_SERVER_BIN when set (vitest.config.ts sets it per project, one
+ * project per server version), else the one on PATH or Debian's /usr/sbin/nats-server.
+ */
 export function natsServerBinary(): string {
+  const chosen = process.env.NATS_SERVER_BIN;
+  if (chosen) {
+    if (!existsSync(chosen)) throw new Error(`NATS_SERVER_BIN=${chosen}: no such file`);
+    return chosen;
+  }
   for (const dir of (process.env.PATH ?? "").split(":")) {
     if (dir && existsSync(join(dir, "nats-server"))) return join(dir, "nats-server");
   }
@@ -14,8 +23,22 @@ export function natsServerBinary(): string {
   throw new Error("nats-server not found on PATH or at /usr/sbin/nats-server (apt-get install nats-server)");
 }
 
-export function natsServerVersion(): string {
-  return execFileSync(natsServerBinary(), ["--version"], { encoding: "utf8" }).trim();
+/** `nats-server: v2.9.10` */
+export function natsServerVersion(bin = natsServerBinary()): string {
+  return execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
+}
+
+/** [major, minor, patch] of the server the tests run, e.g. [2, 9, 10]. */
+export function natsServerRelease(bin = natsServerBinary()): [number, number, number] {
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(natsServerVersion(bin));
+  if (!m) throw new Error(`cannot read the version of ${bin}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+/** True when the server the tests run is at least `major.minor.patch`. */
+export function serverAtLeast(major: number, minor: number, patch = 0): boolean {
+  const [a, b, c] = natsServerRelease();
+  return a !== major ? a > major : b !== minor ? b > minor : c >= patch;
 }
 
 export async function freePort(): Promise<number> {
@@ -45,8 +68,10 @@ export interface NatsServerOptions {
   storeDir?: string;
   /** Extra command-line arguments (e.g. cluster routes). */
   args?: string[];
-  /** A configuration file's text (e.g. `jetstream { max_file_store: 4MB }`), passed with -c. */
+  /** A configuration file's text (authorization, TLS, operator mode...), passed with -c. */
   config?: string;
+  /** The nats-server binary (default: natsServerBinary()). */
+  bin?: string;
 }
 
 export class NatsServer {
@@ -55,24 +80,36 @@ export class NatsServer {
   private proc: ChildProcess | undefined;
   private readonly ownsStore: boolean;
   private readonly args: string[];
+  /** The -c file, when the server runs with a configuration file (removed with the server). */
+  private readonly configFile: string | undefined;
+  readonly bin: string;
 
-  private constructor(port: number, storeDir: string, ownsStore: boolean, args: string[]) {
+  private constructor(
+    port: number,
+    storeDir: string,
+    ownsStore: boolean,
+    args: string[],
+    configFile: string | undefined,
+    bin: string,
+  ) {
     this.port = port;
     this.storeDir = storeDir;
     this.ownsStore = ownsStore;
     this.args = args;
+    this.configFile = configFile;
+    this.bin = bin;
   }
 
   static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
     const port = opts.port ?? (await freePort());
     const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), "nats-js-"));
-    const args = [...(opts.args ?? [])];
+    let configFile: string | undefined;
     if (opts.config !== undefined) {
-      const file = join(storeDir, "server.conf");
-      writeFileSync(file, opts.config);
-      args.push("-c", file);
+      configFile = join(mkdtempSync(join(tmpdir(), "nats-conf-")), "server.conf");
+      writeFileSync(configFile, opts.config);
     }
-    const s = new NatsServer(port, storeDir, opts.storeDir === undefined, args);
+    const owns = opts.storeDir === undefined;
+    const s = new NatsServer(port, storeDir, owns, opts.args ?? [], configFile, opts.bin ?? natsServerBinary());
     await s.restart();
     return s;
   }
@@ -93,7 +130,9 @@ export class NatsServer {
   /** (Re)starts the server on the same port and store; resolves once it accepts connections. */
   async restart(): Promise<void> {
     if (this.running) return;
-    const p = spawn(natsServerBinary(), ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.args], {
+    const conf = this.configFile ? ["-c", this.configFile] : [];
+    const args = [...conf, "-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir, ...this.args];
+    const p = spawn(this.bin, args, {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -125,5 +164,6 @@ export class NatsServer {
   async dispose(): Promise<void> {
     await this.stop("SIGKILL");
     if (this.ownsStore) rmSync(this.storeDir, { recursive: true, force: true });
+    if (this.configFile) rmSync(dirname(this.configFile), { recursive: true, force: true });
   }
 }

@@ -16,13 +16,19 @@ export class MemoryLogger implements Logger {
   }
 }
 
-export function testConfig(url: string, extra: Record<string, unknown> = {}): EventStoreConfig {
-  const r = resolveConfig({ natsUrl: url, streamName: "it-events", subjectPrefix: "it.events", ...extra });
+/** A valid config for tests; `url` undefined leaves natsUrl out (e.g. for natsContext). */
+export function testConfig(url: string | undefined, extra: Record<string, unknown> = {}): EventStoreConfig {
+  const where = url === undefined ? {} : { natsUrl: url };
+  const r = resolveConfig({ ...where, streamName: "it-events", subjectPrefix: "it.events", ...extra });
   if (!r.ok) throw new Error(r.error);
   return r.config;
 }
 
-export function testPipeline(url: string, extra: Record<string, unknown> = {}, logger = new MemoryLogger()): EventPipeline {
+export function testPipeline(
+  url: string | undefined,
+  extra: Record<string, unknown> = {},
+  logger = new MemoryLogger(),
+): EventPipeline {
   return new EventPipeline(testConfig(url, extra), logger);
 }
 

@@ -1,6 +1,7 @@
 // Reads a whole stream back (for assertions) with an ordered consumer.
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connectionOptions } from "../../workers/nats-connection.ts";
 
 export interface StoredMessage {
   seq: number;
@@ -10,8 +11,13 @@ export interface StoredMessage {
   data: Uint8Array;
 }
 
-export async function withConnection<T>(url: string, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers: url });
+/** A server URL (credentials in it are used, as the plugin uses them), or full connection options (TLS...). */
+export type Server = string | NodeConnectionOptions;
+
+export async function withConnection<T>(url: Server, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const reader = { waitOnFirstConnect: false, maxReconnectAttempts: 10 };
+  const opts = typeof url === "string" ? { ...connectionOptions(url, 5000), ...reader } : url;
+  const nc = await connect(opts);
   try {
     return await fn(nc);
   } finally {
@@ -19,11 +25,11 @@ export async function withConnection<T>(url: string, fn: (nc: NatsConnection) =>
   }
 }
 
-export async function streamMessageCount(url: string, stream: string): Promise<number> {
+export async function streamMessageCount(url: Server, stream: string): Promise<number> {
   return withConnection(url, async (nc) => (await (await jetstreamManager(nc)).streams.info(stream)).state.messages);
 }
 
-export async function readStream(url: string, stream: string): Promise<StoredMessage[]> {
+export async function readStream(url: Server, stream: string): Promise<StoredMessage[]> {
   return withConnection(url, async (nc) => {
     const total = (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
     const out: StoredMessage[] = [];
@@ -58,7 +64,7 @@ export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: n
  * Reads the stream and checks that it holds events 0..n-1 (payload field `i`) exactly once each,
  * with unique envelope ids.
  */
-export async function expectEachEventOnce(url: string, stream: string, n: number): Promise<void> {
+export async function expectEachEventOnce(url: Server, stream: string, n: number): Promise<void> {
   const msgs = await readStream(url, stream);
   const seen = new Set<number>();
   const ids = new Set<string>();

@@ -52,6 +52,35 @@ describe("config", () => {
     expect(err(raw)).toMatch(message);
   });
 
+  it("takes connection security settings; natsUrl left out with a natsContext comes from the context", () => {
+    const r = resolveConfig({ user: "u", password: "p", tls: { caFile: "/ca.pem", handshakeFirst: true } });
+    expect(r.ok && r.config.tls).toEqual({ caFile: "/ca.pem", certFile: "", keyFile: "", handshakeFirst: true });
+    expect(r.ok && r.config.natsUrl).toBe(DEFAULTS.natsUrl);
+    const ctx = resolveConfig({ natsContext: "prod" });
+    expect(ctx.ok && ctx.config.natsUrl).toBe("");
+    const both = resolveConfig({ natsContext: "prod", natsUrl: "nats://h:4222" });
+    expect(both.ok && both.config.natsUrl).toBe("nats://h:4222");
+  });
+
+  it.each([
+    [{ user: "u", password: "p", token: "t" }, "user/password and token are both set: configure one authentication"],
+    [{ natsUrl: "nats://u:p@h:4222", credsFile: "/c" }, "natsUrl (credentials in the URL) and credsFile are both set"],
+    [{ natsUrl: "nats://a:4222,tok@b:4222", token: "t" }, "natsUrl (credentials in the URL) and token are both set"],
+    [{ nkeySeedFile: "/s", credsFile: "/c" }, "nkeySeedFile and credsFile are both set"],
+    [{ user: "u" }, "user and password must be set together"],
+    [{ tls: { certFile: "/c.pem" } }, "tls.certFile and tls.keyFile must be set together"],
+    [{ tls: { caFile: 1 } }, "tls.caFile must be a string"],
+    [{ tls: { verify: true } }, "tls.verify is not a known setting"],
+    [{ tls: "on" }, "tls must be an object"],
+  ])("refuses %j with a message naming the keys", (raw, message) => {
+    expect(err(raw)).toContain(message);
+  });
+
+  it("never echoes a password or token in a config error", () => {
+    expect(err({ password: 12345678 })).toBe("password must be a string");
+    expect(err({ token: "s3cret-token", user: "u", password: "s3cret-pw" })).not.toMatch(/s3cret/);
+  });
+
   it("never puts credentials in an error or a log line", () => {
     expect(redactUrl("nats://user:secret@host:4222")).toBe("nats://***@host:4222");
     expect(err({ natsUrl: "http://user:secret@host:4222" })).not.toContain("secret");

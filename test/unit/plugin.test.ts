@@ -303,11 +303,14 @@ describe("manifest", () => {
     const props = manifest.configSchema.properties;
     expect(Object.keys(props).sort()).toEqual(Object.keys(DEFAULTS).sort());
     for (const [k, v] of Object.entries(DEFAULTS)) {
-      if (k === "retention") {
-        for (const [rk, rv] of Object.entries(v as object)) expect(props.retention.properties[rk].default).toEqual(rv);
+      if (k === "retention" || k === "tls") {
+        const sub = props[k].properties;
+        for (const [rk, rv] of Object.entries(v as object)) expect(sub[rk].default, `${k}.${rk}`).toEqual(rv);
       } else expect(props[k].default, k).toEqual(v);
     }
     expect(manifest.configSchema.additionalProperties).toBe(false);
+    // Secrets are marked for the UI; file paths are not secrets.
+    for (const k of ["natsUrl", "password", "token"]) expect(manifest.uiHints[k].sensitive, k).toBe(true);
   });
 
   it("package.json points OpenClaw at built JavaScript that ships in the package", () => {
