@@ -21,6 +21,8 @@ const WORKER_URL = new URL(`../workers/publisher${extname(fileURLToPath(import.m
 
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
+/** How long a stopping worker may take past the drain deadline to spool what is left. */
+const STOP_GRACE_MS = 5000;
 /** A worker that ran this long before dying starts the backoff again from the minimum. */
 const HEALTHY_RUN_MS = 30_000;
 
@@ -163,7 +165,9 @@ export class WorkerSupervisor {
     if (!w) return 0;
     const done = new Promise<number>((resolve) => (this.stopped = resolve));
     this.send({ t: "stop", deadline: performance.timeOrigin + performance.now() + timeoutMs });
-    const grace = new Promise<number>((resolve) => setTimeout(() => resolve(-1), timeoutMs + 1000).unref());
+    // Past the drain deadline the worker still has to move the ring to the spool (and, right after
+    // a start on a loaded machine, to finish loading): give it time before cutting it off.
+    const grace = new Promise<number>((resolve) => setTimeout(() => resolve(-1), timeoutMs + STOP_GRACE_MS).unref());
     const unacked = await Promise.race([done, grace]);
     this.stopped = undefined;
     if (this.worker === w) await w.terminate();
