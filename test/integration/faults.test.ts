@@ -166,6 +166,7 @@ describe("random faults under load", () => {
       const missing = seen.reduce((a, v) => a + (v === 0 ? 1 : 0), 0);
       if (missing > 0) console.log(`first missing: ${[...seen.keys()].filter((i) => seen[i] === 0).slice(0, 20).join(", ")}`);
       console.log(`${next} events captured, ${stored.length} stored, ${duplicates} duplicates, ${missing} missing, ${pipelines.length} pipelines`);
+      for (const s of statuses) console.log(JSON.stringify(s.counters));
       expect({ duplicates, missing }).toEqual({ duplicates: 0, missing: 0 });
       // Each stored event is counted once: as acked by the process that captured it, or as
       // recovered by the one that replayed it from the spool.
