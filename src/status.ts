@@ -31,13 +31,16 @@ export interface Counters {
   sanitized: number;
   workerStarts: number;
   workerCrashes: number;
+  /** Workers the watchdog replaced because they made no progress (blocked, or connected without acks). */
+  workerStalls: number;
   /** Disk spool: records written to it, records published from it, bytes it holds, whether it is full or failing. */
   spool: { spooled: number; replayed: number; bytes: number; full: boolean; failed: boolean };
 }
 
 export interface EventStoreStatus {
   enabled: true;
-  connection: { state: ConnectionState; server?: string };
+  /** `reason` says why, while the state is "stalled" (the watchdog is replacing the worker). */
+  connection: { state: ConnectionState; server?: string; reason?: string };
   stream?: StreamInfoSummary;
   counters: Counters;
   rates: { capturedPerSec: number; ackedPerSec: number; windowSec: number };
@@ -47,7 +50,7 @@ export interface EventStoreStatus {
   /** What the hooks cost the gateway's event loop (each hook's calls 5..64, then every 32nd). */
   host: { hookCalls: number; costNsPerCall: number };
   /** CPU the publisher worker threads have used (all of them since start), and per acked event. */
-  worker: { cpuMs: number; cpuNsPerEvent: number };
+  worker: { cpuMs: number; cpuNsPerEvent: number; lastStall?: { reason: string; at: number } };
   lastError?: string;
 }
 
@@ -78,6 +81,7 @@ export function readCounters(v: RingViews): Counters {
     sanitized: n[C.sanitized],
     workerStarts: n[C.workerStarts],
     workerCrashes: n[C.workerCrashes],
+    workerStalls: n[C.workerStalls],
     spool: { spooled: n[C.spooled], replayed: n[C.replayed], bytes: n[C.spoolBytes], full: n[C.spoolFull] === 1, failed: n[C.spoolFailed] === 1 },
   };
 }

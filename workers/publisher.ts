@@ -254,6 +254,7 @@ function onAck(token: number, kind: AckKind, reply: Msg): void {
 
 /** Every SWEEP_MS: re-publish records whose ack is overdue (or whose error backoff has passed); fsync the spool. */
 function sweep(): void {
+  c[C.workerHeartbeat] = sharedClockMs(); // the host's watchdog: this thread's event loop is turning
   spool?.flush();
   if (!connected) return;
   const now = sharedClockMs();

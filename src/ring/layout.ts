@@ -46,11 +46,13 @@ export const C = {
   spoolBytes: 28, // bytes in the spool now
   spoolFailed: 29, // 1 while the spool cannot be written (disk full, no permission)
   spoolFull: 30, // 1 while the spool has reached spoolMaxBytes
+  workerHeartbeat: 31, // shared-clock ms of the worker's last sweep: the host's watchdog sees a blocked loop
   // written by the host thread (supervisor)
   workerStarts: 32,
   workerCrashes: 33,
+  workerStalls: 34, // workers replaced by the watchdog (alive but making no progress)
 } as const;
-export const COUNTER_SLOTS = 48;
+export const COUNTER_SLOTS = 64;
 
 /** Every record starts 8-byte aligned; this marks "no record here, continue at offset 0". */
 export const SKIP_MARKER = 0xffffffff;
