@@ -42,8 +42,11 @@ const BACKOFF_MAX_MS = 10_000;
 const HEALTHY_RUN_MS = 30_000;
 /** How long a worker may take beyond the stop deadline to report before it is terminated. */
 const STOP_GRACE_MS = 1000;
-/** Events captured after a stop are moved to the stream or the spool this long after, unless a start comes first. */
-const LATE_FLUSH_MS = 1000;
+/**
+ * Events captured after a stop go to the stream or the spool this long after, unless a start comes
+ * first: in a plugin reload OpenClaw starts the new registration a few seconds after the old stop.
+ */
+const LATE_FLUSH_MS = 5000;
 
 export class WorkerSupervisor {
   connection: ConnectionState = "closed";
@@ -137,7 +140,8 @@ export class WorkerSupervisor {
       if (this.missingFileLogged !== url.href) {
         this.missingFileLogged = url.href;
         this.logger.error(
-          `[nats-eventstore] the publisher worker file ${fileURLToPath(url)} is gone (the plugin's files were replaced or removed); events wait in the ring until the plugin starts again`,
+          `[nats-eventstore] the publisher worker file ${fileURLToPath(url)} is gone (the plugin's files were ` +
+            "replaced or removed); events wait in the ring until the plugin starts again",
         );
       }
       return undefined;
@@ -219,7 +223,8 @@ export class WorkerSupervisor {
     this.lastStall = { reason, at: Date.now() };
     this.lastError = `publisher worker stalled: ${reason}`;
     this.logger.warn(
-      `[nats-eventstore] publisher worker stalled: ${reason} (limit ${this.watchdog.boundMs} ms, from publishTimeoutMs); replacing it, its events wait in the ring`,
+      `[nats-eventstore] publisher worker stalled: ${reason} (limit ${this.watchdog.boundMs} ms, from ` +
+        "publishTimeoutMs); replacing it, its events wait in the ring",
     );
     this.stopWatchdog();
     void w.terminate();
@@ -340,7 +345,8 @@ export class WorkerSupervisor {
     const left = ringUsed(this.views);
     if (left > 0) {
       this.logger.warn(
-        `[nats-eventstore] ${recordsInRing(this.views)} events (${left} bytes) could not be stored in JetStream or the spool; they wait in memory for the next start and are lost if the process exits first`,
+        `[nats-eventstore] ${recordsInRing(this.views)} events (${left} bytes) could not be stored in JetStream or ` +
+          "the spool; they wait in memory for the next start and are lost if the process exits first",
       );
     }
     return left;
@@ -350,7 +356,8 @@ export class WorkerSupervisor {
   reportAtExit(): void {
     const left = ringUsed(this.views);
     if (left > 0) {
-      this.logger.error(`[nats-eventstore] process exiting with ${recordsInRing(this.views)} events (${left} bytes) not stored anywhere; they are lost`);
+      const events = `${recordsInRing(this.views)} events (${left} bytes)`;
+      this.logger.error(`[nats-eventstore] process exiting with ${events} not stored anywhere; they are lost`);
     }
   }
 }

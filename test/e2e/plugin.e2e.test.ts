@@ -139,17 +139,20 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
   }, 240_000);
 
   it("keeps publishing after another plugin is installed through the running gateway (config hot reload)", async () => {
-    const res = await gw!.cli(["plugins", "install", `npm-pack:${probeTarball}`, "--force", "--accept-capabilities"], { timeoutMs: 240_000 });
+    const install = ["plugins", "install", `npm-pack:${probeTarball}`, "--force", "--accept-capabilities"];
+    const res = await gw!.cli(install, { timeoutMs: 240_000 });
     expect(res.stdout).toMatch(/Applied in Gateway generation \d+/);
     await allStored("events stored after the plugin install");
   }, 300_000);
 
-  it("keeps publishing after its own config changes (OpenClaw replaces the registration and deletes its files)", async () => {
+  it("keeps publishing after its own config changes (its registration is replaced)", async () => {
     const before = await status();
-    const reloads = () => gw!.logText().split("\n").filter((l) => /config hot reload applied \(.*plugins\.entries\.nats-eventstore/.test(l)).length;
-    const applied = reloads();
-    await gw!.cli(["config", "set", "plugins.entries.nats-eventstore.config.excludeHooks", '["cron_changed"]', "--strict-json"], { timeoutMs: 120_000 });
-    await waitUntil(() => reloads() > applied, 60_000, "the hot reload of this plugin's config");
+    const applied = /config hot reload applied \(.*plugins\.entries\.nats-eventstore/;
+    const reloads = () => gw!.logText().split("\n").filter((l) => applied.test(l)).length;
+    const earlier = reloads();
+    const key = "plugins.entries.nats-eventstore.config.excludeHooks";
+    await gw!.cli(["config", "set", key, '["cron_changed"]', "--strict-json"], { timeoutMs: 120_000 });
+    await waitUntil(() => reloads() > earlier, 60_000, "the hot reload of this plugin's config");
     await allStored("a running worker from the new registration, everything stored");
     const after = await status();
     expect(after.counters.workerStarts).toBeGreaterThan(before.counters.workerStarts);
@@ -206,14 +209,17 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     expect(new Set(events.map((e) => e.env.agent))).toEqual(new Set(["main", "system"]));
   }, 60_000);
 
-  it("holds the lifecycle's events: sub-agent, exec, plugin install, the replacement, and the shutdown after the reloads", () => {
+  it("holds the lifecycle's events: sub-agent, exec, plugin install, replacement, and the shutdown after them", () => {
     const types = (session: string) => new Set(events.filter((e) => e.env.session === session).map((e) => e.env.type));
-    for (const t of ["subagent.spawned", "subagent.ended", "run.end"]) expect(types("agent:main:e2e-spawn"), t).toContain(t);
+    const spawned = types("agent:main:e2e-spawn");
+    for (const t of ["subagent.spawned", "subagent.ended", "run.end"]) expect(spawned, t).toContain(t);
     const child = events.find((e) => e.env.type === "subagent.spawned")!.env.payload.childSessionKey as string;
     expect(types(child)).toContain("run.end");
-    expect(events.some((e) => e.env.type === "tool.call" && e.env.session === "agent:main:e2e-exec" && e.env.payload.toolName === "exec")).toBe(true);
+    const execCalls = events.filter((e) => e.env.type === "tool.call" && e.env.session === "agent:main:e2e-exec");
+    expect(execCalls.map((e) => e.env.payload.toolName)).toContain("exec");
     expect(events.some((e) => e.env.type === "plugin.install" && e.env.payload.targetType === "plugin")).toBe(true);
-    for (const t of ["run.start", "llm.input", "tool.call", "run.end", "llm.output"]) expect(types("agent:main:e2e-after"), t).toContain(t);
+    const after = types("agent:main:e2e-after");
+    for (const t of ["run.start", "llm.input", "tool.call", "run.end", "llm.output"]) expect(after, t).toContain(t);
     // gateway_stop fired for the replaced registration after its service stopped, and for the shutdown.
     const stops = events.filter((e) => e.env.type === "gateway.stop").map((e) => e.env.payload.reason);
     expect(stops).toEqual(["plugin replacement", "gateway stopping"]);
@@ -225,7 +231,7 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     // excludeHooks took effect with the replacement: no cron events after it.
     const replaced = events.findIndex((e) => e.env.type === "gateway.stop");
     expect(events.slice(replaced).some((e) => e.env.type === "cron.changed")).toBe(false);
-    expect(stopped!.log).not.toMatch(/could not be stored|not stored anywhere|publisher worker (failed|exited|stalled)/);
+    expect(stopped!.log).not.toMatch(/could not be stored|not stored anywhere|publisher worker (failed|exited|stall)/);
   });
 
   it("never wrote a credential or the gateway token into the stream or its log", () => {

@@ -41,11 +41,13 @@ describe("lifecycle gaps", () => {
 
     /** A pipeline whose worker is refused and restarted, caught between two attempts. */
     async function inBackoff(spoolDir: string, log: MemoryLogger) {
-      const p = testPipeline(`nats://alice:wrong-pw@127.0.0.1:${port}`, { streamName: "backoff", subjectPrefix: "bo", connectTimeoutMs: 500 }, log);
+      const url = `nats://alice:wrong-pw@127.0.0.1:${port}`;
+      const p = testPipeline(url, { streamName: "backoff", subjectPrefix: "bo", connectTimeoutMs: 500 }, log);
       p.start(spoolDir);
       for (let i = 0; i < 500; i++) expect(p.capture(T, "main", "agent:main:bo", { i })).toBe("ok");
       // From the third crash on the backoff is >= 400 ms: stop() below runs inside it.
-      await waitFor(() => p.views.counters[C.workerCrashes] >= 3 && !p.supervisor.running, 30_000, "worker in its restart backoff");
+      const inBackoff = () => p.views.counters[C.workerCrashes] >= 3 && !p.supervisor.running;
+      await waitFor(inBackoff, 30_000, "worker in its restart backoff");
       return p;
     }
 
@@ -65,7 +67,8 @@ describe("lifecycle gaps", () => {
       try {
         const next = testPipeline(open.url, { streamName: "backoff", subjectPrefix: "bo" });
         next.start(spoolDir);
-        await waitFor(async () => (await next.status()).counters.acked === 500 && segments(spoolDir).length === 0, 30_000, "spool replay");
+        const replayed = async () => (await next.status()).counters.acked === 500 && segments(spoolDir).length === 0;
+        await waitFor(replayed, 30_000, "spool replay");
         await next.stop();
         await expectEachEventOnce(open.url, "backoff", 500);
       } finally {
@@ -81,7 +84,8 @@ describe("lifecycle gaps", () => {
       const left = await p.stop();
       expect(left).toBe(await used);
       expect(left).toBeGreaterThan(0);
-      expect(log.lines.some((l) => l.startsWith("warn") && l.includes(`500 events (${left} bytes) could not be stored`))).toBe(true);
+      const reported = `500 events (${left} bytes) could not be stored`;
+      expect(log.lines.some((l) => l.startsWith("warn") && l.includes(reported))).toBe(true);
     }, 60_000);
   });
 
@@ -94,9 +98,10 @@ describe("lifecycle gaps", () => {
       await server?.dispose();
     });
 
-    it("a plugin replacement keeps what is captured between the old stop and the new start, with or without new engine settings", async () => {
+    it("keeps what is captured between a replaced registration's stop and its successor's start", async () => {
       resetPluginState();
-      const cfg = { natsUrl: server.url, streamName: "replaced", subjectPrefix: "rp", spoolDir: join(dir, "replaced"), ringBytes: 1 << 20 };
+      const spoolDir = join(dir, "replaced");
+      const cfg = { natsUrl: server.url, streamName: "replaced", subjectPrefix: "rp", spoolDir, ringBytes: 1 << 20 };
       const registration = (extra: Record<string, unknown> = {}) => {
         const api = fakeApi({ ...cfg, ...extra });
         plugin.register(api);
@@ -119,7 +124,10 @@ describe("lifecycle gaps", () => {
       g3.fire("session_end", { sessionId: "s1", sessionKey: "agent:main:a", reason: "shutdown" }, { agentId: "main" });
       g3.fire("gateway_stop", { reason: "gateway stopping" }, { port: 1 });
       const p = pluginState().pipeline!;
-      await waitFor(async () => (await p.status()).counters.pending === 0 && segments(cfg.spoolDir + "/replaced").length === 0, 30_000, "delivery");
+      // The spool is <spoolDir>/<stream>.
+      const delivered = async () =>
+        (await p.status()).counters.pending === 0 && segments(join(spoolDir, "replaced")).length === 0;
+      await waitFor(delivered, 30_000, "delivery");
       await g3.services[0].stop?.({});
       resetPluginState();
 
@@ -149,7 +157,8 @@ describe("lifecycle gaps", () => {
 
       const next = testPipeline(server.url, { streamName: "late", subjectPrefix: "lt" });
       next.start(spoolDir);
-      await waitFor(async () => (await next.status()).counters.pending === 0 && segments(spoolDir).length === 0, 30_000, "spool replay");
+      const replayed = async () => (await next.status()).counters.pending === 0 && segments(spoolDir).length === 0;
+      await waitFor(replayed, 30_000, "spool replay");
       await next.stop();
       await expectEachEventOnce(server.url, "late", 15);
     }, 60_000);

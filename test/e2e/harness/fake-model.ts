@@ -137,13 +137,11 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       .map((m) => textOf(m.content))
       .join("\n");
     const offered = (name: string) => tools.some((t) => t?.function?.name === name);
-    const offersTool = offered(toolName);
-    if (currentTurn.includes("[[fake:text]]")) return { answer: "text", text: "FAKE_FINAL: plain answer without tools" };
+    const plain: Decision = { answer: "text", text: "FAKE_FINAL: plain answer without tools" };
+    if (currentTurn.includes("[[fake:text]]")) return plain;
     const directed = directedTool(currentTurn, offered);
     if (directed && toolCallsIssued < maxToolCalls) return { answer: "tool_call", text: "", tool: directed };
-    if (!offersTool) {
-      return { answer: "text", text: "FAKE_FINAL: plain answer without tools" };
-    }
+    if (!offered(toolName)) return plain;
     if (toolCallsIssued >= maxToolCalls) {
       return { answer: "text", text: "FAKE_FINAL: safety valve reached, no more tool calls" };
     }
@@ -182,7 +180,8 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     const id = `chatcmpl-fake-${n}`;
     const created = Math.floor(Date.now() / 1000);
     const usage = { prompt_tokens: 32, completion_tokens: 8, total_tokens: 40 };
-    const toolCall = { id: toolCallId, type: "function", function: { name: tool?.name ?? toolName, arguments: tool?.args ?? toolArgs } };
+    const fn = { name: tool?.name ?? toolName, arguments: tool?.args ?? toolArgs };
+    const toolCall = { id: toolCallId, type: "function", function: fn };
 
     if (!stream) {
       const message =
