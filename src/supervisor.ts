@@ -1,8 +1,8 @@
 // Runs the publisher worker and keeps it running: a worker that dies is replaced with capped
 // exponential backoff, one that stalls is replaced by the watchdog, and each new one resumes from
-// the ring's release cursor. At stop, whatever state the worker is in (running, in its restart
-// backoff, never started), the ring goes to the stream or the spool; what cannot is logged with
-// its count. The worker is unref'd so it never keeps the host process alive.
+// the ring's release cursor. At stop, whatever state the worker is in (running, crashed, in its
+// restart backoff), the ring goes to the stream or the spool; what cannot is logged with its
+// count. The worker is unref'd so it never keeps the host process alive.
 import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { extname } from "node:path";
@@ -352,12 +352,12 @@ export class WorkerSupervisor {
     return left;
   }
 
-  /** Events still in the ring when the process exits (a stop that could not save them, or none at all). */
+  /** Events still in the ring when the process exits (a stop could not save them, or there was no stop). */
   reportAtExit(): void {
     const left = ringUsed(this.views);
     if (left > 0) {
       const events = `${recordsInRing(this.views)} events (${left} bytes)`;
-      this.logger.error(`[nats-eventstore] process exiting with ${events} not stored anywhere; they are lost`);
+      this.logger.error(`[nats-eventstore] process exiting with ${events} neither acked nor spooled: lost`);
     }
   }
 }
