@@ -89,7 +89,7 @@ function register(api: OpenClawPluginApi): void {
   api.registerService({
     id: PLUGIN_ID,
     start: (ctx) => startService(config, api.logger, ctx?.stateDir),
-    stop: () => stopService(api.logger),
+    stop: () => stopService(),
   });
 }
 

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import type { EventStoreConfig } from "./config.ts";
 import { C, createRing, ringViews, type RingViews } from "./ring/layout.ts";
 import { EventCapture, type CaptureResult } from "./capture.ts";
-import { WorkerSupervisor, type Logger } from "./supervisor.ts";
+import { WorkerSupervisor, type Logger, type WorkerHost } from "./supervisor.ts";
 import { hostCost, latencyPercentiles, readCounters, ringUsage, workerCpu, type EventStoreStatus } from "./status.ts";
 import type { LatencySnapshot } from "./worker-protocol.ts";
 
@@ -26,7 +26,9 @@ export class EventPipeline {
 
   /** Host thread, hot path. `type` is an index into EVENT_TYPES. Never throws. */
   capture(type: number, agent: string, session: string, payload: unknown, hostObjects = false): CaptureResult {
-    return this.captureRing.capture(type, agent, session, payload, hostObjects);
+    const r = this.captureRing.capture(type, agent, session, payload, hostObjects);
+    if (this.supervisor.idle) this.supervisor.heldWhileIdle();
+    return r;
   }
 
   /** Counts an event a hook saw but could not turn into a record (e.g. a throwing getter). */
@@ -36,12 +38,23 @@ export class EventPipeline {
     n[C.rejected]++;
   }
 
-  /** Starts the publisher worker; with a `spoolDir` it spools to disk while NATS is unreachable. */
-  start(spoolDir = ""): void {
-    this.supervisor.start(spoolDir);
+  /**
+   * Starts the publisher worker; with a `spoolDir` it spools to disk while NATS is unreachable.
+   * `host`: the worker file and logger of the registration that starts it (see WorkerHost).
+   */
+  start(spoolDir = "", host: WorkerHost = {}): void {
+    this.supervisor.start(spoolDir, host);
   }
 
-  /** Publishes what is queued, waits for acks up to drainTimeoutMs, closes the connection. */
+  /** Uses the worker file and logger of `host` from now on (e.g. before a retired pipeline's stop). */
+  adopt(host: WorkerHost): void {
+    this.supervisor.adopt(host);
+  }
+
+  /**
+   * Publishes what is queued, waits for acks up to drainTimeoutMs, spools the rest and closes the
+   * connection. Resolves to the bytes that could be stored nowhere (logged with their count).
+   */
   stop(): Promise<number> {
     return this.supervisor.stop(this.config.drainTimeoutMs);
   }
@@ -62,14 +75,18 @@ export class EventPipeline {
     const s = this.supervisor;
     return {
       enabled: true,
-      connection: { state: s.connection, ...(s.server ? { server: s.server } : {}) },
+      connection: {
+        state: s.connection,
+        ...(s.server ? { server: s.server } : {}),
+        ...(s.connection === "stalled" && s.lastStall ? { reason: s.lastStall.reason } : {}),
+      },
       ...(s.stream ? { stream: s.stream } : {}),
       counters,
       rates,
       ring: ringUsage(this.views),
       latency: latencyPercentiles(snapshots),
       host: hostCost(this.views),
-      worker: workerCpu(snapshots, counters.acked),
+      worker: { ...workerCpu(snapshots, counters.acked), ...(s.lastStall ? { lastStall: s.lastStall } : {}) },
       ...(s.lastError ? { lastError: s.lastError } : {}),
     };
   }

@@ -19,12 +19,15 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
         ]
           .filter(Boolean)
           .join(", ")})`;
+  const conn = s.connection;
+  const state = `${conn.state}${conn.reason ? ` (${conn.reason})` : ""}${conn.server ? ` to ${conn.server}` : ""}`;
+  const stalls = c.workerStalls ? `, stalls ${n(c.workerStalls)}` : "";
   const lines = [
-    `NATS event store: ${s.connection.state}${s.connection.server ? ` to ${s.connection.server}` : ""}${s.stream ? `, stream ${s.stream.name}` : ""}`,
+    `NATS event store: ${state}${s.stream ? `, stream ${s.stream.name}` : ""}`,
     `events: ${n(c.captured)} captured, ${n(c.acked)} stored, ${n(c.pending)} pending, ${dropped}`,
     `rate: ${n(s.rates.capturedPerSec)}/s captured, ${n(s.rates.ackedPerSec)}/s stored (last ${s.rates.windowSec} s)`,
     `latency capture->ack: ${ms(s.latency.captureToAck)}`,
-    `ring: ${mib(s.ring.usedBytes)} of ${mib(s.ring.capacityBytes)} used (high water ${mib(s.ring.highWaterBytes)}); retries ${n(c.retried)}, reconnects ${n(c.reconnects)}, worker restarts ${n(c.workerCrashes)}`,
+    `ring: ${mib(s.ring.usedBytes)} of ${mib(s.ring.capacityBytes)} used (high water ${mib(s.ring.highWaterBytes)}); retries ${n(c.retried)}, reconnects ${n(c.reconnects)}, worker restarts ${n(c.workerCrashes)}${stalls}`,
     `host cost: ${n(s.host.costNsPerCall)} ns per hook call`,
   ];
   const sp = c.spool;

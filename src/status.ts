@@ -31,6 +31,8 @@ export interface Counters {
   sanitized: number;
   workerStarts: number;
   workerCrashes: number;
+  /** Workers the watchdog replaced because they made no progress (blocked, or connected without acks). */
+  workerStalls: number;
   /** Replies on the ack inbox that were not acks of ours (ignored). */
   foreignAcks: number;
   /**
@@ -52,7 +54,8 @@ export interface Counters {
 
 export interface EventStoreStatus {
   enabled: true;
-  connection: { state: ConnectionState; server?: string };
+  /** `reason` says why, while the state is "stalled" (the watchdog is replacing the worker). */
+  connection: { state: ConnectionState; server?: string; reason?: string };
   stream?: StreamInfoSummary;
   counters: Counters;
   rates: { capturedPerSec: number; ackedPerSec: number; windowSec: number };
@@ -62,7 +65,7 @@ export interface EventStoreStatus {
   /** What the hooks cost the gateway's event loop (each hook's calls 5..64, then every 32nd). */
   host: { hookCalls: number; costNsPerCall: number };
   /** CPU the publisher worker threads have used (all of them since start), and per acked event. */
-  worker: { cpuMs: number; cpuNsPerEvent: number };
+  worker: { cpuMs: number; cpuNsPerEvent: number; lastStall?: { reason: string; at: number } };
   lastError?: string;
 }
 
@@ -93,6 +96,7 @@ export function readCounters(v: RingViews): Counters {
     sanitized: n[C.sanitized],
     workerStarts: n[C.workerStarts],
     workerCrashes: n[C.workerCrashes],
+    workerStalls: n[C.workerStalls],
     foreignAcks: n[C.foreignAcks],
     spool: {
       spooled: n[C.spooled],

@@ -1,12 +1,18 @@
 // Runs the publisher worker and keeps it running: a worker that dies is replaced with capped
-// exponential backoff, and the new one resumes from the ring's release cursor. The worker is
-// unref'd so it never keeps the host process alive.
+// exponential backoff, one that stalls is replaced by the watchdog, and each new one resumes from
+// the ring's release cursor. At stop, whatever state the worker is in (running, crashed, in its
+// restart backoff), the ring goes to the stream or the spool; what cannot is logged with its
+// count. The worker is unref'd so it never keeps the host process alive.
+import { existsSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EventStoreConfig } from "./config.ts";
-import { C, type RingViews } from "./ring/layout.ts";
+import { sharedClockMs } from "./record/format.ts";
+import { recordsInRing } from "./ring/consumer.ts";
+import { C, ringUsed, type RingViews } from "./ring/layout.ts";
 import { mergeSnapshots } from "./status.ts";
+import { ProgressWatchdog, stallBoundMs } from "./watchdog.ts";
 import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 
 export interface Logger {
@@ -15,95 +21,216 @@ export interface Logger {
   error(msg: string): void;
 }
 
+/**
+ * What the registration that starts the pipeline provides. OpenClaw loads the plugin once per
+ * registration, each copy from its own directory, and deletes a copy's directory when it retires
+ * that registration (a plugin reload, or a config change of this plugin). The ring outlives them
+ * all, so its worker is always started from the file of the registration that started it last.
+ */
+export interface WorkerHost {
+  workerUrl?: URL;
+  logger?: Logger;
+}
+
 // Built code runs dist/workers/publisher.js; tests run the TypeScript source directly (Node 24
 // strips the types), so the worker file takes the extension of this module.
-const WORKER_URL = new URL(`../workers/publisher${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+export const WORKER_URL = new URL(`../workers/publisher${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
-/** How long a stopping worker may take past the drain deadline to spool what is left. */
-const STOP_GRACE_MS = 5000;
 /** A worker that ran this long before dying starts the backoff again from the minimum. */
 const HEALTHY_RUN_MS = 30_000;
+/**
+ * How long a stopping worker may take past the drain deadline to spool what is left (and, right
+ * after a start on a loaded machine, to finish loading) before it is terminated.
+ */
+const STOP_GRACE_MS = 5000;
+/**
+ * Events captured after a stop go to the stream or the spool this long after, unless a start comes
+ * first: in a plugin reload OpenClaw starts the new registration a few seconds after the old stop.
+ */
+const LATE_FLUSH_MS = 5000;
 
 export class WorkerSupervisor {
   connection: ConnectionState = "closed";
   server: string | undefined;
   stream: StreamInfoSummary | undefined;
   lastError: string | undefined;
+  /** The watchdog's last replacement of a worker. */
+  lastStall: { reason: string; at: number } | undefined;
   /** Latency and CPU of the workers that have exited (their last snapshots, merged: bounded however often they die). */
   pastLatency: LatencySnapshot | undefined;
+  /** True while no worker is meant to run (before the first start, after a stop): captures then wait. */
+  idle = true;
 
   private worker: Worker | undefined;
-  private stopping = false;
+  /** Between start() and stop(). */
+  private active = false;
+  /** start() was called at least once: the spool dir and the worker file are known. */
+  private started = false;
+  /** A stop, or a flush of late events, in progress. */
+  private draining: Promise<number> | undefined;
+  private drained: (() => void) | undefined;
   private backoffMs = BACKOFF_MIN_MS;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  private lateTimer: NodeJS.Timeout | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private stalledWorker: Worker | undefined;
   private nextRequest = 1;
   private readonly waiting = new Map<number, (s: LatencySnapshot | undefined) => void>();
   private lastSnapshot: LatencySnapshot | undefined;
-  private stopped: ((unacked: number) => void) | undefined;
+  private spoolDir = "";
+  private workerUrl = WORKER_URL;
+  private missingFileLogged = "";
 
   private readonly views: RingViews;
   private readonly config: EventStoreConfig;
-  private readonly logger: Logger;
+  private logger: Logger;
+  private readonly watchdog: ProgressWatchdog;
 
   constructor(views: RingViews, config: EventStoreConfig, logger: Logger) {
     this.views = views;
     this.config = config;
     this.logger = logger;
+    this.watchdog = new ProgressWatchdog(views, stallBoundMs(config.publishTimeoutMs));
+    watchAtExit(this);
   }
 
   get running(): boolean {
     return this.worker !== undefined;
   }
 
-  private spoolDir = "";
-
-  /** Starts the worker (once); `spoolDir` is where it may spool events ("" for no spool). */
-  start(spoolDir = ""): void {
-    this.stopping = false;
-    this.spoolDir = spoolDir;
-    if (!this.worker) this.spawn();
+  /** Takes the worker file and the logger of the registration that now runs the plugin. */
+  adopt(host: WorkerHost): void {
+    if (host.workerUrl) this.workerUrl = host.workerUrl;
+    if (host.logger) this.logger = host.logger;
   }
 
-  private spawn(): void {
+  /** Starts the worker (once); `spoolDir` is where it may spool events ("" for no spool). */
+  start(spoolDir = "", host: WorkerHost = {}): void {
+    this.adopt(host);
+    this.spoolDir = spoolDir;
+    this.started = true;
+    this.active = true;
+    this.idle = false;
+    clearTimeout(this.lateTimer);
+    this.lateTimer = undefined;
+    if (this.draining) {
+      // A flush of late events still runs: one worker per ring, so the new one comes after it.
+      void this.draining.then(() => this.active && !this.worker && !this.restartTimer && this.launch());
+      return;
+    }
+    if (this.worker) return;
+    // A new start may bring a worker file that exists again (the reason of a crash loop): try now.
+    clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+    this.backoffMs = BACKOFF_MIN_MS;
+    this.launch();
+  }
+
+  /** Spawns a worker, or retries after the backoff when its file is missing. */
+  private launch(): void {
+    this.restartTimer = undefined;
+    if (this.spawn()) return;
+    this.restartTimer = setTimeout(() => this.launch(), this.nextBackoff(false));
+    this.restartTimer.unref();
+  }
+
+  private spawn(): Worker | undefined {
+    const url = this.workerUrl;
+    if (!existsSync(fileURLToPath(url))) {
+      if (this.missingFileLogged !== url.href) {
+        this.missingFileLogged = url.href;
+        this.logger.error(
+          `[nats-eventstore] the publisher worker file ${fileURLToPath(url)} is gone (the plugin's files were ` +
+            "replaced or removed); events wait in the ring until the plugin starts again",
+        );
+      }
+      return undefined;
+    }
     this.startedAt = Date.now();
     this.views.counters[C.workerStarts]++;
-    const w = new Worker(WORKER_URL, {
+    const w = new Worker(url, {
       name: "nats-eventstore-publisher",
       workerData: { sab: this.views.sab, config: this.config, spoolDir: this.spoolDir } satisfies WorkerData,
     });
     w.unref();
     this.worker = w;
-    w.on("message", (m: WorkerMessage) => this.onMessage(m));
+    // Messages of a worker that was replaced (or is being replaced) no longer describe the pipeline.
+    w.on("message", (m: WorkerMessage) => w === this.worker && w !== this.stalledWorker && this.onMessage(m));
     w.on("error", (e) => {
       this.lastError = e instanceof Error ? e.message : String(e);
       this.logger.error(`[nats-eventstore] publisher worker failed: ${this.lastError}`);
     });
     w.on("exit", (code) => this.onExit(w, code));
+    if (this.active) this.startWatchdog();
+    return w;
+  }
+
+  /** The next restart delay; `afterRun` when a worker ran (a long healthy run starts the backoff again). */
+  private nextBackoff(afterRun = true): number {
+    if (afterRun && Date.now() - this.startedAt > HEALTHY_RUN_MS) this.backoffMs = BACKOFF_MIN_MS;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
+    return delay;
   }
 
   private onExit(w: Worker, code: number): void {
     if (this.worker !== w) return;
     this.worker = undefined;
-    this.connection = "closed";
+    this.stopWatchdog();
     if (this.lastSnapshot) this.pastLatency = this.pastLatency ? mergeSnapshots(this.pastLatency, this.lastSnapshot) : this.lastSnapshot;
     this.lastSnapshot = undefined;
     for (const resolve of this.waiting.values()) resolve(undefined);
     this.waiting.clear();
-    if (this.stopping) {
-      this.stopped?.(-1);
+    const stalled = this.stalledWorker === w;
+    this.stalledWorker = undefined;
+    if (!this.active) {
+      this.connection = "closed";
+      this.drained?.();
       return;
     }
-    this.views.counters[C.workerCrashes]++;
-    if (Date.now() - this.startedAt > HEALTHY_RUN_MS) this.backoffMs = BACKOFF_MIN_MS;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
-    this.logger.warn(`[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, unacked events stay queued`);
-    this.restartTimer = setTimeout(() => this.spawn(), delay);
+    const delay = this.nextBackoff();
+    if (!stalled) {
+      this.connection = "closed";
+      this.views.counters[C.workerCrashes]++;
+      this.logger.warn(`[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, unacked events stay queued`);
+    }
+    this.restartTimer = setTimeout(() => this.launch(), delay);
     this.restartTimer.unref();
+  }
+
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    this.watchdog.reset(sharedClockMs());
+    const every = Math.min(1000, Math.max(50, this.watchdog.boundMs >>> 3));
+    this.watchdogTimer = setInterval(() => this.checkProgress(), every);
+    this.watchdogTimer.unref();
+  }
+
+  private stopWatchdog(): void {
+    clearInterval(this.watchdogTimer);
+    this.watchdogTimer = undefined;
+  }
+
+  private checkProgress(): void {
+    const w = this.worker;
+    if (!w || !this.active || this.stalledWorker === w) return;
+    const reason = this.watchdog.check(sharedClockMs(), this.connection === "connected");
+    if (reason === undefined) return;
+    // Replaced, not repaired: the successor resumes at the release cursor, so nothing is lost.
+    this.views.counters[C.workerStalls]++;
+    this.stalledWorker = w;
+    this.connection = "stalled";
+    this.lastStall = { reason, at: Date.now() };
+    this.lastError = `publisher worker stalled: ${reason}`;
+    this.logger.warn(
+      `[nats-eventstore] publisher worker stalled: ${reason} (limit ${this.watchdog.boundMs} ms, from ` +
+        "publishTimeoutMs); replacing it, its events wait in the ring",
+    );
+    this.stopWatchdog();
+    void w.terminate();
   }
 
   private onMessage(m: WorkerMessage): void {
@@ -126,7 +253,7 @@ export class WorkerSupervisor {
         this.waiting.delete(m.id);
         break;
       case "stopped":
-        this.stopped?.(m.unacked);
+        this.drained?.();
         break;
     }
   }
@@ -154,25 +281,101 @@ export class WorkerSupervisor {
   }
 
   /**
-   * Asks the worker to publish what is queued and wait for the acks until `timeoutMs`, then close
-   * its connection; terminates it if it does not finish in time. Resolves to the bytes left unacked.
+   * Asks the worker to publish what is queued until `timeoutMs`, spool what is not acked by then
+   * and close its connection; when no worker runs (restart backoff, crash), one is started for
+   * that alone. Resolves to the bytes still in the ring afterwards (0 unless the spool is off,
+   * full or failing), which are logged with their count.
    */
   async stop(timeoutMs: number): Promise<number> {
-    this.stopping = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
-    const w = this.worker;
-    if (!w) return 0;
-    const done = new Promise<number>((resolve) => (this.stopped = resolve));
-    this.send({ t: "stop", deadline: performance.timeOrigin + performance.now() + timeoutMs });
-    // Past the drain deadline the worker still has to move the ring to the spool (and, right after
-    // a start on a loaded machine, to finish loading): give it time before cutting it off.
-    const grace = new Promise<number>((resolve) => setTimeout(() => resolve(-1), timeoutMs + STOP_GRACE_MS).unref());
-    const unacked = await Promise.race([done, grace]);
-    this.stopped = undefined;
-    if (this.worker === w) await w.terminate();
-    this.worker = undefined;
-    this.connection = "closed";
-    return unacked;
+    this.active = false;
+    this.idle = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.lateTimer);
+    this.restartTimer = this.lateTimer = undefined;
+    this.stopWatchdog();
+    while (this.draining) await this.draining;
+    return this.drain(timeoutMs);
   }
+
+  /**
+   * A capture while no worker is meant to run. Before the first start the start takes the event;
+   * after a stop, unless a start follows soon (a plugin reload), a worker moves it to the stream
+   * or the spool. Cheap after the first call: it only arms a timer.
+   */
+  heldWhileIdle(): void {
+    if (!this.started || this.lateTimer || this.draining || this.active) return;
+    this.lateTimer = setTimeout(() => {
+      this.lateTimer = undefined;
+      if (!this.active && !this.draining) void this.drain(this.config.drainTimeoutMs);
+    }, LATE_FLUSH_MS);
+    this.lateTimer.unref();
+  }
+
+  private drain(timeoutMs: number): Promise<number> {
+    const n = this.views.counters;
+    const writtenBefore = n[C.written];
+    const run = this.drainRing(timeoutMs).finally(() => {
+      if (this.draining === run) this.draining = undefined;
+      // Events captured while this ran may be behind what the worker took: they get a flush of their own.
+      if (n[C.written] !== writtenBefore) this.heldWhileIdle();
+    });
+    this.draining = run;
+    return run;
+  }
+
+  private async drainRing(timeoutMs: number): Promise<number> {
+    const stalled = this.stalledWorker;
+    if (stalled && this.worker === stalled) {
+      // A blocked worker cannot take a stop message: end it, then take the stop path with a fresh one.
+      await stalled.terminate();
+      if (this.worker === stalled) this.worker = undefined;
+    }
+    // Only a pipeline that was started knows its spool and worker file; a never-started one just reports.
+    const w = this.worker ?? (this.started && ringUsed(this.views) > 0 ? this.spawn() : undefined);
+    if (w) {
+      const done = new Promise<void>((resolve) => (this.drained = resolve));
+      w.postMessage({ t: "stop", deadline: sharedClockMs() + timeoutMs } satisfies HostMessage);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + STOP_GRACE_MS)));
+      await Promise.race([done, grace]);
+      clearTimeout(timer);
+      this.drained = undefined;
+      // Its 'exit' handler keeps its latency figures for status.
+      if (this.worker === w) await w.terminate();
+      if (this.worker === w) this.worker = undefined;
+    }
+    this.connection = "closed";
+    const left = ringUsed(this.views);
+    if (left > 0) {
+      this.logger.warn(
+        `[nats-eventstore] ${recordsInRing(this.views)} events (${left} bytes) could not be stored in JetStream or ` +
+          "the spool; they wait in memory for the next start and are lost if the process exits first",
+      );
+    }
+    return left;
+  }
+
+  /** Events still in the ring when the process exits (a stop could not save them, or there was no stop). */
+  reportAtExit(): void {
+    const left = ringUsed(this.views);
+    if (left > 0) {
+      const events = `${recordsInRing(this.views)} events (${left} bytes)`;
+      this.logger.error(`[nats-eventstore] process exiting with ${events} neither acked nor spooled: lost`);
+    }
+  }
+}
+
+// One 'exit' listener per module, whatever the number of pipelines; weak, so retired rings are freed.
+const supervisors = new Set<WeakRef<WorkerSupervisor>>();
+let exitWatched = false;
+
+function watchAtExit(s: WorkerSupervisor): void {
+  if (!exitWatched) process.once("exit", reportAllAtExit);
+  exitWatched = true;
+  for (const ref of supervisors) if (ref.deref() === undefined) supervisors.delete(ref);
+  supervisors.add(new WeakRef(s));
+}
+
+function reportAllAtExit(): void {
+  for (const ref of supervisors) ref.deref()?.reportAtExit();
 }

@@ -8,7 +8,8 @@ export interface WorkerData {
   spoolDir: string;
 }
 
-export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
+/** "stalled" is the host's: its watchdog found the worker making no progress and is replacing it. */
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed" | "stalled";
 
 export interface StreamInfoSummary {
   name: string;

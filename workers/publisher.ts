@@ -293,6 +293,7 @@ function onAck(token: number, kind: AckKind, reply: Msg): void {
 
 /** Every SWEEP_MS: heartbeat, spool fsync and replay progress, re-publish overdue records. */
 function sweep(): void {
+  c[C.workerHeartbeat] = sharedClockMs(); // the host's watchdog: this thread's event loop is turning
   const now = sharedClockMs();
   if (backlog !== undefined) {
     backlog.spool.flush();

@@ -71,3 +71,11 @@ export class RingConsumer {
     });
   }
 }
+
+/** Records written and not yet released (walks the ring; for reports, not for the hot path). */
+export function recordsInRing(views: RingViews): number {
+  const c = new RingConsumer(views);
+  let n = 0;
+  while (c.next() >= 0) n++;
+  return n;
+}

@@ -46,9 +46,11 @@ export const C = {
   spoolBytes: 28, // bytes in the spool now
   spoolFailed: 29, // 1 while the spool cannot be written (disk full, no permission)
   spoolFull: 30, // 1 while the spool has reached spoolMaxBytes
+  workerHeartbeat: 31, // shared-clock ms of the worker's last sweep: the host's watchdog sees a blocked loop
   // written by the host thread (supervisor)
   workerStarts: 32,
   workerCrashes: 33,
+  workerStalls: 34, // workers replaced by the watchdog (alive but making no progress)
   // written by the publisher worker
   recovered: 35, // records captured by an earlier process, replayed from its spool and stored
   recoveredDropped: 36, // records of an earlier process that the server can never take

@@ -198,5 +198,16 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
     const shutdownEnds = all.filter((l, i) => l.hook === "session_end" && i > stopIdx);
     expect(shutdownEnds.every((l) => l.reason === "shutdown")).toBe(true);
     expect(shutdownEnds.map((l) => l.sessionKey)).toEqual(expect.arrayContaining([turnKey]));
+
+    // the service lifecycle: started once, by the full registration, before gateway_start; stopped after the
+    // shutdown's gateway_stop and session_end hooks (what a plugin must drain at stop)
+    const starts = all.filter((l) => l.hook === "__service_start__");
+    const stops = all.filter((l) => l.hook === "__service_stop__");
+    expect(starts.map((l) => l.mode)).toEqual(["full"]);
+    expect(stops.map((l) => l.reg)).toEqual([starts[0]!.reg]);
+    expect(idx("__service_start__")).toBeLessThan(idx("gateway_start"));
+    const stopAt = idx("__service_stop__");
+    expect(stopAt).toBeGreaterThan(stopIdx);
+    expect(all.slice(stopAt + 1).some((l) => l.hook === "session_end" || l.hook === "gateway_stop")).toBe(false);
   }, 60_000);
 });

@@ -1,8 +1,12 @@
 // The plugin in the real host: this repository is packed (`npm pack`, which builds dist/), installed
 // into a real OpenClaw 2026.9.6 gateway on Node 24 with `openclaw plugins install npm-pack:…`, one
 // agent turn runs against a fake OpenAI-compatible model (a tool call, then text), /eventstatus and
-// eventstore.status are called through the running gateway, the gateway is stopped, and the events
-// in a private nats-server's stream are checked: types, agent, session, subjects, payloads.
+// eventstore.status are called through the running gateway. Then the gateway's lifecycle is worked:
+// a sub-agent turn, an `exec` turn, another plugin installed through the running gateway (a config
+// hot reload), a change of this plugin's own config (OpenClaw replaces its registration: old
+// service stop, old gateway_stop hooks, new register, new service start, old files deleted), one
+// more turn, and a SIGTERM. The events in a private nats-server's stream are checked: types, agent,
+// session, subjects, payloads, and the shutdown's gateway_stop and session_end after all of that.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +19,7 @@ import { readStream, streamMessageCount } from "../helpers/stream-reader.ts";
 import type { Envelope } from "../../src/event-types.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const PROBE_DIR = fileURLToPath(new URL("./fixtures/probe-plugin/", import.meta.url));
 const STREAM = "e2e-events";
 const PREFIX = "openclaw.events";
 const TURN_KEY = "agent:main:e2e-turn";
@@ -26,11 +31,29 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
   let gw: OpenClawGateway | undefined;
   let stopped: GatewayStopResult | undefined;
   let events: { subject: string; msgId?: string; env: Envelope }[] = [];
+  let probeTarball = "";
+
+  const status = async () =>
+    (await gw!.call("eventstore.status")) as {
+      connection: { state: string };
+      counters: { pending: number; workerStarts: number; workerCrashes: number };
+    };
+  /** Every event captured so far is stored (llm_output fires just after a turn returns). */
+  const allStored = (what: string) =>
+    waitUntil(
+      async () => {
+        const s = await status();
+        return s.connection.state === "connected" && s.counters.pending === 0;
+      },
+      60_000,
+      what,
+    );
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "eventstore-e2e-"));
     nats = await NatsServer.start();
     const tarball = packPlugin(REPO, work);
+    probeTarball = packPlugin(PROBE_DIR, work);
     model = await startFakeModel();
     gw = await startGateway({
       pluginTarball: tarball,
@@ -106,6 +129,39 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     expect(text).not.toMatch(/hint:/);
   }, 90_000);
 
+  it("runs a sub-agent turn and an exec tool turn", async () => {
+    const spawn = await gw!.agentTurn("e2e-spawn", "Delegate to a child, then answer. [[fake:spawn]]");
+    expect(spawn).toMatchObject({ status: "ok" });
+    const exec = await gw!.agentTurn("e2e-exec", "Run a command, then answer. [[fake:tool=exec]]");
+    expect(turnText(exec)).toMatch(/harness-exec-ok/);
+    expect(model!.log().map((r) => r.tool)).toEqual(expect.arrayContaining(["tool_call", "exec"]));
+    await allStored("events of the sub-agent and exec turns stored");
+  }, 240_000);
+
+  it("keeps publishing after another plugin is installed through the running gateway (config hot reload)", async () => {
+    const install = ["plugins", "install", `npm-pack:${probeTarball}`, "--force", "--accept-capabilities"];
+    const res = await gw!.cli(install, { timeoutMs: 240_000 });
+    expect(res.stdout).toMatch(/Applied in Gateway generation \d+/);
+    await allStored("events stored after the plugin install");
+  }, 300_000);
+
+  it("keeps publishing after its own config changes (its registration is replaced)", async () => {
+    const before = await status();
+    const applied = /config hot reload applied \(.*plugins\.entries\.nats-eventstore/;
+    const reloads = () => gw!.logText().split("\n").filter((l) => applied.test(l)).length;
+    const earlier = reloads();
+    const key = "plugins.entries.nats-eventstore.config.excludeHooks";
+    await gw!.cli(["config", "set", key, '["cron_changed"]', "--strict-json"], { timeoutMs: 120_000 });
+    await waitUntil(() => reloads() > earlier, 60_000, "the hot reload of this plugin's config");
+    await allStored("a running worker from the new registration, everything stored");
+    const after = await status();
+    expect(after.counters.workerStarts).toBeGreaterThan(before.counters.workerStarts);
+    expect(after.counters.workerCrashes).toBe(0);
+    const result = await gw!.agentTurn("e2e-after", "One more turn after the reloads: list, then answer.");
+    expect(result).toMatchObject({ status: "ok" });
+    await allStored("the last turn's events stored");
+  }, 300_000);
+
   it("after a gateway stop, the stream holds the turn's events with the right agent, session, subject and payload", async () => {
     stopped = await gw!.stop();
     expect(stopped.forced).toBe(false);
@@ -152,6 +208,31 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     // No event anywhere is labelled with an agent that does not exist here.
     expect(new Set(events.map((e) => e.env.agent))).toEqual(new Set(["main", "system"]));
   }, 60_000);
+
+  it("holds the lifecycle's events: sub-agent, exec, plugin install, replacement, and the shutdown after them", () => {
+    const types = (session: string) => new Set(events.filter((e) => e.env.session === session).map((e) => e.env.type));
+    const spawned = types("agent:main:e2e-spawn");
+    for (const t of ["subagent.spawned", "subagent.ended", "run.end"]) expect(spawned, t).toContain(t);
+    const child = events.find((e) => e.env.type === "subagent.spawned")!.env.payload.childSessionKey as string;
+    expect(types(child)).toContain("run.end");
+    const execCalls = events.filter((e) => e.env.type === "tool.call" && e.env.session === "agent:main:e2e-exec");
+    expect(execCalls.map((e) => e.env.payload.toolName)).toContain("exec");
+    expect(events.some((e) => e.env.type === "plugin.install" && e.env.payload.targetType === "plugin")).toBe(true);
+    const after = types("agent:main:e2e-after");
+    for (const t of ["run.start", "llm.input", "tool.call", "run.end", "llm.output"]) expect(after, t).toContain(t);
+    // gateway_stop fired for the replaced registration after its service stopped, and for the shutdown.
+    const stops = events.filter((e) => e.env.type === "gateway.stop").map((e) => e.env.payload.reason);
+    expect(stops).toEqual(["plugin replacement", "gateway stopping"]);
+    // Every session the test opened ended at the shutdown, after the reloads.
+    for (const key of ["e2e-turn", "e2e-cmd", "e2e-spawn", "e2e-exec", "e2e-after"]) {
+      const ends = events.filter((e) => e.env.type === "session.end" && e.env.session === `agent:main:${key}`);
+      expect(ends.map((e) => e.env.payload.reason), key).toEqual(["shutdown"]);
+    }
+    // excludeHooks took effect with the replacement: no cron events after it.
+    const replaced = events.findIndex((e) => e.env.type === "gateway.stop");
+    expect(events.slice(replaced).some((e) => e.env.type === "cron.changed")).toBe(false);
+    expect(stopped!.log).not.toMatch(/could not be stored|nor spooled|publisher worker (failed|exited|stall)/);
+  });
 
   it("never wrote a credential or the gateway token into the stream or its log", () => {
     const blob = JSON.stringify(events);

@@ -8,6 +8,9 @@
 //   * the last assistant message carries tool_calls      -> final text ("FAKE_FINAL: ...")
 //   * no tools offered (e.g. compaction summary request) -> final text
 //   * the current user turn contains "[[fake:text]]"      -> final text
+//   * the current user turn contains "[[fake:tool=exec]]" -> one `exec {"command":"echo harness-exec-ok"}` call
+//   * the current user turn contains "[[fake:spawn]]"     -> one sub-agent spawn: `tool_call` with
+//     `{id:"sessions_spawn", args:{task, label:"harness-child"}}` (Tool Search hides sessions_spawn itself)
 //   * otherwise                                          -> one tool call `ls {"path":"."}` (harmless, valid)
 // The decision looks at the LAST ASSISTANT message, not at the last message: OpenClaw appends runtime-context
 // `user` messages after tool results, so "last message is a tool result" is never reliably true.
@@ -23,6 +26,8 @@ export interface FakeModelRequestRecord {
   stream: boolean;
   /** What the fake answered with. */
   answer: "tool_call" | "text";
+  /** The tool called (with answer "tool_call"). */
+  tool?: string;
   messageCount: number;
   toolCount: number;
 }
@@ -94,7 +99,22 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
   let toolCallsIssued = 0;
   const records: FakeModelRequestRecord[] = [];
 
-  function decide(body: Record<string, unknown>): { answer: "tool_call" | "text"; text: string } {
+  type Decision = { answer: "tool_call" | "text"; text: string; tool?: { name: string; args: string } };
+
+  /** A tool the current user turn asks for by directive, if the request offers it. */
+  function directedTool(currentTurn: string, offered: (name: string) => boolean): Decision["tool"] {
+    if (currentTurn.includes("[[fake:tool=exec]]") && offered("exec")) {
+      return { name: "exec", args: JSON.stringify({ command: "echo harness-exec-ok" }) };
+    }
+    if (currentTurn.includes("[[fake:spawn]]") && offered("tool_call")) {
+      // The child's task carries no directive, so the child runs a plain turn and does not spawn again.
+      const args = { task: "Child turn: list the workspace, then answer.", label: "harness-child" };
+      return { name: "tool_call", args: JSON.stringify({ id: "sessions_spawn", args }) };
+    }
+    return undefined;
+  }
+
+  function decide(body: Record<string, unknown>): Decision {
     const messages = Array.isArray(body.messages) ? (body.messages as ChatMessage[]) : [];
     const tools = Array.isArray(body.tools) ? (body.tools as Array<{ function?: { name?: string } }>) : [];
     let lastAssistant = -1;
@@ -116,14 +136,16 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       .filter((m) => m.role === "user")
       .map((m) => textOf(m.content))
       .join("\n");
-    const offersTool = tools.some((t) => t?.function?.name === toolName);
-    if (!offersTool || currentTurn.includes("[[fake:text]]")) {
-      return { answer: "text", text: "FAKE_FINAL: plain answer without tools" };
-    }
+    const offered = (name: string) => tools.some((t) => t?.function?.name === name);
+    const plain: Decision = { answer: "text", text: "FAKE_FINAL: plain answer without tools" };
+    if (currentTurn.includes("[[fake:text]]")) return plain;
+    const directed = directedTool(currentTurn, offered);
+    if (directed && toolCallsIssued < maxToolCalls) return { answer: "tool_call", text: "", tool: directed };
+    if (!offered(toolName)) return plain;
     if (toolCallsIssued >= maxToolCalls) {
       return { answer: "text", text: "FAKE_FINAL: safety valve reached, no more tool calls" };
     }
-    return { answer: "tool_call", text: "" };
+    return { answer: "tool_call", text: "", tool: { name: toolName, args: toolArgs } };
   }
 
   async function handleCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -140,7 +162,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     const n = count;
     const stream = body.stream === true;
     const model = typeof body.model === "string" ? body.model : defaultModel;
-    const { answer, text } = decide(body);
+    const { answer, text, tool } = decide(body);
     let toolCallId = "";
     if (answer === "tool_call") {
       toolCallsIssued += 1;
@@ -150,6 +172,7 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       n,
       stream,
       answer,
+      ...(tool && answer === "tool_call" ? { tool: tool.name } : {}),
       messageCount: Array.isArray(body.messages) ? body.messages.length : 0,
       toolCount: Array.isArray(body.tools) ? body.tools.length : 0,
     });
@@ -157,7 +180,8 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     const id = `chatcmpl-fake-${n}`;
     const created = Math.floor(Date.now() / 1000);
     const usage = { prompt_tokens: 32, completion_tokens: 8, total_tokens: 40 };
-    const toolCall = { id: toolCallId, type: "function", function: { name: toolName, arguments: toolArgs } };
+    const fn = { name: tool?.name ?? toolName, arguments: tool?.args ?? toolArgs };
+    const toolCall = { id: toolCallId, type: "function", function: fn };
 
     if (!stream) {
       const message =
