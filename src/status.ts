@@ -117,7 +117,9 @@ export function hostCost(v: RingViews): EventStoreStatus["host"] {
 }
 
 export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
-  return { capacityBytes: v.capacity, usedBytes: ringUsed(v), highWaterBytes: v.counters[C.ringHighWater] };
+  // A worker that is not running (or not looking) cannot have seen what is in use now.
+  const used = ringUsed(v);
+  return { capacityBytes: v.capacity, usedBytes: used, highWaterBytes: Math.max(used, v.counters[C.ringHighWater]) };
 }
 
 const EMPTY: Percentiles = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };

@@ -333,10 +333,11 @@ function resendAll(): void {
 
 /** Every SPOOL_CHECK_MS and after each pump: empties the ring to the spool when JetStream does not keep up with it. */
 function checkRing(): void {
+  const used = consumer.noteHighWater();
   if (backlog === undefined || st.finishing) return;
   const now = sharedClockMs();
   const mustSpool = ringMustSpool({
-    used: consumer.used(),
+    used,
     capacity: views.capacity,
     spoolMark: SPOOL_MARK,
     refusing: now - st.lastRefusalAt < RING_STALL_MS,
@@ -467,7 +468,7 @@ port.on("message", (m: HostMessage) => {
 });
 
 const sweeper = setInterval(sweep, SWEEP_MS); // also keeps this thread alive while waitAsync is pending
-const ringWatch = backlog ? setInterval(checkRing, SPOOL_CHECK_MS) : undefined;
+const ringWatch = setInterval(checkRing, SPOOL_CHECK_MS);
 
 /**
  * Maps the whole ring into memory from this thread, so the gateway's thread never pays a page

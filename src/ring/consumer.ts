@@ -1,6 +1,6 @@
 // The worker side of the ring. Single consumer. Reading a record does not free it: space is given
 // back only by release(), which the publisher calls once JetStream has acked everything before it.
-import { CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, ringUsed, type RingViews } from "./layout.ts";
+import { C, CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, ringUsed, type RingViews } from "./layout.ts";
 
 export class RingConsumer {
   private readonly v: RingViews;
@@ -46,6 +46,18 @@ export class RingConsumer {
   /** Bytes written and not yet released. */
   used(): number {
     return ringUsed(this.v);
+  }
+
+  /**
+   * Records the bytes in use now if they are the most so far. The consumer knows both cursors
+   * exactly (the producer only sees a release cursor it refreshes when the ring looks full), so the
+   * worker samples it each time it looks at the ring.
+   */
+  noteHighWater(): number {
+    const used = ringUsed(this.v);
+    const c = this.v.counters;
+    if (used > c[C.ringHighWater]) c[C.ringHighWater] = used;
+    return used;
   }
 
   /**

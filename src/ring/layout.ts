@@ -24,7 +24,7 @@ export const C = {
   droppedTooLarge: 3, // a record that could never fit the ring
   rejected: 4, // payloads that could not be encoded at all
   truncated: 5, // payloads cut to maxPayloadBytes (still delivered)
-  ringHighWater: 6, // most bytes ever in use
+  ringHighWater: 6, // most bytes in use seen by the worker (it knows both cursors); written by the worker
   sanitized: 7, // payloads that plain encoding refused (cycles, BigInt...) and were made safe
   hookCalls: 8, // hook handler calls (one call can capture two events: run.end + run.error)
   hookCostSamples: 9, // host-thread cost of a hook call, sampled (every 32nd call)

@@ -1,6 +1,6 @@
 // The host-thread side of the ring. Single producer: only the host's event loop calls it.
 // It never blocks and never waits: a record that does not fit is refused (the caller counts the drop).
-import { C, CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, type RingViews } from "./layout.ts";
+import { CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, type RingViews } from "./layout.ts";
 
 export class RingProducer {
   private readonly v: RingViews;
@@ -51,7 +51,5 @@ export class RingProducer {
     if (Atomics.load(v.ctl, CTL_SLEEPING) === 1 && Atomics.compareExchange(v.ctl, CTL_SLEEPING, 1, 0) === 1) {
       Atomics.notify(v.ctl, CTL_WRITE, 1);
     }
-    const used = (this.write - this.releaseSeen) >>> 0;
-    if (used > v.counters[C.ringHighWater]) v.counters[C.ringHighWater] = used;
   }
 }
