@@ -13,6 +13,7 @@ import { recordsInRing } from "./ring/consumer.ts";
 import { C, ringUsed, type RingViews } from "./ring/layout.ts";
 import { mergeSnapshots } from "./status.ts";
 import { ProgressWatchdog, stallBoundMs } from "./watchdog.ts";
+import { DropReporter } from "./drop-report.ts";
 import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 
 export interface Logger {
@@ -88,12 +89,14 @@ export class WorkerSupervisor {
   private readonly config: EventStoreConfig;
   private logger: Logger;
   private readonly watchdog: ProgressWatchdog;
+  private readonly drops: DropReporter;
 
   constructor(views: RingViews, config: EventStoreConfig, logger: Logger) {
     this.views = views;
     this.config = config;
     this.logger = logger;
     this.watchdog = new ProgressWatchdog(views, stallBoundMs(config.publishTimeoutMs));
+    this.drops = new DropReporter(views);
     watchAtExit(this);
   }
 
@@ -215,6 +218,8 @@ export class WorkerSupervisor {
   }
 
   private checkProgress(): void {
+    const dropped = this.drops.check(Date.now());
+    if (dropped !== undefined) this.logger.warn(`[nats-eventstore] ${dropped}`);
     const w = this.worker;
     if (!w || !this.active || this.stalledWorker === w) return;
     const reason = this.watchdog.check(sharedClockMs(), this.connection === "connected");

@@ -161,6 +161,8 @@ describe("disk spool", () => {
       results.set(r, (results.get(r) ?? 0) + 1);
     }
     await waitFor(() => log.lines.some((l) => l.includes("cannot use spool directory /dev/null/spool")), 5000, "the log line");
+    // Drops are not silent: the supervisor says how many, and why, within a second or so.
+    await waitFor(() => log.lines.some((l) => /events dropped: \d+ because the ring was full/.test(l)), 5000, "the drop line");
     const s = await p.status();
     expect(s.counters.spool.failed).toBe(true);
     expect(s.counters.dropped.ringFull).toBe(results.get("ring-full"));
