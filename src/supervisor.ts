@@ -6,6 +6,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EventStoreConfig } from "./config.ts";
 import { C, type RingViews } from "./ring/layout.ts";
+import { parseNatsUrl, redactUrl, secretsOf } from "./nats-url.ts";
 import { mergeSnapshots } from "./status.ts";
 import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 
@@ -45,11 +46,23 @@ export class WorkerSupervisor {
   private readonly views: RingViews;
   private readonly config: EventStoreConfig;
   private readonly logger: Logger;
+  /** The credentials of natsUrl, masked in every text that comes from the worker. */
+  private readonly secrets: string[];
 
   constructor(views: RingViews, config: EventStoreConfig, logger: Logger) {
     this.views = views;
     this.config = config;
     this.logger = logger;
+    this.secrets = secretsOf(parseNatsUrl(config.natsUrl));
+  }
+
+  /**
+   * Every text from the worker (log lines, connection errors, the server, stream warnings, a crash)
+   * passes here before it reaches a log, status or a chat: the NATS client or an error from it may
+   * quote a URL or a credential.
+   */
+  private safe(text: string): string {
+    return redactUrl(text, this.secrets);
   }
 
   get running(): boolean {
@@ -77,7 +90,7 @@ export class WorkerSupervisor {
     this.worker = w;
     w.on("message", (m: WorkerMessage) => this.onMessage(m));
     w.on("error", (e) => {
-      this.lastError = e instanceof Error ? e.message : String(e);
+      this.lastError = this.safe(e instanceof Error ? e.message : String(e));
       this.logger.error(`[nats-eventstore] publisher worker failed: ${this.lastError}`);
     });
     w.on("exit", (code) => this.onExit(w, code));
@@ -107,16 +120,16 @@ export class WorkerSupervisor {
   private onMessage(m: WorkerMessage): void {
     switch (m.t) {
       case "log":
-        this.logger[m.level](`[nats-eventstore] ${m.msg}`);
+        this.logger[m.level](`[nats-eventstore] ${this.safe(m.msg)}`);
         break;
       case "connection":
         this.connection = m.state;
-        if (m.server) this.server = m.server;
-        if (m.error) this.lastError = m.error;
+        if (m.server) this.server = this.safe(m.server);
+        if (m.error) this.lastError = this.safe(m.error);
         else if (m.state === "connected") this.lastError = undefined;
         break;
       case "stream":
-        this.stream = m.info;
+        this.stream = m.info.warning === undefined ? m.info : { ...m.info, warning: this.safe(m.info.warning) };
         break;
       case "latency":
         this.lastSnapshot = m.snapshot;

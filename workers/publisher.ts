@@ -10,7 +10,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { C, CTL_INSTANCE, CTL_RELEASE, HEADER_BYTES, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
 import { REC_CAPTURED, REC_LEN, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
-import { redactUrl } from "../src/config.ts";
+import { redactUrl } from "../src/nats-url.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
 import { EnvelopeBuilder, type RecordSource } from "./envelope.ts";
 import { ACKED, AckWindow, DROPPED, SENT } from "./ack-window.ts";
