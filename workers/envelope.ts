@@ -3,8 +3,10 @@
 // bytes that the host already encoded. Nothing is parsed or re-encoded here.
 import type { RingViews } from "../src/ring/layout.ts";
 import {
+  FLAG_LABEL_AGENT,
   REC_AGENT_LEN,
   REC_CAPTURED,
+  REC_FLAGS,
   REC_HEADER,
   REC_PAYLOAD_LEN,
   REC_SEQ,
@@ -137,7 +139,7 @@ export class EnvelopeBuilder {
     const out = this.out;
     out.seq = seq;
     out.captured = v.f64[h64 + (REC_CAPTURED >>> 3)];
-    out.subject = this.subject(ring, a0, s0, type);
+    out.subject = this.subject(ring, a0, s0, type, (v.u16[h16 + (REC_FLAGS >>> 1)] & FLAG_LABEL_AGENT) !== 0);
 
     // Header block: NATS/1.0, [Content-Type], Nats-Msg-Id: <uuid>, blank line.
     const typePart = this.typeParts[type];
@@ -218,27 +220,31 @@ export class EnvelopeBuilder {
   private lastTsText = ascii("");
 
   /**
-   * The subject for the agent bytes at ring[a0, a1) and `type`. Consecutive records mostly come
-   * from the same agent: comparing its bytes with the previous record's avoids decoding a string.
+   * The subject for the agent bytes at ring[a0, a1) and `type` (`label`: the agent is the plugin's
+   * label, see src/subject.ts). Consecutive records mostly come from the same agent: comparing
+   * its bytes with the previous record's avoids decoding a string.
    */
-  private subject(ring: Buffer, a0: number, a1: number, type: number): string {
+  private subject(ring: Buffer, a0: number, a1: number, type: number, label: boolean): string {
     const last = this.lastAgent;
-    let same = this.lastByType.length > 0 && last.length === a1 - a0;
+    let same = this.lastByType.length > 0 && last.length === a1 - a0 && this.lastLabel === label;
     for (let i = 0; same && i < last.length; i++) same = last[i] === ring[a0 + i];
     if (!same) {
       const agent = ring.toString("utf8", a0, a1);
       this.lastAgent = Uint8Array.prototype.slice.call(ring, a0, a1);
-      let byType = this.subjects.get(agent);
+      this.lastLabel = label;
+      const key = label ? `\u0000${agent}` : agent;
+      let byType = this.subjects.get(key);
       if (byType === undefined) {
         if (this.subjects.size >= MAX_CACHED_AGENTS) this.subjects.clear();
-        byType = EVENT_TYPES.map((t) => subjectFor(this.prefix, agent, t));
-        this.subjects.set(agent, byType);
+        byType = EVENT_TYPES.map((t) => subjectFor(this.prefix, agent, t, label));
+        this.subjects.set(key, byType);
       }
       this.lastByType = byType;
     }
     return this.lastByType[type];
   }
   private lastAgent = new Uint8Array(0);
+  private lastLabel = false;
   private lastByType: string[] = [];
 
 }

@@ -1,5 +1,6 @@
 // Who an event belongs to. The agent comes from ctx.agentId, else from a canonical session key
 // (agent:<id>:...); an event whose agent cannot be known is labelled "unknown", never guessed.
+// "system" and "unknown" are labels: an agent really named so gets subjects of its own.
 
 export const SYSTEM = "system";
 export const UNKNOWN = "unknown";
@@ -19,7 +20,8 @@ export function agentFromSessionKey(key: unknown): string | undefined {
   return id.length > 0 ? id : undefined;
 }
 
-export function agentOf(event: Bag, ctx: Bag): string {
+/** The agent id, or undefined when it cannot be known (the event is then labelled UNKNOWN). */
+export function agentOf(event: Bag, ctx: Bag): string | undefined {
   return (
     str(ctx.agentId) ??
     agentFromSessionKey(ctx.sessionKey) ??
@@ -27,8 +29,7 @@ export function agentOf(event: Bag, ctx: Bag): string {
     agentFromSessionKey(ctx.requesterSessionKey) ??
     agentFromSessionKey(ctx.conversationId) ??
     agentFromSessionKey(ctx.childSessionKey) ??
-    agentFromSessionKey(event.targetSessionKey) ??
-    UNKNOWN
+    agentFromSessionKey(event.targetSessionKey)
   );
 }
 

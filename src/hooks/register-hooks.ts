@@ -6,7 +6,7 @@ import { eventTypeIndex } from "../event-types.ts";
 import type { EventPipeline } from "../pipeline.ts";
 import type { HookHandler, OpenClawPluginApi } from "../plugin-api.ts";
 import { C } from "../ring/layout.ts";
-import { agentOf, sessionOf, SYSTEM } from "./identity.ts";
+import { agentOf, sessionOf, SYSTEM, UNKNOWN } from "./identity.ts";
 import { HOOKS, type HookSpec } from "./table.ts";
 
 type Bag = Record<string, unknown>;
@@ -40,10 +40,12 @@ export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => Event
       const t0 = sample ? performance.now() : 0;
       const e = asBag(event);
       const c = asBag(ctx);
-      const agent = spec.system ? SYSTEM : agentOf(e, c);
+      const id = spec.system ? undefined : agentOf(e, c);
+      const agent = spec.system ? SYSTEM : (id ?? UNKNOWN);
+      const label = id === undefined;
       const session = spec.system ? SYSTEM : sessionOf(e, c);
-      p.capture(type, agent, session, spec.extract(e, c, full), hostObjects);
-      if (spec.also && spec.also.when(e)) p.capture(alsoType, agent, session, spec.also.extract(e, c, full));
+      p.capture(type, agent, session, spec.extract(e, c, full), hostObjects, label);
+      if (spec.also && spec.also.when(e)) p.capture(alsoType, agent, session, spec.also.extract(e, c, full), false, label);
       const n = p.views.counters;
       n[C.hookCalls]++;
       if (sample) {

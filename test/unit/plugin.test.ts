@@ -215,8 +215,37 @@ describe("identity", () => {
   });
 
   it("labels an event whose agent cannot be known 'unknown', never another agent", () => {
-    expect(agentOf({}, { channelId: "telegram" })).toBe("unknown");
-    expect(agentOf({}, { sessionKey: "telegram:123" })).toBe("unknown");
+    expect(agentOf({}, { channelId: "telegram" })).toBeUndefined();
+    expect(agentOf({}, { sessionKey: "telegram:123" })).toBeUndefined();
+    const api = setup();
+    api.fire("session_start", { sessionId: "s1" }, { channelId: "telegram" });
+    const [e] = events();
+    expect([e.env.agent, e.subject]).toEqual(["unknown", "t.unknown.session_start"]);
+  });
+
+  // The labels "system" (gateway-level events) and "unknown" (no known agent) are not agent ids:
+  // real agents so named, or named like a mapped token, get subjects of their own.
+  it("agents named 'system', 'unknown' or like a mapped token never share another's subjects", () => {
+    const api = setup();
+    api.fire("gateway_stop", { reason: "r" }, {});
+    api.fire("session_start", { sessionId: "s0" }, { channelId: "telegram" }); // no agent: "unknown"
+    const mapped = events().map((e) => e.subject);
+    expect(mapped).toEqual(["t.system.gateway_stop", "t.unknown.session_start"]);
+    for (const agentId of ["system", "unknown"]) api.fire("gateway_stop", { reason: "r" }, { agentId }); // system hook: still "system"
+    for (const agentId of ["system", "unknown", "my.bot"]) api.fire("session_start", { sessionId: "s1" }, { agentId });
+    const evs = events().slice(2);
+    expect(evs.map((e) => e.env.agent)).toEqual(["system", "system", "system", "unknown", "my.bot"]);
+    const subjects = evs.map((e) => e.subject);
+    expect(subjects.slice(0, 2)).toEqual(["t.system.gateway_stop", "t.system.gateway_stop"]);
+    expect(subjects[2]).toMatch(/^t\.system-[0-9a-f]{16}\.session_start$/);
+    expect(subjects[3]).toMatch(/^t\.unknown-[0-9a-f]{16}\.session_start$/);
+    // the literal id that reads like my.bot's token gets a token of its own
+    const literal = subjects[4].split(".")[1];
+    api.fire("session_start", { sessionId: "s2" }, { agentId: literal });
+    const [e] = events().slice(7);
+    expect(e.env.agent).toBe(literal);
+    expect(e.subject).not.toBe(subjects[4]);
+    expect(e.subject.split(".")[1]).not.toBe(literal);
   });
 });
 
