@@ -44,15 +44,14 @@ export class EventCapture {
   }
 
   /**
-   * Copies one event into the ring. `type` is an index into EVENT_TYPES; `hostObjects` when the
-   * payload may hold objects from the host that plain JSON would drop (Maps, Sets, BigInt...);
-   * `label` when `agent` is the plugin's label ("system", "unknown"), not an agent id.
+   * Copies one event into the ring. `type` is an index into EVENT_TYPES; `label` when `agent` is
+   * the plugin's label ("system", "unknown"), not an agent id.
    */
-  capture(type: number, agent: string, session: string, payload: unknown, hostObjects = false, label = false): CaptureResult {
+  capture(type: number, agent: string, session: string, payload: unknown, label = false): CaptureResult {
     const c = this.v.counters;
     c[C.captured]++;
     try {
-      return this.write(type, agent, session, payload, hostObjects, label);
+      return this.write(type, agent, session, payload, label);
     } catch {
       c[C.rejected]++;
       return "rejected";
@@ -75,12 +74,12 @@ export class EventCapture {
     return Math.floor(shared + this.clockOffset);
   }
 
-  private write(type: number, agent: string, session: string, payload: unknown, hostObjects: boolean, label: boolean): CaptureResult {
+  private write(type: number, agent: string, session: string, payload: unknown, label: boolean): CaptureResult {
     const v = this.v;
     const c = v.counters;
     const captured = sharedClockMs();
     const ts = this.wallClock(captured);
-    const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes, hostObjects);
+    const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes);
     if (enc.sanitized) c[C.sanitized]++;
     if (enc.truncated) c[C.truncated]++;
     const body = enc.body;

@@ -28,8 +28,8 @@ export class EventPipeline {
    * Host thread, hot path. `type` is an index into EVENT_TYPES; `label` when `agent` is the plugin's
    * label ("system", "unknown") rather than an agent id. Never throws.
    */
-  capture(type: number, agent: string, session: string, payload: unknown, hostObjects = false, label = false): CaptureResult {
-    return this.captureRing.capture(type, agent, session, payload, hostObjects, label);
+  capture(type: number, agent: string, session: string, payload: unknown, label = false): CaptureResult {
+    return this.captureRing.capture(type, agent, session, payload, label);
   }
 
   /** Counts an event a hook saw but could not turn into a record (e.g. a throwing getter). */
