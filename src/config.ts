@@ -3,6 +3,7 @@
 
 import { HOOK_NAMES, type Privacy } from "./hooks/table.ts";
 import { NatsUrlError, parseNatsUrl } from "./nats-url.ts";
+import { compileSitePattern, MAX_SITE_PATTERNS } from "./site-patterns.ts";
 
 export type Encoding = "json" | "msgpack";
 export type StorageKind = "file" | "memory";
@@ -28,6 +29,10 @@ export interface EventStoreConfig {
   storage: StorageKind;
   /** "full" (the seed's behaviour) publishes message text, prompts, tool params and results; "metadata" only their sizes and shapes. */
   privacy: Privacy;
+  /** Replace well-known secret shapes (API keys, tokens, passwords...) in published payloads by [REDACTED:kind]. */
+  redact: boolean;
+  /** Site-specific secret patterns (regular expressions), replaced by [REDACTED:custom] while redact is on. */
+  redactPatterns: string[];
   /** Spool directory; "" means <OpenClaw state dir>/nats-eventstore/spool. */
   spoolDir: string;
   /** Most bytes the spool may hold; 0 turns the spool off. */
@@ -53,6 +58,8 @@ export const DEFAULTS: EventStoreConfig = {
   replicas: 1,
   storage: "file",
   privacy: "full",
+  redact: true,
+  redactPatterns: [],
   spoolDir: "",
   spoolMaxBytes: 1024 * 1024 * 1024,
 };
@@ -143,6 +150,19 @@ const natsUrl: Check = (v, key) => {
   return v.trim();
 };
 
+const redactPatterns: Check = (v, key) => {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ConfigError(`${key} must be a list of regular expressions (strings)`);
+  if (v.length > MAX_SITE_PATTERNS) throw new ConfigError(`${key} has ${v.length} patterns; at most ${MAX_SITE_PATTERNS} are allowed`);
+  v.forEach((p: string, i) => {
+    try {
+      compileSitePattern(p);
+    } catch (e) {
+      throw new ConfigError(`${key}[${i}] ${e instanceof Error ? e.message : "is not usable"}`);
+    }
+  });
+  return [...v];
+};
+
 const SPEC: Record<string, Check> = {
   enabled: bool,
   natsUrl,
@@ -173,6 +193,8 @@ const SPEC: Record<string, Check> = {
   replicas: int(1, 5),
   storage: oneOf("file", "memory"),
   privacy: oneOf("full", "metadata"),
+  redact: bool,
+  redactPatterns,
   spoolDir: text(4096),
   spoolMaxBytes: int(0, Number.MAX_SAFE_INTEGER),
 };
@@ -209,7 +231,7 @@ export function resolveConfig(raw: unknown): ConfigResult {
     if (!isPlainObject(raw)) throw new ConfigError("the plugin config must be an object");
     const retention = Object.hasOwn(raw, "retention") ? raw.retention : undefined;
     const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "retention"));
-    const config: EventStoreConfig = { ...DEFAULTS, retention: { ...DEFAULTS.retention }, includeHooks: [], excludeHooks: [] };
+    const config: EventStoreConfig = { ...DEFAULTS, retention: { ...DEFAULTS.retention }, includeHooks: [], excludeHooks: [], redactPatterns: [] };
     applySpec(rest, SPEC, "", config as unknown as Record<string, unknown>);
     if (retention !== undefined) {
       if (!isPlainObject(retention)) throw new ConfigError("retention must be an object");

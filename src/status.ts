@@ -29,6 +29,9 @@ export interface Counters {
   dropped: { ringFull: number; tooLarge: number; rejected: number; undeliverable: number; total: number };
   truncated: number;
   sanitized: number;
+  /** Secrets replaced by [REDACTED:kind] in published payloads, and the events that had any. */
+  redactions: number;
+  redactedEvents: number;
   workerStarts: number;
   workerCrashes: number;
   /** Disk spool: records written to it, records published from it, bytes it holds, whether it is full or failing. */
@@ -76,6 +79,8 @@ export function readCounters(v: RingViews): Counters {
     dropped,
     truncated: n[C.truncated],
     sanitized: n[C.sanitized],
+    redactions: n[C.redactions],
+    redactedEvents: n[C.redactedEvents],
     workerStarts: n[C.workerStarts],
     workerCrashes: n[C.workerCrashes],
     spool: { spooled: n[C.spooled], replayed: n[C.replayed], bytes: n[C.spoolBytes], full: n[C.spoolFull] === 1, failed: n[C.spoolFailed] === 1 },

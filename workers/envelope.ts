@@ -17,6 +17,7 @@ import {
 import { EVENT_TYPES } from "../src/event-types.ts";
 import { subjectFor } from "../src/subject.ts";
 import type { Encoding } from "../src/config.ts";
+import type { Redactor } from "./redact.ts";
 
 const ascii = (s: string) => Buffer.from(s, "latin1");
 const HEX = ascii("0123456789abcdef");
@@ -104,8 +105,12 @@ export class EnvelopeBuilder {
   /** Reused result object: valid until the next build(). */
   readonly out: BuiltMessage = { subject: "", headers: new Uint8Array(0), body: new Uint8Array(0), seq: 0, captured: 0 };
 
-  constructor(views: RingViews, encoding: Encoding, instance: number, subjectPrefix: string) {
+  /** Replaces secrets in each payload (workers/redact.ts); without one, payloads go out as captured. */
+  private readonly redactor: Redactor | undefined;
+
+  constructor(views: RingViews, encoding: Encoding, instance: number, subjectPrefix: string, redactor?: Redactor) {
     this.v = views;
+    this.redactor = redactor;
     this.json = encoding === "json";
     this.instance = instance;
     this.prefix = subjectPrefix;
@@ -136,6 +141,11 @@ export class EnvelopeBuilder {
     const s0 = a0 + agentLen;
     const p0 = s0 + sessionLen;
     const ring = v.bytes;
+    let payload: Uint8Array = ring;
+    let pay0 = p0;
+    let payLen = payloadLen;
+    const redacted = this.redactor?.payload(ring, p0, p0 + payloadLen, this.json, instance, seq);
+    if (redacted !== undefined) [payload, pay0, payLen] = [redacted, 0, redacted.length];
     const out = this.out;
     out.seq = seq;
     out.captured = v.f64[h64 + (REC_CAPTURED >>> 3)];
@@ -150,7 +160,7 @@ export class EnvelopeBuilder {
       const agentJson = agentRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", a0, s0)));
       const sessionJson = sessionRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", s0, p0)));
       const size =
-        hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payloadLen + 1;
+        hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payLen + 1;
       const off = this.arena.take(size);
       const buf = this.arena.buf;
       let o = this.header(buf, off, ts, seq, instance);
@@ -164,14 +174,14 @@ export class EnvelopeBuilder {
       o = put(buf, o, ',"session":');
       o = sessionJson ? copy(sessionJson, 0, sessionJson.length, buf, o) : quoted(ring, s0, p0, buf, o);
       o = copy(typePart, 0, typePart.length, buf, o);
-      o = copy(ring, p0, p0 + payloadLen, buf, o);
+      o = copy(payload, pay0, pay0 + payLen, buf, o);
       buf[o++] = 0x7d; // }
       out.headers = this.arena.u8.subarray(off, bodyStart);
       out.body = this.arena.u8.subarray(bodyStart, o);
       return out;
     }
     // MessagePack: a 6-entry map whose last value is the payload the host packed.
-    const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payloadLen;
+    const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payLen;
     const off = this.arena.take(size);
     const buf = this.arena.buf;
     let o = this.header(buf, off, ts, seq, instance);
@@ -192,7 +202,7 @@ export class EnvelopeBuilder {
     o = strHeader(buf, o, sessionLen);
     o = copy(ring, s0, p0, buf, o);
     o = copy(typePart, 0, typePart.length, buf, o);
-    o = copy(ring, p0, p0 + payloadLen, buf, o);
+    o = copy(payload, pay0, pay0 + payLen, buf, o);
     out.headers = this.arena.u8.subarray(off, bodyStart);
     out.body = this.arena.u8.subarray(bodyStart, o);
     return out;

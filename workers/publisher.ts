@@ -13,6 +13,7 @@ import { REC_CAPTURED, REC_LEN, REC_SEQ, sharedClockMs } from "../src/record/for
 import { redactUrl } from "../src/nats-url.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
 import { EnvelopeBuilder, type RecordSource } from "./envelope.ts";
+import { Redactor } from "./redact.ts";
 import { ACKED, AckWindow, DROPPED, SENT } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
 import { connectionOptions } from "./nats-connection.ts";
@@ -26,7 +27,7 @@ const views = ringViews(sab);
 const c = views.counters;
 const instance = views.ctl[CTL_INSTANCE] >>> 0;
 const consumer = new RingConsumer(views);
-const builder = new EnvelopeBuilder(views, config.encoding, instance, config.subjectPrefix);
+const builder = new EnvelopeBuilder(views, config.encoding, instance, config.subjectPrefix, config.redact ? new Redactor(config.redactPatterns, c) : undefined);
 const window = new AckWindow(config.maxInFlight);
 const latency = new LatencyRecorder();
 const timeoutMs = config.publishTimeoutMs;

@@ -49,8 +49,11 @@ export const C = {
   // written by the host thread (supervisor)
   workerStarts: 32,
   workerCrashes: 33,
+  // written by the publisher worker (workers/redact.ts)
+  redactions: 48, // secrets replaced by [REDACTED:kind] in published payloads
+  redactedEvents: 49, // events that had at least one
 } as const;
-export const COUNTER_SLOTS = 48;
+export const COUNTER_SLOTS = 64;
 
 /** Every record starts 8-byte aligned; this marks "no record here, continue at offset 0". */
 export const SKIP_MARKER = 0xffffffff;

@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { pack, unpack } from "msgpackr";
+import { Redactor, TextRedactor } from "../../workers/redact.ts";
+import { C, COUNTER_SLOTS } from "../../src/ring/layout.ts";
+import { resolveConfig } from "../../src/config.ts";
+import { SECRET_SAMPLES } from "../helpers/secrets.ts";
+
+const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+/** Redacts an encoded payload as the worker does; returns the payload published and the counters. */
+function publish(payload: unknown, encoding: "json" | "msgpack", seq = 0, r = new Redactor([], new Float64Array(COUNTER_SLOTS))) {
+  const bytes = encoding === "json" ? json(payload) : Buffer.from(pack(payload));
+  const out = r.payload(bytes, 0, bytes.length, encoding === "json", 7, seq);
+  const sent = Buffer.from(out ?? bytes);
+  return { changed: out !== undefined, sent, value: encoding === "json" ? JSON.parse(sent.toString("utf8")) : unpack(sent), r };
+}
+
+describe("secret redaction (worker side)", () => {
+  it.each(SECRET_SAMPLES.map((x) => [x.kind, x] as const))("replaces a %s by [REDACTED:kind]", (kind, x) => {
+    const out = new TextRedactor().redact(x.text);
+    expect(out).not.toContain(x.secret);
+    expect(out).toContain(`[REDACTED:${kind}]`);
+  });
+
+  it("leaves text without secrets as it is, word for word", () => {
+    const t = new TextRedactor();
+    for (const text of [
+      "the token count is 5 and the author wrote it",
+      "max_tokens=100 temperature=0.2",
+      "secret=$SECRET_FROM_ENV password=${DB_PASS}",
+      "see https://example.com/docs?page=2 and nats://127.0.0.1:4222",
+      "Bearer of bad news",
+      "asia and slovakia",
+      "ls -la /workspace/src",
+    ]) expect(t.redact(text), text).toBe(text);
+    expect(t.count).toBe(0);
+  });
+
+  for (const encoding of ["json", "msgpack"] as const) {
+    it(`${encoding}: every shape in tool params, results and messages is replaced; the payload stays valid ${encoding}`, () => {
+      const payload = {
+        toolName: "exec",
+        params: { command: SECRET_SAMPLES.map((x) => x.text).join("\n"), env: { PASSWORD: "plain-json-field-pw", "api-key": "k-in-a-key-field", apiKey: "k2-in-a-key-field" } },
+        result: { content: SECRET_SAMPLES.map((x) => ({ type: "text", text: `"quoted" \\ \u0000 ${x.text} é漢😀` })) },
+        [SECRET_SAMPLES[3].secret]: "a secret used as a key",
+        count: 3,
+        ok: true,
+      };
+      const { changed, sent, value } = publish(payload, encoding);
+      expect(changed).toBe(true);
+      const text = sent.toString("utf8");
+      for (const x of SECRET_SAMPLES) expect(text, x.kind).not.toContain(x.secret);
+      for (const leak of ["plain-json-field-pw", "k-in-a-key-field", "k2-in-a-key-field"]) expect(text).not.toContain(leak);
+      expect(value.params.env).toEqual({ PASSWORD: "[REDACTED:password]", "api-key": "[REDACTED:api-key]", apiKey: "[REDACTED:api-key]" });
+      expect(value.toolName).toBe("exec");
+      expect(value.count).toBe(3);
+      expect(value.result.content[0].text).toMatch(/^"quoted" \\ \u0000 here it is: \[REDACTED:openai-key\] \(keep it safe\) é漢😀$/);
+      expect(value["[REDACTED:github-token]"]).toBe("a secret used as a key");
+    });
+
+    it(`${encoding}: a payload without a candidate is published byte for byte, unparsed`, () => {
+      const payload = { toolName: "ls", params: { path: "." }, result: { content: [{ type: "text", text: ".git/\nsrc/\nREADME.md" }] }, n: [1, 2.5, -3, null, false] };
+      expect(publish(payload, encoding).changed).toBe(false);
+    });
+  }
+
+  it("msgpack: every kind of item around the strings is carried over intact", () => {
+    const payload = {
+      ints: [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31) - 1],
+      floats: [1.5, -0.25, 1e300],
+      bin: new Uint8Array(300).fill(7),
+      big: "x".repeat(70_000),
+      nested: { a: [{ b: { c: "token=abcdefghij" } }], empty: {}, none: [] },
+      map16: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])),
+    };
+    const { value } = publish(payload, "msgpack");
+    expect(value.nested.a[0].b.c).toBe("token=[REDACTED:token]");
+    expect(new Uint8Array(value.bin)).toEqual(payload.bin);
+    expect(value.big === payload.big).toBe(true);
+    expect({ ...value, nested: undefined, bin: undefined, big: undefined }).toEqual({ ...payload, nested: undefined, bin: undefined, big: undefined });
+  });
+
+  it("counts redactions and redacted events once per record, however often it is published", () => {
+    const counters = new Float64Array(COUNTER_SLOTS);
+    const r = new Redactor([], counters);
+    const payload = { a: SECRET_SAMPLES[0].text, b: SECRET_SAMPLES[3].text, c: "nothing" };
+    publish(payload, "json", 0, r);
+    publish(payload, "json", 0, r); // a retry of the same record
+    publish(payload, "json", 1, r);
+    publish({ c: "nothing" }, "json", 2, r);
+    expect(counters[C.redactions]).toBe(4);
+    expect(counters[C.redactedEvents]).toBe(2);
+  });
+
+  it("applies site patterns from the config; a capture group that ends the match is all that is replaced", () => {
+    const r = new Redactor(["corp-[0-9a-f]{8}", "/(?:employee id:\\s*)(\\d{6})/i"], new Float64Array(COUNTER_SLOTS));
+    const { value } = publish({ note: "badge corp-deadbeef, Employee ID: 123456, corp-xyz" }, "json", 0, r);
+    expect(value.note).toBe("badge [REDACTED:custom], Employee ID: [REDACTED:custom], corp-xyz");
+  });
+
+  it("keeps its cost bounded on hostile text (no quadratic matching)", () => {
+    const t = new TextRedactor();
+    const times: string[] = [];
+    for (const hostile of [
+      "eyJ".repeat(80_000),
+      "sk-".repeat(80_000),
+      "-----BEGIN RSA PRIVATE KEY-----\n".repeat(8_000),
+      `${"a_".repeat(100_000)}password=x`,
+      `postgres://${"u".repeat(200_000)}:`,
+      "Authorization: Bearer ".repeat(10_000),
+      `"password":"${"x".repeat(200_000)}`,
+    ]) {
+      const t0 = performance.now();
+      t.redact(hostile);
+      const ms = performance.now() - t0;
+      times.push(`${JSON.stringify(hostile.slice(0, 12))}… ${ms.toFixed(0)} ms`);
+      expect(ms, hostile.slice(0, 40)).toBeLessThan(250); // linear: 2-25 ms for 240 KB here
+    }
+    console.log(`redaction of 200-240 KB hostile strings: ${times.join(", ")}`);
+  });
+});
+
+describe("redaction config", () => {
+  it("is on by default, with no site patterns", () => {
+    const r = resolveConfig({});
+    expect(r.ok && [r.config.redact, r.config.redactPatterns]).toEqual([true, []]);
+  });
+
+  it.each([
+    [["(unclosed"], /redactPatterns\[0\] is not a valid regular expression \(Unterminated group\)/],
+    [["ok", "(a+)+$"], /redactPatterns\[1\] repeats a group that itself repeats/],
+    [["(?:x|xy)*"], /redactPatterns\[0\] repeats a group/],
+    [["a*"], /redactPatterns\[0\] matches the empty string/],
+    [["   "], /redactPatterns\[0\] is empty/],
+    [["x".repeat(600)], /longer than 512/],
+    [Array.from({ length: 33 }, (_, i) => `p${i}`), /at most 32/],
+    ["corp-.*", /must be a list/],
+  ])("refuses %j with a clear error that never quotes the pattern", (redactPatterns, message) => {
+    const r = resolveConfig({ redactPatterns });
+    expect(r.ok).toBe(false);
+    const error = r.ok ? "" : r.error;
+    expect(error).toMatch(message);
+    for (const p of [redactPatterns].flat()) if (p.trim().length > 2) expect(error).not.toContain(p);
+  });
+
+  it("accepts /source/flags and plain sources, and safe groups", () => {
+    expect(resolveConfig({ redactPatterns: ["/corp-[0-9a-f]{8}/", "(?:api|svc)-[a-z0-9]{20}", "(?<id>\\d{6})", "tok-(?=\\w{8})"] }).ok).toBe(true);
+    expect(resolveConfig({ redact: false }).ok).toBe(true);
+    expect(resolveConfig({ redact: "yes" }).ok).toBe(false);
+  });
+});
