@@ -64,6 +64,20 @@ describe("secret redaction (worker side)", () => {
     });
   }
 
+  it("redacts the whole string value of every key that names a secret, in both encodings", () => {
+    const keys = ["password", "passwd", "pwd", "passphrase", "secret", "client_secret", "appSecret", "token", "access_token", "refreshToken",
+      "id_token", "authToken", "session-token", "bearerToken", "apiToken", "apiKey", "api_key", "x-api-key", "accessKey", "secret_key",
+      "Authorization", "proxy-authorization", "cookie", "Set-Cookie", "privateKey", "private_key", "AWS_SECRET_ACCESS_KEY", "secretAccessKey",
+      "credential", "credentials"];
+    for (const encoding of ["json", "msgpack"] as const) {
+      for (const key of keys) {
+        const { value } = publish({ [key]: "opaque value 123", other: "opaque value 123" }, encoding);
+        expect(value[key], `${encoding} ${key}`).toMatch(/^\[REDACTED:[a-z-]+\]$/);
+        expect(value.other).toBe("opaque value 123");
+      }
+    }
+  });
+
   it("msgpack: every kind of item around the strings is carried over intact", () => {
     const payload = {
       ints: [0, 127, 128, 255, 256, 65535, 65536, 2 ** 32, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31) - 1],
