@@ -54,14 +54,53 @@ const DATE_PROTO = Date.prototype;
 /**
  * False as soon as `v` needs the bounded copy; sets `shape` to NEEDS_REPLACER where that is
  * enough. Plain objects and arrays (what the host sends nearly always) take the fast path; any
- * other kind of object goes to the copy, which knows how to show it.
+ * other kind of object goes to the copy, which knows how to show it. Strings and numbers are
+ * looked at in the loops: a call per value would cost a typical payload a third more.
  */
-function look(v: unknown, depth: number): boolean {
-  switch (typeof v) {
+function look(v: object, depth: number): boolean {
+  if (++nodes > NODE_BUDGET || depth >= MAX_DEPTH) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto === ARRAY_PROTO) {
+    const a = v as unknown[];
+    const n = a.length;
+    if ((nodes += n) > NODE_BUDGET) return false;
+    for (let i = 0; i < n; i++) if (!lookAt(a[i], depth)) return false;
+    return true;
+  }
+  if (proto === OBJECT_PROTO || proto === null) {
+    for (const k in v) {
+      if (++nodes > NODE_BUDGET) {
+        bigObjects.add(v);
+        return false;
+      }
+      // A toJSON runs code and returns anything: only the copy keeps it in bounds. (Comparing
+      // keys costs less than looking the property up on every object.)
+      if (k === "toJSON") return false;
+      chars += k.length;
+      const x = (v as Record<string, unknown>)[k];
+      if (typeof x === "string") {
+        if ((chars += x.length) > limitChars) return false;
+      } else if (!lookAt(x, depth)) return false;
+    }
+    return true;
+  }
+  if (proto === MAP_PROTO || proto === SET_PROTO) {
+    const m = v as Map<unknown, unknown> | Set<unknown>;
+    if ((nodes += m.size) > NODE_BUDGET) return false;
+    shape = NEEDS_REPLACER;
+    for (const [k, x] of m.entries()) if (!lookAt(k, depth) || !lookAt(x, depth)) return false;
+    return true;
+  }
+  return proto === DATE_PROTO;
+}
+
+/** One value inside an object, an array or a Map at `depth`. */
+function lookAt(x: unknown, depth: number): boolean {
+  switch (typeof x) {
     case "string":
-      return (chars += v.length) <= limitChars;
+      return (chars += x.length) <= limitChars;
     case "object":
-      break;
+      return x === null || look(x, depth + 1);
     case "bigint":
     case "function":
     case "symbol":
@@ -70,37 +109,6 @@ function look(v: unknown, depth: number): boolean {
     default:
       return true;
   }
-  if (v === null) return true;
-  if (++nodes > NODE_BUDGET || depth >= MAX_DEPTH) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  if (proto === ARRAY_PROTO) {
-    const a = v as unknown[];
-    const n = a.length;
-    if ((nodes += n) > NODE_BUDGET) return false;
-    for (let i = 0; i < n; i++) if (!look(a[i], depth + 1)) return false;
-    return true;
-  }
-  if (proto === OBJECT_PROTO || proto === null) {
-    // A toJSON runs code and returns anything: only the copy keeps it in bounds.
-    if (typeof (v as { toJSON?: unknown }).toJSON === "function") return false;
-    for (const k in v) {
-      if (++nodes > NODE_BUDGET) {
-        bigObjects.add(v);
-        return false;
-      }
-      chars += k.length;
-      if (!look((v as Record<string, unknown>)[k], depth + 1)) return false;
-    }
-    return true;
-  }
-  if (proto === MAP_PROTO || proto === SET_PROTO) {
-    const m = v as Map<unknown, unknown> | Set<unknown>;
-    if ((nodes += m.size) > NODE_BUDGET) return false;
-    shape = NEEDS_REPLACER;
-    for (const [k, x] of m.entries()) if (!look(k, depth + 1) || !look(x, depth + 1)) return false;
-    return true;
-  }
-  return proto === DATE_PROTO;
 }
 
 /**
@@ -147,9 +155,11 @@ export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBy
   try {
     let body: string | Uint8Array | undefined;
     try {
+      // A toJSON on Object.prototype would run for every plain object: then all go to the copy.
+      if ((OBJECT_PROTO as { toJSON?: unknown }).toJSON !== undefined) throw new Error("Object.prototype.toJSON");
       // A throwing getter or Proxy trap, or one that changed its mind between the look and the
       // encoder, sends the payload to the copy, which marks just that value.
-      if (look(payload, 0)) body = encodeRaw(payload, encoding, shape === NEEDS_REPLACER);
+      if (lookAt(payload, -1)) body = encodeRaw(payload, encoding, shape === NEEDS_REPLACER);
     } catch {
       body = undefined;
     }
@@ -162,8 +172,9 @@ export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBy
     }
     return encodeCopy(payload, encoding, maxBytes, size);
   } finally {
-    bigObjects.clear();
-    bigKeys.clear();
+    // (clear() allocates a new table even when empty: only when there is something to drop)
+    if (bigObjects.size > 0) bigObjects.clear();
+    if (bigKeys.size > 0) bigKeys.clear();
   }
 }
 
