@@ -277,7 +277,16 @@ export class Redactor {
 
   /** JSON text: every string literal that may hold a secret is decoded, redacted and encoded again. */
   private json(bytes: Buffer): Uint8Array | undefined {
-    const text = bytes.toString("utf8");
+    try {
+      return this.jsonStrings(bytes.toString("utf8"));
+    } catch {
+      // Not the JSON the host writes: publish nothing of it rather than something unchecked.
+      this.text.count++;
+      return Buffer.from(JSON.stringify(UNREADABLE));
+    }
+  }
+
+  private jsonStrings(text: string): Uint8Array | undefined {
     const parts: string[] = [];
     let copied = 0;
     let keyKind: RedactKind | undefined;
@@ -286,7 +295,7 @@ export class Redactor {
     for (let i = text.indexOf('"'); i >= 0; i = text.indexOf('"', i)) {
       let j = text.indexOf('"', i + 1);
       while (j > 0 && isEscaped(text, j)) j = text.indexOf('"', j + 1);
-      if (j < 0) break; // not JSON from JSON.stringify: nothing more to look at
+      if (j < 0) throw new Error("unterminated string"); // not JSON from JSON.stringify
       const literal = text.slice(i, j + 1);
       const isKey = text.charCodeAt(j + 1) === 58; // ":"
       let replacement: string | undefined;
@@ -395,7 +404,7 @@ export class Redactor {
     } catch {
       // Not the MessagePack the host writes: publish nothing of it rather than something unchecked.
       this.text.count++;
-      return msgpackStr("[REDACTED:unreadable payload]");
+      return msgpackStr(UNREADABLE);
     }
     if (out.length === 0) return undefined;
     out.push(b.subarray(copied));
@@ -407,6 +416,8 @@ function hasAny(text: string, chars: string): boolean {
   for (let i = 0; i < chars.length; i++) if (text.includes(chars[i])) return true;
   return false;
 }
+
+const UNREADABLE = "[REDACTED:unreadable payload]";
 
 /** True when the character at `i` is escaped by an odd number of backslashes before it. */
 function isEscaped(text: string, i: number): boolean {

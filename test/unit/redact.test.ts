@@ -94,6 +94,14 @@ describe("secret redaction (worker side)", () => {
     expect({ ...value, nested: undefined, bin: undefined, big: undefined }).toEqual({ ...payload, nested: undefined, bin: undefined, big: undefined });
   });
 
+  it("a payload it cannot read is replaced, never published unchecked, never a crash of the worker", () => {
+    const r = new Redactor([], new Float64Array(COUNTER_SLOTS));
+    for (const [bytes, json] of [[Buffer.from('{"token":"abc'), true], [Buffer.from([0x81, 0xa5, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0xc1]), false]] as const) {
+      const out = r.payload(bytes, 0, bytes.length, json);
+      expect(Buffer.from(out!).toString("latin1")).toContain("[REDACTED:unreadable payload]");
+    }
+  });
+
   it("counts redactions and redacted events once per record, however often it is published", () => {
     const counters = new Float64Array(COUNTER_SLOTS);
     const r = new Redactor([], counters);
