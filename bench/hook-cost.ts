@@ -66,11 +66,15 @@ if (process.argv.includes("--hostile")) {
     let worst = { ms: 0, where: "" };
     for (const [hook, fn] of hooks) {
       // The fields a handler reads, found by handing it recording proxies.
-      const read = (into: Set<string>) => new Proxy({}, { get: (_t, k) => (typeof k === "string" && into.add(k), undefined) });
+      const read = (into: Set<string>) =>
+        new Proxy({}, { get: (_t, k) => (typeof k === "string" && into.add(k), undefined) });
       const ev = new Set<string>();
       const cx = new Set<string>();
       fn(read(ev), read(cx));
-      const cases = [...[...ev].map((k) => [{ [k]: giant }, { agentId: "main" }, `event.${k}`] as const), ...[...cx].map((k) => [{}, { [k]: giant }, `ctx.${k}`] as const)];
+      const cases = [
+        ...[...ev].map((k) => [{ [k]: giant }, { agentId: "main" }, `event.${k}`] as const),
+        ...[...cx].map((k) => [{}, { [k]: giant }, `ctx.${k}`] as const),
+      ];
       for (const [event, ctx, field] of cases) {
         let ms = Infinity;
         for (let i = 0; i < 3; i++) {

@@ -103,10 +103,13 @@ const oneOf =
     return v;
   };
 const hookList: Check = (v, key) => {
-  if (!Array.isArray(v) || v.length > 256 || v.some((x) => typeof x !== "string")) throw new ConfigError(`${key} must be a list of hook names`);
+  if (!Array.isArray(v) || v.length > 256 || v.some((x) => typeof x !== "string")) {
+    throw new ConfigError(`${key} must be a list of hook names`);
+  }
   const unknown = v.filter((x) => !HOOK_NAMES.includes(x));
   if (unknown.length > 0) {
-    const named = unknown.slice(0, 5).map(show).join(", ") + (unknown.length > 5 ? ` and ${unknown.length - 5} more` : "");
+    const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : "";
+    const named = unknown.slice(0, 5).map(show).join(", ") + more;
     throw new ConfigError(`${key} names unknown hook(s) ${named}; known hooks: ${HOOK_NAMES.join(", ")}`);
   }
   return [...v];
@@ -140,7 +143,9 @@ const MAX_AGE_HOURS = 87_600;
 
 // natsUrl can hold credentials: its errors come from src/nats-url.ts, which never quotes the value.
 const natsUrl: Check = (v, key) => {
-  if (typeof v !== "string") throw new ConfigError(`${key} must be a string (nats://[user:password@]host:port, comma-separated for several)`);
+  if (typeof v !== "string") {
+    throw new ConfigError(`${key} must be a string (nats://[user:password@]host:port, comma-separated for several)`);
+  }
   try {
     parseNatsUrl(v);
   } catch (e) {
@@ -151,8 +156,12 @@ const natsUrl: Check = (v, key) => {
 };
 
 const redactPatterns: Check = (v, key) => {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ConfigError(`${key} must be a list of regular expressions (strings)`);
-  if (v.length > MAX_SITE_PATTERNS) throw new ConfigError(`${key} has ${v.length} patterns; at most ${MAX_SITE_PATTERNS} are allowed`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    throw new ConfigError(`${key} must be a list of regular expressions (strings)`);
+  }
+  if (v.length > MAX_SITE_PATTERNS) {
+    throw new ConfigError(`${key} has ${v.length} patterns; at most ${MAX_SITE_PATTERNS} are allowed`);
+  }
   v.forEach((p: string, i) => {
     try {
       compileSitePattern(p);
@@ -168,14 +177,18 @@ const SPEC: Record<string, Check> = {
   natsUrl,
   streamName: (v, key) => {
     if (typeof v !== "string" || !STREAM_NAME.test(v)) {
-      throw new ConfigError(`${key} must be a JetStream stream name (1-255 characters; no spaces, control characters, dots, *, >, / or \\), got ${show(v)}`);
+      throw new ConfigError(
+        `${key} must be a JetStream stream name (1-255 characters; no spaces, control characters, dots, *, >, ` +
+          `/ or \\), got ${show(v)}`,
+      );
     }
     return v;
   },
   subjectPrefix: (v, key) => {
     if (typeof v !== "string" || v.length > MAX_SUBJECT_PREFIX_CHARS || !SUBJECT_PREFIX.test(v)) {
       throw new ConfigError(
-        `${key} must be dot-separated subject tokens (at most ${MAX_SUBJECT_PREFIX_CHARS} characters) without spaces, control characters or wildcards, got ${show(v)}`,
+        `${key} must be dot-separated subject tokens (at most ${MAX_SUBJECT_PREFIX_CHARS} characters) ` +
+          `without spaces, control characters or wildcards, got ${show(v)}`,
       );
     }
     return v;
@@ -204,7 +217,8 @@ const RETENTION_SPEC: Record<string, Check> = {
   maxBytes: (v, key) => (v === -1 ? v : int(1, Number.MAX_SAFE_INTEGER)(v, key)),
   maxAgeHours: (v, key) => {
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > MAX_AGE_HOURS) {
-      throw new ConfigError(`${key} must be a number of hours from 0 to ${MAX_AGE_HOURS} (0 = keep forever), got ${show(v)}`);
+      const range = `from 0 to ${MAX_AGE_HOURS} (0 = keep forever)`;
+      throw new ConfigError(`${key} must be a number of hours ${range}, got ${show(v)}`);
     }
     return v;
   },
@@ -231,7 +245,8 @@ export function resolveConfig(raw: unknown): ConfigResult {
     if (!isPlainObject(raw)) throw new ConfigError("the plugin config must be an object");
     const retention = Object.hasOwn(raw, "retention") ? raw.retention : undefined;
     const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "retention"));
-    const config: EventStoreConfig = { ...DEFAULTS, retention: { ...DEFAULTS.retention }, includeHooks: [], excludeHooks: [], redactPatterns: [] };
+    const fresh = { retention: { ...DEFAULTS.retention }, includeHooks: [], excludeHooks: [], redactPatterns: [] };
+    const config: EventStoreConfig = { ...DEFAULTS, ...fresh };
     applySpec(rest, SPEC, "", config as unknown as Record<string, unknown>);
     if (retention !== undefined) {
       if (!isPlainObject(retention)) throw new ConfigError("retention must be an object");

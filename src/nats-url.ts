@@ -43,10 +43,14 @@ export function parseNatsUrl(value: string): NatsServers {
       throw new NatsUrlError(`${entry} ${why}`);
     };
     if (s === "") fail("is empty");
-    if (WHITESPACE_OR_CONTROL.test(s)) fail("contains spaces or control characters (percent-encode them in a user name or password)");
+    if (WHITESPACE_OR_CONTROL.test(s)) {
+      fail("contains spaces or control characters (percent-encode them in a user name or password)");
+    }
     const schemeMatch = SCHEME.exec(s);
     const scheme = schemeMatch?.[1].toLowerCase();
-    if (scheme === "ws" || scheme === "wss") fail(`uses ${scheme}://, but the publisher connects over plain TCP: use nats:// or tls://`);
+    if (scheme === "ws" || scheme === "wss") {
+      fail(`uses ${scheme}://, but the publisher connects over plain TCP: use nats:// or tls://`);
+    }
     if (scheme !== undefined && scheme !== "nats" && scheme !== "tls") fail(`uses ${scheme}://; use nats:// or tls://`);
     const rest = s.slice(schemeMatch?.[0].length ?? 0);
     const hostPort = rest.slice(rest.lastIndexOf("@") + 1).split(/[/?#]/)[0];
@@ -57,11 +61,16 @@ export function parseNatsUrl(value: string): NatsServers {
     try {
       u = new URL(scheme === undefined ? `nats://${s}` : s);
     } catch {
-      return fail("is not a valid URL ([nats://][user:password@]host[:port]; write / ? # : % in a user name or password percent-encoded)");
+      return fail(
+        "is not a valid URL ([nats://][user:password@]host[:port]; " +
+          "write / ? # : % in a user name or password percent-encoded)",
+      );
     }
     if (u.port !== "" && !validPort(u.port)) fail("has an invalid port (must be 1-65535)");
     if (u.hostname === "") fail("has no host");
-    if ((u.pathname !== "" && u.pathname !== "/") || u.search !== "" || u.hash !== "") fail("has a path, query or fragment; only [user:password@]host[:port] is used");
+    if ((u.pathname !== "" && u.pathname !== "/") || u.search !== "" || u.hash !== "") {
+      fail("has a path, query or fragment; only [user:password@]host[:port] is used");
+    }
     if (u.password !== "" && u.username === "") fail("has a password but no user name");
     let user: string;
     let pass: string;

@@ -17,7 +17,9 @@ export function compileSitePattern(raw: string): RegExp {
   const source = literal ? literal[1] : raw;
   const flags = literal ? (literal[2].includes("g") ? literal[2] : `${literal[2]}g`) : "gi";
   if (hasNestedRepetition(source)) {
-    throw new Error("repeats a group that itself repeats or alternates (like (a+)+ or (a|ab)*): its matching time can explode");
+    throw new Error(
+      "repeats a group that itself repeats or alternates (like (a+)+ or (a|ab)*): its matching time can explode",
+    );
   }
   let re: RegExp;
   try {
@@ -70,7 +72,10 @@ function hasNestedRepetition(source: string): boolean {
       lastGroupRisky = false;
       continue;
     }
-    const repeats = ch === "*" || ch === "+" || (ch === "{" && /^\{\d*,\d*\}|^\{\d+\}/.test(source.slice(i)) && !/^\{(0|1)\}|^\{0?,1\}/.test(source.slice(i)));
+    const rest = ch === "{" ? source.slice(i, i + 24) : "";
+    // {n}, {n,} and {n,m} repeat; {0}, {1}, {,1} and {0,1} do not.
+    const counted = /^\{\d*,\d*\}|^\{\d+\}/.test(rest) && !/^\{(0|1)\}|^\{0?,1\}/.test(rest);
+    const repeats = ch === "*" || ch === "+" || counted;
     if (repeats && lastGroupRisky) return true;
     if (repeats || ch === "?") frames[frames.length - 1] = true;
     lastGroupRisky = false;

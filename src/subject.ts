@@ -25,7 +25,8 @@ function fingerprint(s: string): string {
 export function agentToken(agent: string, label = false): string {
   if (label && LABELS.has(agent)) return agent;
   UNSAFE.lastIndex = 0;
-  const valid = agent.length > 0 && agent.length <= MAX_TOKEN_CHARS && !UNSAFE.test(agent) && !LABELS.has(agent) && !MAPPED_SUFFIX.test(agent);
+  const fits = agent.length > 0 && agent.length <= MAX_TOKEN_CHARS && !UNSAFE.test(agent);
+  const valid = fits && !LABELS.has(agent) && !MAPPED_SUFFIX.test(agent);
   if (valid) return agent;
   return `${agent.replace(UNSAFE, "_").slice(0, MAX_TOKEN_CHARS) || "_"}-${fingerprint(agent)}`;
 }

@@ -36,10 +36,20 @@ const HINT_AWS = 32;
 const HINT_WORD = 64; // a name of a secret: password, token, key...
 const HINT_VENDOR = 128;
 const HINT_SITE = 256; // site patterns: they can match anything
-const HINTS =
-  /(-----begin)|(:\/\/)|(authorization)|(bearer)|(api-key|auth-token|access-token)|(secret.?access)|(pass|pwd|secret|token|key|auth|credential)|(sk-|[sr]k_|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|xapp-|akia|asia|aiza|hf_|npm_|gsk_|xai-|sg\.|eyj|:aa)/gi;
-/** The bits each HINTS group sets (the header and AWS words are names of secrets too). */
-const HINT_BITS = [0, HINT_PEM, HINT_URL, HINT_AUTHORIZATION | HINT_WORD, HINT_BEARER, HINT_API_HEADER | HINT_WORD, HINT_AWS | HINT_WORD, HINT_WORD, HINT_VENDOR];
+/** One group per family of words, and the bits it sets (the header and AWS words name secrets too). */
+const HINT_GROUPS: [string, number][] = [
+  ["-----begin", HINT_PEM],
+  [String.raw`:\/\/`, HINT_URL],
+  ["authorization", HINT_AUTHORIZATION | HINT_WORD],
+  ["bearer", HINT_BEARER],
+  ["api-key|auth-token|access-token", HINT_API_HEADER | HINT_WORD],
+  ["secret.?access", HINT_AWS | HINT_WORD],
+  ["pass|pwd|secret|token|key|auth|credential", HINT_WORD],
+  [String.raw`sk-|[sr]k_|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|xapp-|akia|asia|aiza|hf_|npm_|gsk_|xai-|sg\.|eyj|:aa`,
+    HINT_VENDOR],
+];
+const HINTS = new RegExp(HINT_GROUPS.map(([source]) => `(${source})`).join("|"), "gi");
+const HINT_BITS = [0, ...HINT_GROUPS.map(([, bits]) => bits)];
 
 function hintsOf(text: string): number {
   let bits = 0;
@@ -66,8 +76,25 @@ function keyKind(name: string): RedactKind {
 
 // Names that make the value after them a secret. A prefix stays outside the match, so DB_PASSWORD,
 // GITHUB_TOKEN, client_secret or access_token are found by their last word.
-const SECRET_WORDS = String.raw`password|passwd|pwd|passphrase|secret[-_]?key|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|auth|credentials?`;
+const SECRET_WORDS = [
+  "password", "passwd", "pwd", "passphrase", "secret[-_]?key", "secret", "token", "api[-_]?key", "apikey",
+  "access[-_]?key", "private[-_]?key", "auth", "credentials?",
+].join("|");
 const WORD_START = String.raw`(?<![A-Za-z0-9])`;
+const PEM_BEGIN = "-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY-----";
+const AUTHORIZATION = String.raw`(?:Proxy-)?Authorization["']?[ \t]*[:=][ \t]*["']?`;
+const AUTH_SCHEMES = "Bearer|Basic|Digest|Token|Bot";
+const API_HEADERS = "x-api-key|x-goog-api-key|x-auth-token|x-access-token|api-key";
+const AWS_SECRET_NAME = "secret[-_]?access[-_]?key";
+const AWS_SECRET = "[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])";
+/** A quoted key that names a secret: "password", 'db_password', "authorization"... */
+const QUOTED_NAME = String.raw`(?:[A-Za-z0-9]+[-_])?(${SECRET_WORDS}|authorization)`;
+/** A quoted value, to its closing quote. */
+const QUOTED = String.raw`([^"'\r\n]{1,4096})`;
+/** Characters of a token or a base64 credential in a header. */
+const CREDENTIAL = "[A-Za-z0-9._~+/=-]";
+/** A header's or a key's separator, optionally quoted around: `: `, `=`, `": "`. */
+const SEPARATOR = (chars: string) => String.raw`["']?[ \t]*[${chars}][ \t]*["']?`;
 
 /**
  * `<key><separator>value`: a quoted value up to its closing quote (or, cut off, up to a space), or
@@ -108,11 +135,11 @@ const RULES: Rule[] = [
   // PEM private key blocks; one whose end was cut off is redacted to the end of its base64.
   {
     // The body cannot hold "-----": matching stops at the next marker, whatever follows.
-    re: /()(-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY-----(?:[^-]|-(?!----)){0,16384}-----END[A-Z0-9 ]{0,40}PRIVATE KEY-----)/g,
+    re: new RegExp(`()(${PEM_BEGIN}(?:[^-]|-(?!----)){0,16384}-----END[A-Z0-9 ]{0,40}PRIVATE KEY-----)`, "g"),
     kind: () => "private-key",
     needs: HINT_PEM,
   },
-  { re: /()(-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY-----[A-Za-z0-9+/=\s:,.-]*)/g, kind: () => "private-key", needs: HINT_PEM },
+  { re: new RegExp(String.raw`()(${PEM_BEGIN}[A-Za-z0-9+/=\s:,.-]*)`, "g"), kind: () => "private-key", needs: HINT_PEM },
   // Passwords in URLs (scheme://user:password@host), up to the last "@" before the host.
   // (The scheme is a look-behind: matching starts at "://", a literal V8 finds fast.)
   {
@@ -122,30 +149,34 @@ const RULES: Rule[] = [
   },
   // Authorization headers: the credential after the scheme, or an opaque one.
   {
-    re: /((?:Proxy-)?Authorization["']?[ \t]*[:=][ \t]*["']?(Bearer|Basic|Digest|Token|Bot)[ \t]+)([A-Za-z0-9._~+/=-]{4,4096})/gi,
-    kind: (m) => (m[2].toLowerCase() === "basic" ? "basic-auth" : m[2].toLowerCase() === "bearer" ? "bearer-token" : "authorization"),
+    re: new RegExp(String.raw`(${AUTHORIZATION}(${AUTH_SCHEMES})[ \t]+)(${CREDENTIAL}{4,4096})`, "gi"),
+    kind: (m) => ({ basic: "basic-auth", bearer: "bearer-token" })[m[2].toLowerCase()] ?? "authorization",
     needs: HINT_AUTHORIZATION,
   },
   {
-    re: /((?:Proxy-)?Authorization["']?[ \t]*[:=][ \t]*["']?)((?!(?:Bearer|Basic|Digest|Token|Bot)\b)[A-Za-z0-9._~+/=-]{16,4096})/gi,
+    re: new RegExp(String.raw`(${AUTHORIZATION})((?!(?:${AUTH_SCHEMES})\b)${CREDENTIAL}{16,4096})`, "gi"),
     kind: () => "authorization",
     needs: HINT_AUTHORIZATION,
   },
-  { re: /(\bBearer[ \t]+)([A-Za-z0-9._~+/=-]{16,4096})/gi, kind: () => "bearer-token", needs: HINT_BEARER },
   {
-    re: /(\b(?:x-api-key|x-goog-api-key|x-auth-token|x-access-token|api-key)["']?[ \t]*:[ \t]*["']?)([A-Za-z0-9._~+/=-]{8,4096})/gi,
+    re: new RegExp(String.raw`(\bBearer[ \t]+)(${CREDENTIAL}{16,4096})`, "gi"),
+    kind: () => "bearer-token",
+    needs: HINT_BEARER,
+  },
+  {
+    re: new RegExp(String.raw`(\b(?:${API_HEADERS})${SEPARATOR(":")})(${CREDENTIAL}{8,4096})`, "gi"),
     kind: () => "api-key",
     needs: HINT_API_HEADER,
   },
   // AWS secret access keys in credentials files, environments and configs.
   {
-    re: /((?<![A-Za-z0-9])secret[-_]?access[-_]?key["']?[ \t]*[:=][ \t]*["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
+    re: new RegExp(String.raw`(${WORD_START}${AWS_SECRET_NAME}${SEPARATOR(":=")})(${AWS_SECRET})`, "gi"),
     kind: () => "aws-secret-key",
     needs: HINT_AWS,
   },
   // "password": "..." inside text (JSON quoted in a message or a tool output).
   {
-    re: new RegExp(String.raw`((["'])(?:[A-Za-z0-9]+[-_])?(${SECRET_WORDS}|authorization)\2[ \t]*:[ \t]*["'])([^"'\r\n]{1,4096})`, "gi"),
+    re: new RegExp(String.raw`((["'])${QUOTED_NAME}\2[ \t]*:[ \t]*["'])` + QUOTED, "gi"),
     kind: (m) => keyKind(m[3]),
     needs: HINT_WORD,
     chars: `"'`,
@@ -167,15 +198,21 @@ const RULES: Rule[] = [
  * faster): a payload without any of these has no candidate and is published as it is. Every
  * rule above needs one of them.
  */
-const CANDIDATE =
-  /s(?:k[-_]|g\.|ecret)|rk_|g(?:h[pousr]_|ithub_pat_|lpat-|sk_)|x(?:ox[a-z]-|app-|ai-)|a(?:kia|sia|iza|pi.?key|ccess.?key|uth)|hf_|npm_|eyj|-----begin|:(?:\/\/|aa)|p(?:assw|wd|assphrase|rivate.?key)|token|bearer|c(?:redential|ookie)/i;
+const CANDIDATE = new RegExp(
+  [
+    String.raw`s(?:k[-_]|g\.|ecret)`, "rk_", "g(?:h[pousr]_|ithub_pat_|lpat-|sk_)", "x(?:ox[a-z]-|app-|ai-)",
+    "a(?:kia|sia|iza|pi.?key|ccess.?key|uth)", "hf_", "npm_", "eyj", "-----begin", String.raw`:(?:\/\/|aa)`,
+    "p(?:assw|wd|assphrase|rivate.?key)", "token", "bearer", "c(?:redential|ookie)",
+  ].join("|"),
+  "i",
+);
 
 /** JSON object keys (normalised: lower case, no - or _) whose string values are secrets as a whole. */
 const SECRET_KEYS = new Set([
-  "password", "passwd", "pwd", "passphrase", "secret", "clientsecret", "appsecret", "token", "accesstoken", "refreshtoken",
-  "idtoken", "authtoken", "sessiontoken", "bearertoken", "apitoken", "apikey", "xapikey", "accesskey", "secretkey",
-  "authorization", "proxyauthorization", "cookie", "setcookie", "privatekey", "awssecretaccesskey", "secretaccesskey",
-  "credential", "credentials",
+  "password", "passwd", "pwd", "passphrase", "secret", "clientsecret", "appsecret", "token", "accesstoken",
+  "refreshtoken", "idtoken", "authtoken", "sessiontoken", "bearertoken", "apitoken", "apikey", "xapikey", "accesskey",
+  "secretkey", "authorization", "proxyauthorization", "cookie", "setcookie", "privatekey", "awssecretaccesskey",
+  "secretaccesskey", "credential", "credentials",
 ]);
 
 function secretKeyKind(key: string): RedactKind | undefined {
@@ -224,7 +261,8 @@ export class TextRedactor {
 
   private replace(args: unknown[], kind: (m: string[]) => RedactKind): string {
     // args: match, groups..., offset, input[, named groups]
-    const end = typeof args[args.length - 1] === "object" && args[args.length - 1] !== null ? args.length - 3 : args.length - 2;
+    const last = args[args.length - 1];
+    const end = typeof last === "object" && last !== null ? args.length - 3 : args.length - 2;
     const m = args.slice(0, end).map((x) => (typeof x === "string" ? x : undefined)) as string[];
     let secret = m[0];
     // The secret is the last group that took part and ends the match (the rules above); for a
@@ -399,7 +437,7 @@ export class Redactor {
           }
         }
         // Close every container whose last item this was.
-        for (let f = frames[frames.length - 1]; f !== undefined && f.seen === f.left; f = frames[frames.length - 1]) frames.pop();
+        while (frames.length > 0 && frames[frames.length - 1].seen === frames[frames.length - 1].left) frames.pop();
       }
     } catch {
       // Not the MessagePack the host writes: publish nothing of it rather than something unchecked.
@@ -429,6 +467,10 @@ function isEscaped(text: string, i: number): boolean {
 function msgpackStr(s: string): Uint8Array {
   const data = Buffer.from(s, "utf8");
   const n = data.length;
-  const head = n < 32 ? Buffer.from([0xa0 | n]) : n < 256 ? Buffer.from([0xd9, n]) : n < 65536 ? Buffer.from([0xda, n >>> 8, n & 0xff]) : Buffer.from([0xdb, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
-  return Buffer.concat([head, data]);
+  let head: number[];
+  if (n < 32) head = [0xa0 | n];
+  else if (n < 256) head = [0xd9, n];
+  else if (n < 65536) head = [0xda, n >>> 8, n & 0xff];
+  else head = [0xdb, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  return Buffer.concat([Buffer.from(head), data]);
 }

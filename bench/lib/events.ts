@@ -34,8 +34,10 @@ export interface EventSetSpec {
 
 /** What a tool returned after `cat ~/.aws/credentials; curl -v ...`: three secrets to redact. */
 const SECRET_RESULT =
-  "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = eu-west-1\n" +
-  "> GET /v1/me HTTP/1.1\n> Host: api.example.com\n> Authorization: Bearer eM9xT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9\n> Accept: */*\n< HTTP/1.1 200 OK\n";
+  "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n" +
+  "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = eu-west-1\n" +
+  "> GET /v1/me HTTP/1.1\n> Host: api.example.com\n" +
+  "> Authorization: Bearer eM9xT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9\n> Accept: */*\n< HTTP/1.1 200 OK\n";
 
 /**
  * `count` events shaped like the seed's tool-call event. `seq` comes first in the payload (the

@@ -140,8 +140,9 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
     return { views: p.views, pos };
   };
   const plain = records(events);
-  const secret = records(makeEvents({ count: PER_ITERATION, payloadBytes: 650, agents: 1, types: 1, secrets: true }));
-  const secretBytes = Buffer.byteLength(JSON.stringify(seedEnvelope(makeEvents({ count: 1, payloadBytes: 650, agents: 1, types: 1, secrets: true })[0])));
+  const secretEvents = makeEvents({ count: PER_ITERATION, payloadBytes: 650, agents: 1, types: 1, secrets: true });
+  const secret = records(secretEvents);
+  const secretBytes = Buffer.byteLength(JSON.stringify(seedEnvelope(secretEvents[0])));
   const build = (name: string, r: ReturnType<typeof records>, redact: boolean) => {
     const b = new EnvelopeBuilder(r.views, "json", 1, PREFIX, redact ? new Redactor([]) : undefined);
     bench.add(name, () => {

@@ -65,7 +65,8 @@ function table(r: BenchReport): string {
 
 export function renderHtml(r: BenchReport): string {
   const h = r.header;
-  const key = `<p class="key">${MODE_ORDER.map((m) => `<span style="background:${MODE_COLORS[m]}"></span>${m}`).join("")}</p>`;
+  const swatch = (m: string) => `<span style="background:${MODE_COLORS[m]}"></span>${m}`;
+  const key = `<p class="key">${MODE_ORDER.map(swatch).join("")}</p>`;
   const throughput = barChart("Acked events per second (consumer-read: messages read per second), log scale", groups(r, (x) => x.eventsPerSec || null, (x) => `${fmtInt(x.eventsPerSec)}${x.vsCeiling !== null && x.mode !== "ceiling" ? ` (${x.vsCeiling.toFixed(2)}x)` : ""}`), "");
   const hostCost = barChart("Host-thread time inside the capture / publish call, ns per event, log scale", groups(r, (x) => x.hostNsPerEvent, (x) => (x.hostNsPerEvent === null ? "-" : `${fmtInt(x.hostNsPerEvent)} ns`)), " ns");
   const hostCpu = barChart("Host-thread CPU time per event (calls, ack handling, load driver), ns, log scale", groups(r, (x) => x.hostCpuNsPerEvent, (x) => (x.hostCpuNsPerEvent === null ? "-" : `${fmtInt(x.hostCpuNsPerEvent)} ns`)), " ns");

@@ -31,8 +31,11 @@ export function summaryLines(r: BenchReport): string[] {
     const on = find(id, "offloaded");
     const off = find(id, "offloaded-noredact");
     if (on && off && off.eventsPerSec > 0) {
-      const cpu = on.cpuUsPerEvent !== null && off.cpuUsPerEvent !== null ? `, process CPU ${on.cpuUsPerEvent} vs ${off.cpuUsPerEvent} µs/event` : "";
-      redaction.push(`  ${id.padEnd(14)} redaction on ${fmtInt(on.eventsPerSec).padStart(8)} ev/s, off ${fmtInt(off.eventsPerSec).padStart(8)} ev/s (${((on.eventsPerSec / off.eventsPerSec) * 100).toFixed(0)}%)${cpu}`);
+      const bothCpu = on.cpuUsPerEvent !== null && off.cpuUsPerEvent !== null;
+      const cpu = bothCpu ? `, process CPU ${on.cpuUsPerEvent} vs ${off.cpuUsPerEvent} µs/event` : "";
+      const share = `${((on.eventsPerSec / off.eventsPerSec) * 100).toFixed(0)}%`;
+      const rates = `on ${fmtInt(on.eventsPerSec).padStart(8)} ev/s, off ${fmtInt(off.eventsPerSec).padStart(8)} ev/s`;
+      redaction.push(`  ${id.padEnd(14)} redaction ${rates} (${share})${cpu}`);
     }
   }
   if (redaction.length) out.push("Secret redaction (on the worker), offloaded mode on vs off:", ...redaction);

@@ -1,7 +1,12 @@
 // Small inline-SVG charts for the HTML report: grouped horizontal bars on a log axis, and
 // latency-by-percentile curves. No scripts, no external files.
 
-export const MODE_COLORS: Record<string, string> = { ceiling: "#8a8f98", inline: "#e67e22", offloaded: "#2a7ae2", "offloaded-noredact": "#8fb8ef" };
+export const MODE_COLORS: Record<string, string> = {
+  ceiling: "#8a8f98",
+  inline: "#e67e22",
+  offloaded: "#2a7ae2",
+  "offloaded-noredact": "#8fb8ef",
+};
 
 export function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");

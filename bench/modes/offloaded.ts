@@ -15,9 +15,12 @@ const FULL_BURST = 256;
 /** Records allowed to wait in the ring behind the worker's in-flight window at full speed. */
 const BACKLOG_SLACK = 1024;
 
+type ConfigSpec = Pick<RunSpec, "url" | "stream" | "subjectPrefix" | "maxInFlight">;
+
 /** The plugin's config for a run; `redact` false for the offloaded-noredact mode. */
-export function offloadedConfig(spec: Pick<RunSpec, "url" | "stream" | "subjectPrefix" | "maxInFlight">, redact = true): EventStoreConfig {
-  const r = resolveConfig({ natsUrl: spec.url, streamName: spec.stream, subjectPrefix: spec.subjectPrefix, maxInFlight: spec.maxInFlight, redact });
+export function offloadedConfig(spec: ConfigSpec, redact = true): EventStoreConfig {
+  const { url: natsUrl, stream: streamName, subjectPrefix, maxInFlight } = spec;
+  const r = resolveConfig({ natsUrl, streamName, subjectPrefix, maxInFlight, redact });
   if (!r.ok) throw new Error(r.error);
   return r.config;
 }

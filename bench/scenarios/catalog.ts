@@ -31,7 +31,7 @@ const DEFS: Def[] = [
   { id: "sustained", title: "full speed for 15 s (--quick: 2 s)", load: { kind: "closed", callers: "full" }, events: [20_000, 5_000], durationMs: [15_000, 2_000], extraModes: [NO_REDACT] },
   {
     id: "secrets",
-    title: "full speed, every ~650-byte payload holding an AWS credentials file and a bearer token (redacted by the plugin)",
+    title: "full speed, each ~650-byte payload holding an AWS credentials file and a bearer token (redacted)",
     load: { kind: "closed", callers: "full" },
     events: [30_000, 2_000],
     secrets: true,

@@ -12,7 +12,9 @@ const MAX_TOKEN_CHARS = 256;
 const TOKEN = /^[^\s\u0000-\u001f\u007f]+$/;
 /** Error codes such as ENOENT, ETIMEDOUT or ERR_INVALID_ARG_TYPE are kinds, not text. */
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,47}$/;
-const BUILTIN_ERRORS = new Set(["Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError", "AggregateError"]);
+const BUILTIN_ERRORS = new Set([
+  "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError", "AggregateError",
+]);
 
 /** Objects the summaries built (their fields are names, kinds and numbers): metadataOnly keeps them. */
 const built = new WeakSet<object>();
@@ -77,7 +79,9 @@ export function errorSummary(out: Bag, v: unknown): void {
       if (typeof v.message === "string") out.errorLength = v.message.length;
     } else out.errorKind = kindOf(v);
     const code = typeof v === "object" ? (v as { code?: unknown }).code : undefined;
-    if ((typeof code === "string" && ERROR_CODE.test(code)) || (typeof code === "number" && Number.isFinite(code))) out.errorCode = code;
+    if (typeof code === "string" ? ERROR_CODE.test(code) : typeof code === "number" && Number.isFinite(code)) {
+      out.errorCode = code;
+    }
   } catch {
     out.errorKind = "unreadable";
   }
@@ -116,8 +120,9 @@ export function metadataOnly(payload: Bag): Bag {
         break;
       case "object":
         if (v === null) out[k] = null;
-        else if (built.has(v)) out[k] = Array.isArray(v) ? v.filter((x) => typeof x === "string" && isToken(x)) : metadataOnly(v as Bag);
-        else out[`${k}Kind`] = kindOf(v);
+        else if (!built.has(v)) out[`${k}Kind`] = kindOf(v);
+        else if (Array.isArray(v)) out[k] = v.filter((x) => typeof x === "string" && isToken(x));
+        else out[k] = metadataOnly(v as Bag);
         break;
       default:
         out[`${k}Kind`] = typeof v;

@@ -63,7 +63,20 @@ export const HOOKS: readonly HookSpec[] = [
     hook: "message_received",
     type: "msg.in",
     extract: (e, ctx, full) =>
-      content({ from: e.from, timestamp: e.timestamp, channel: ctx.channelId, messageId: e.messageId ?? ctx.messageId, senderId: e.senderId ?? ctx.senderId, threadId: e.threadId, metadata: messageMeta(e.metadata, full) }, "content", e.content, full),
+      content(
+        {
+          from: e.from,
+          timestamp: e.timestamp,
+          channel: ctx.channelId,
+          messageId: e.messageId ?? ctx.messageId,
+          senderId: e.senderId ?? ctx.senderId,
+          threadId: e.threadId,
+          metadata: messageMeta(e.metadata, full),
+        },
+        "content",
+        e.content,
+        full,
+      ),
   },
   {
     hook: "message_sending",
@@ -89,7 +102,15 @@ export const HOOKS: readonly HookSpec[] = [
     hook: "after_tool_call",
     type: "tool.result",
     extract: (e, ctx, full) => {
-      const out = error({ toolName: e.toolName ?? ctx.toolName, toolCallId: e.toolCallId ?? ctx.toolCallId, runId: e.runId ?? ctx.runId }, e.error, full);
+      const out = error(
+        {
+          toolName: e.toolName ?? ctx.toolName,
+          toolCallId: e.toolCallId ?? ctx.toolCallId,
+          runId: e.runId ?? ctx.runId,
+        },
+        e.error,
+        full,
+      );
       out.durationMs = e.durationMs;
       return structured(structured(out, "params", e.params, full), "result", e.result, full, TOOL_RESULT_FIELDS);
     },
@@ -143,7 +164,10 @@ export const HOOKS: readonly HookSpec[] = [
     extract: (e, _ctx, full) => {
       const texts: unknown[] = Array.isArray(e.assistantTexts) ? e.assistantTexts : [];
       let total = 0;
-      for (let i = 0; i < texts.length && i < MAX_TEXTS; i++) total += typeof texts[i] === "string" ? (texts[i] as string).length : 0;
+      for (let i = 0; i < texts.length && i < MAX_TEXTS; i++) {
+        const t = texts[i];
+        if (typeof t === "string") total += t.length;
+      }
       return {
         runId: e.runId,
         sessionId: e.sessionId,
@@ -205,7 +229,17 @@ export const HOOKS: readonly HookSpec[] = [
     hook: "subagent_ended",
     type: "subagent.ended",
     extract: (e, ctx, full) =>
-      error({ runId: e.runId ?? ctx.runId, targetSessionKey: e.targetSessionKey, targetKind: e.targetKind, reason: e.reason, outcome: e.outcome }, e.error, full),
+      error(
+        {
+          runId: e.runId ?? ctx.runId,
+          targetSessionKey: e.targetSessionKey,
+          targetKind: e.targetKind,
+          reason: e.reason,
+          outcome: e.outcome,
+        },
+        e.error,
+        full,
+      ),
   },
   { hook: "cron_changed", type: "cron.changed", system: true, extract: (e) => ({ action: e.action, jobId: e.jobId, agentId: e.agentId, nextRunAtMs: e.nextRunAtMs }) },
   {

@@ -166,7 +166,8 @@ export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBy
     let size: number | undefined;
     if (body !== undefined) {
       // Cheap bound first: a JSON string of n UTF-16 units has at most 3n UTF-8 bytes.
-      if ((typeof body === "string" ? body.length * 3 : body.length) <= maxBytes) return { body, sanitized: false, truncated: false };
+      const bound = typeof body === "string" ? body.length * 3 : body.length;
+      if (bound <= maxBytes) return { body, sanitized: false, truncated: false };
       size = byteLength(body);
       if (size <= maxBytes) return { body, sanitized: false, truncated: false };
     }
@@ -203,7 +204,12 @@ const bigKeys = new Map<object, string[]>();
  * the copy stops growing when the budget is spent (long strings cut, further items and keys left
  * out). Exported for tests.
  */
-export function toSafeValue(value: unknown, maxStringChars = Infinity, maxChars = Infinity, maxNodes = Infinity): { value: unknown; cut: boolean; odd: boolean } {
+export function toSafeValue(
+  value: unknown,
+  maxStringChars = Infinity,
+  maxChars = Infinity,
+  maxNodes = Infinity,
+): { value: unknown; cut: boolean; odd: boolean } {
   const b: Budget = { maxStringChars, chars: maxChars, nodes: maxNodes, cut: false, odd: false };
   const v = copy(value, 0, b, new Set());
   return { value: v === OMITTED ? undefined : v, cut: b.cut, odd: b.odd };
@@ -324,7 +330,13 @@ function copyItems(n: number, at: (i: number) => unknown, depth: number, b: Budg
 }
 
 /** A Map as an object (what hostValues makes of it), within the budget. */
-function copyEntries(entries: Iterator<[unknown, unknown]>, n: number, depth: number, b: Budget, seen: Set<object>): Record<string, unknown> {
+function copyEntries(
+  entries: Iterator<[unknown, unknown]>,
+  n: number,
+  depth: number,
+  b: Budget,
+  seen: Set<object>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   let i = 0;
   for (; i < n && b.nodes > 0 && b.chars > 0; i++) {
@@ -352,7 +364,7 @@ function copyEntries(entries: Iterator<[unknown, unknown]>, n: number, depth: nu
  * `_truncated: {limitBytes, originalBytes}` stay, where originalBytes (the encoded size) is left
  * out when it was not measured.
  */
-function encodeCopy(payload: unknown, encoding: PayloadEncoding, maxBytes: number, size: number | undefined): EncodedPayload {
+function encodeCopy(payload: unknown, encoding: PayloadEncoding, maxBytes: number, size?: number): EncodedPayload {
   const marker = size === undefined ? { limitBytes: maxBytes } : { limitBytes: maxBytes, originalBytes: size };
   let odd = false;
   for (const chars of [Math.floor(maxBytes / 8), 256, 32]) {
@@ -360,7 +372,8 @@ function encodeCopy(payload: unknown, encoding: PayloadEncoding, maxBytes: numbe
     odd ||= c.odd;
     const cut = c.cut || size !== undefined;
     const v = c.value;
-    const marked = !cut ? v : v !== null && typeof v === "object" && !Array.isArray(v) ? { ...v, [TRUNCATED_KEY]: marker } : { value: v, [TRUNCATED_KEY]: marker };
+    const isObject = v !== null && typeof v === "object" && !Array.isArray(v);
+    const marked = !cut ? v : isObject ? { ...v, [TRUNCATED_KEY]: marker } : { value: v, [TRUNCATED_KEY]: marker };
     const body = encodeRaw(marked, encoding);
     if (byteLength(body) <= maxBytes) return { body, sanitized: odd, truncated: cut };
   }
@@ -370,5 +383,6 @@ function encodeCopy(payload: unknown, encoding: PayloadEncoding, maxBytes: numbe
     for (const [k, v] of Object.entries(top)) if (typeof v !== "object" && k.length <= 64) scalars[k] = v;
   }
   const body = encodeRaw({ ...scalars, [TRUNCATED_KEY]: marker }, encoding);
-  return { body: byteLength(body) <= maxBytes ? body : encodeRaw({ [TRUNCATED_KEY]: marker }, encoding), sanitized: odd, truncated: true };
+  const fits = byteLength(body) <= maxBytes;
+  return { body: fits ? body : encodeRaw({ [TRUNCATED_KEY]: marker }, encoding), sanitized: odd, truncated: true };
 }

@@ -10,11 +10,24 @@ export interface SecretSample {
   secret: string;
 }
 
-const s = (kind: string, secret: string, around: (x: string) => string = (x) => `here it is: ${x} (keep it safe)`): SecretSample => ({ kind, secret, text: around(secret) });
+const plain = (x: string) => `here it is: ${x} (keep it safe)`;
+const s = (kind: string, secret: string, around = plain): SecretSample => ({ kind, secret, text: around(secret) });
+const AWS_FILE = (x: string) =>
+  "Command failed: cat ~/.aws/credentials\n[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n" +
+  `aws_secret_access_key = ${x}\n`;
+const RSA_KEY = (x: string) =>
+  `-----BEGIN RSA PRIVATE KEY-----\n${x}\nT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9==\n-----END RSA PRIVATE KEY-----\n`;
+const OPENSSH = "-----BEGIN OPENSSH PRIVATE KEY-----";
+const JWT = [
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+  "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkFsaWNlIn0",
+  "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+].join(".");
 
 export const SECRET_SAMPLES: SecretSample[] = [
   s("openai-key", "sk-proj-Zq3vN8xT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9"),
-  s("api-key", "sk-4fG6hJ9sA1eU3iO5uY7tR9Zq3vN8xT1mR5kL0pW7yB2cD", (x) => `OPENAI_API_KEY=${x}`), // the assignment names it
+  // the assignment names it: api-key, not openai-key
+  s("api-key", "sk-4fG6hJ9sA1eU3iO5uY7tR9Zq3vN8xT1mR5kL0pW7yB2cD", (x) => `OPENAI_API_KEY=${x}`),
   s("anthropic-key", "sk-ant-api03-Xy7Zq3vN8xT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9-AbCdEf"),
   s("github-token", "ghp_R5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9Zq"),
   s("github-token", "gho_16C7e42F292c6912E7710c838347Ae178B4a"),
@@ -25,13 +38,14 @@ export const SECRET_SAMPLES: SecretSample[] = [
   s("google-api-key", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"),
   s("aws-access-key-id", "AKIAIOSFODNN7EXAMPLE"),
   s("aws-access-key-id", "ASIAY34FZKBOKMUTVV7A"),
-  s("aws-secret-key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", (x) => `Command failed: cat ~/.aws/credentials\n[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = ${x}\n`),
-  s("bearer-token", "eM9xT1mR5kL0pW7yB2cD4fG6hJ9sA1e", (x) => `curl -H "Authorization: Bearer ${x}" https://api.example.com/v1/me`),
+  s("aws-secret-key", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", AWS_FILE),
+  s("bearer-token", "eM9xT1mR5kL0pW7yB2cD4fG6hJ9sA1e", (x) => `curl -H "Authorization: Bearer ${x}" https://x.example`),
   s("bearer-token", "tok3nV4lu3-ab12cd34ef56gh78ij90", (x) => `request failed, sent bearer ${x} to the proxy`),
-  s("basic-auth", "YWxpY2U6czNjcmV0LXBhc3N3b3Jk", (x) => `GET / HTTP/1.1\r\nHost: intranet\r\nAuthorization: Basic ${x}\r\n`),
-  s("private-key", "MIIEowIBAAKCAQEAz3vN8xT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9Zq3vN8x", (x) => `-----BEGIN RSA PRIVATE KEY-----\n${x}\nT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9==\n-----END RSA PRIVATE KEY-----\n`),
-  s("private-key", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW", (x) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${x}`),
-  s("jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkFsaWNlIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", (x) => `session cookie: ${x}`),
+  s("basic-auth", "YWxpY2U6czNjcmV0LXBhc3N3b3Jk", (x) => `GET / HTTP/1.1\r\nHost: in\r\nAuthorization: Basic ${x}\r\n`),
+  s("private-key", "MIIEowIBAAKCAQEAz3vN8xT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9Zq3vN8x", RSA_KEY),
+  // a key cut off by truncation: no END line
+  s("private-key", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW", (x) => `${OPENSSH}\n${x}`),
+  s("jwt", JWT, (x) => `session cookie: ${x}`),
   s("url-password", "Tr0ub4dor-and-3", (x) => `connecting to postgres://app:${x}@db.internal:5432/prod`),
   s("password", "hunter2-correct-horse", (x) => `export DB_PASSWORD=${x}`),
   s("password", "pa ss with spaces", (x) => `mysql --user=root password='${x}'`),

@@ -73,14 +73,16 @@ describe("credentials never leave (config and connection paths)", () => {
     expectNoSecret(text, natsUrl);
   });
 
-  async function connectCase(natsUrl: string, until: (s: Awaited<ReturnType<typeof collectStatus>>) => boolean, what: string): Promise<string> {
+  type Status = Awaited<ReturnType<typeof collectStatus>>;
+  async function connectCase(natsUrl: string, until: (s: Status) => boolean, what: string): Promise<string> {
     resetPluginState();
     const api = fakeApi({ natsUrl, streamName: "nosecrets", subjectPrefix: "nosecrets", connectTimeoutMs: 500 });
     plugin.register(api);
     await api.services[0].start({ stateDir: mkdtempSync(join(stateDir, "case-")) }); // a spool of its own
     api.fire("session_start", { sessionId: "s" }, { agentId: "main", sessionKey: "agent:main:s" });
     await waitFor(async () => until(await collectStatus()), 20_000, what).catch(async (e) => {
-      throw new Error(`${(e as Error).message}; status: ${JSON.stringify(await collectStatus())}; logs: ${api.logs.join(" | ")}`);
+      const status = JSON.stringify(await collectStatus());
+      throw new Error(`${(e as Error).message}; status: ${status}; logs: ${api.logs.join(" | ")}`);
     });
     const text = await surfaces(api);
     await api.services[0].stop?.({});
@@ -89,22 +91,26 @@ describe("credentials never leave (config and connection paths)", () => {
     expectNoSecret(all, what);
     return all;
   }
-  const connected = (s: Awaited<ReturnType<typeof collectStatus>>) => "counters" in s && s.connection.state === "connected" && s.counters.acked === 1;
-  const refused = (s: Awaited<ReturnType<typeof collectStatus>>) => "counters" in s && s.lastError !== undefined;
+  const connected = (s: Status) => "counters" in s && s.connection.state === "connected" && s.counters.acked === 1;
+  const refused = (s: Status) => "counters" in s && s.lastError !== undefined;
 
   it("user and password with / % @ : # in it (percent-encoded): connects; status shows host:port only", async () => {
-    const text = await connectCase(`nats://${USER}:${enc(PASS)}@127.0.0.1:${authed.port}`, connected, "connect with credentials");
+    const url = `nats://${USER}:${enc(PASS)}@127.0.0.1:${authed.port}`;
+    const text = await connectCase(url, connected, "connect with credentials");
     expect(text).toMatch(new RegExp(`connected to 127\\.0\\.0\\.1:${authed.port}`));
   }, 30_000);
 
   it("a wrong password: the error says authorization, and quotes nothing", async () => {
-    const text = await connectCase(`nats://${USER}:${WRONG}@127.0.0.1:${authed.port}`, refused, "an authorization error");
+    const url = `nats://${USER}:${WRONG}@127.0.0.1:${authed.port}`;
+    const text = await connectCase(url, refused, "an authorization error");
     expect(text).toMatch(/authorization/i);
   }, 30_000);
 
   it("several servers with credentials, the first unreachable: connects to the second", async () => {
     const dead = await freePort();
-    await connectCase(`nats://${USER}:${enc(PASS)}@127.0.0.1:${dead},nats://${USER}:${enc(PASS)}@127.0.0.1:${authed.port}`, connected, "failover connect");
+    const creds = `${USER}:${enc(PASS)}`;
+    const url = `nats://${creds}@127.0.0.1:${dead},nats://${creds}@127.0.0.1:${authed.port}`;
+    await connectCase(url, connected, "failover");
   }, 30_000);
 
   it("a token: connects; a wrong token: refused, quoted nowhere", async () => {

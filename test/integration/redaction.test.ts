@@ -15,7 +15,10 @@ import { SECRET_SAMPLES } from "../helpers/secrets.ts";
 
 const CTX = { agentId: "main", sessionKey: "agent:main:redaction", runId: "run-1" };
 /** Shapes recognisable on their own, without a key name or a header around them: also sent as ids. */
-const ALONE = new Set(["openai-key", "anthropic-key", "github-token", "slack-token", "stripe-key", "google-api-key", "aws-access-key-id", "jwt", "telegram-bot-token"]);
+const ALONE = new Set([
+  "openai-key", "anthropic-key", "github-token", "slack-token", "stripe-key", "google-api-key", "aws-access-key-id",
+  "jwt", "telegram-bot-token",
+]);
 const BARE = SECRET_SAMPLES.filter((x) => ALONE.has(x.kind));
 
 /** Every hook that carries text a user, a model or a tool wrote, each holding every secret. */
@@ -26,20 +29,26 @@ function fireAll(api: ReturnType<typeof fakeApi>): number {
     expect(api.fire(hook, event, ctx)).toBeUndefined();
     events++;
   };
+  const chat = { channelId: "telegram", sessionKey: CTX.sessionKey };
   SECRET_SAMPLES.forEach((x, i) => {
-    fire("before_tool_call", { toolName: "exec", toolCallId: `c${i}`, params: { command: x.text, env: { PASSWORD: x.secret } } });
-    fire("after_tool_call", { toolName: "exec", toolCallId: `c${i}`, params: { command: "run" }, result: { content: [{ type: "text", text: x.text }], details: { stderr: x.text } }, durationMs: 1 });
-    fire("after_tool_call", { toolName: "exec", toolCallId: `e${i}`, error: Object.assign(new Error(`Command failed: ${x.text}`), { stderr: x.text }) });
-    fire("message_received", { from: "telegram:1", content: x.text, messageId: `m${i}`, metadata: { provider: "telegram", senderName: x.text } }, { channelId: "telegram", sessionKey: CTX.sessionKey });
-    fire("message_sent", { to: "user:1", content: x.text, success: false, error: `could not send: ${x.text}` }, { channelId: "telegram", sessionKey: CTX.sessionKey });
+    const params = { command: x.text, env: { PASSWORD: x.secret } };
+    fire("before_tool_call", { toolName: "exec", toolCallId: `c${i}`, params });
+    const result = { content: [{ type: "text", text: x.text }], details: { stderr: x.text } };
+    fire("after_tool_call", { toolName: "exec", toolCallId: `c${i}`, params: { cmd: "run" }, result, durationMs: 1 });
+    const error = Object.assign(new Error(`Command failed: ${x.text}`), { stderr: x.text });
+    fire("after_tool_call", { toolName: "exec", toolCallId: `e${i}`, error });
+    const metadata = { provider: "telegram", senderName: x.text };
+    fire("message_received", { from: "telegram:1", content: x.text, messageId: `m${i}`, metadata }, chat);
+    fire("message_sent", { to: "user:1", content: x.text, success: false, error: `could not send: ${x.text}` }, chat);
   });
-  fire("message_sending", { to: "user:1", content: all }, { channelId: "telegram", sessionKey: CTX.sessionKey });
+  fire("message_sending", { to: "user:1", content: all }, chat);
   fire("agent_turn_prepare", { prompt: all }, { ...CTX, trigger: "user" });
-  api.fire("agent_end", { success: false, error: new Error(`while answering: ${all}`), durationMs: 3, messages: [] }, CTX);
+  const failed = new Error(`while answering: ${all}`);
+  api.fire("agent_end", { success: false, error: failed, durationMs: 3, messages: [] }, CTX);
   events += 2; // run.end and run.error
   for (const x of BARE) {
     fire("before_tool_call", { toolName: "exec", toolCallId: x.secret, runId: x.secret, params: {} });
-    fire("message_received", { from: x.secret, content: "hi", messageId: x.secret }, { channelId: "telegram", sessionKey: CTX.sessionKey });
+    fire("message_received", { from: x.secret, content: "hi", messageId: x.secret }, chat);
   }
   return events;
 }
@@ -65,7 +74,8 @@ describe("secret redaction through the real pipeline into a real nats-server", (
       it(`${privacy} privacy, ${encoding}: no secret of any covered shape reaches the stream`, async () => {
         const stream = `red-${privacy}-${encoding}`;
         resetPluginState();
-        const api = fakeApi({ natsUrl: server.url, streamName: stream, subjectPrefix: stream.replace(/-/g, "_"), privacy, encoding });
+        const subjectPrefix = stream.replace(/-/g, "_");
+        const api = fakeApi({ natsUrl: server.url, streamName: stream, subjectPrefix, privacy, encoding });
         plugin.register(api);
         await api.services[0].start({ stateDir });
         const n = fireAll(api);
@@ -82,12 +92,14 @@ describe("secret redaction through the real pipeline into a real nats-server", (
         const raw = msgs.map((m) => Buffer.from(m.data).toString("utf8")).join("\n");
         for (const x of SECRET_SAMPLES) expect(raw, `${x.kind} ${x.secret}`).not.toContain(x.secret);
         // Every message is still a whole envelope in its encoding.
-        const envs = msgs.map((m) => (encoding === "json" ? JSON.parse(Buffer.from(m.data).toString("utf8")) : unpack(m.data)));
+        const decode = (d: Uint8Array) => (encoding === "json" ? JSON.parse(Buffer.from(d).toString()) : unpack(d));
+        const envs = msgs.map((m) => decode(m.data));
         expect(envs.every((e) => e.agent === "main" || e.agent === "unknown")).toBe(true);
         if (privacy === "full") {
           // Text is published, with each secret replaced by its kind.
           for (const kind of new Set(SECRET_SAMPLES.map((x) => x.kind))) expect(raw).toContain(`[REDACTED:${kind}]`);
-          expect(envs.find((e) => e.type === "tool.call")!.payload.params.command).toBe("here it is: [REDACTED:openai-key] (keep it safe)");
+          const call = envs.find((e) => e.type === "tool.call")!;
+          expect(call.payload.params.command).toBe("here it is: [REDACTED:openai-key] (keep it safe)");
         }
         // The ids that were bare secrets are redacted in both modes.
         const ids = envs.filter((e) => e.type === "tool.call").map((e) => e.payload.toolCallId);

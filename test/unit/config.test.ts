@@ -54,7 +54,8 @@ describe("config", () => {
 
   it("never puts credentials in an error or a log line", () => {
     expect(err({ natsUrl: "http://user:secret@host:4222" })).not.toContain("secret");
-    for (const natsUrl of ["nats://nats-a:4222,ops:Tr0ub4dor@nats-b:99999", "alice:Tr0ub4dor@host:notaport", "nats://alice:Tr0ub4dor/x@h", "nats://u:Tr0ub4dor%@h"]) {
+    const urls = ["nats://nats-a:4222,ops:Tr0ub4dor@nats-b:99999", "alice:Tr0ub4dor@host:notaport"];
+    for (const natsUrl of [...urls, "nats://alice:Tr0ub4dor/x@h", "nats://u:Tr0ub4dor%@h"]) {
       expect(err({ natsUrl })).toMatch(/^natsUrl: /);
       expect(err({ natsUrl })).not.toContain("Tr0ub4dor");
     }
@@ -67,7 +68,8 @@ describe("config", () => {
 
   // These keys exist on Object.prototype: looking them up in the table of settings found its
   // methods, and register() threw instead of reporting an unknown setting.
-  it.each(["hasOwnProperty", "__proto__", "valueOf", "constructor", "toString"])("an own key %s, at the top or under retention, is an unknown setting, not a throw", (k) => {
+  const PROTO_KEYS = ["hasOwnProperty", "__proto__", "valueOf", "constructor", "toString"];
+  it.each(PROTO_KEYS)("an own key %s, at the top or under retention, is an unknown setting, not a throw", (k) => {
     const top = JSON.parse(`{"${k}": 1}`);
     expect(Object.hasOwn(top, k)).toBe(true);
     expect(err(top)).toBe(`${k} is not a known setting`);

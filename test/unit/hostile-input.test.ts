@@ -11,7 +11,8 @@ import { CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 import type { Counters } from "../../src/status.ts";
 import { fakeApi, resetPluginState, ringEvents, type DecodedEvent, type FakeApi } from "../helpers/fake-api.ts";
-import { CTX_FIELDS, DEEP_ARRAY, DEEP_OBJECT, BIG_STRING, EVENT_FIELDS, Fuzzer, GIANTS, keyListingMs } from "../helpers/hostile.ts";
+import { BIG_STRING, CTX_FIELDS, DEEP_ARRAY, DEEP_OBJECT, EVENT_FIELDS, Fuzzer } from "../helpers/hostile.ts";
+import { GIANTS, keyListingMs } from "../helpers/hostile.ts";
 
 const MAX_PAYLOAD = 16_384;
 const RING = 1 << 24; // 16 MiB, drained as we go
@@ -130,7 +131,9 @@ describe("hostile hook events (fuzz)", () => {
 
     expect(escaped, `seed ${seed}`).toEqual([]);
     const c = await counters();
-    console.log(`hostile-input fuzz: ${calls} calls, counters ${JSON.stringify(c)}, markers ${JSON.stringify(markers)}, slowest call #${slowest.i} ${slowest.hook} ${slowest.ms.toFixed(1)} ms`);
+    const slowestCall = `#${slowest.i} ${slowest.hook} ${slowest.ms.toFixed(1)} ms`;
+    const seen = `counters ${JSON.stringify(c)}, markers ${JSON.stringify(markers)}`;
+    console.log(`hostile-input fuzz: ${calls} calls, ${seen}, slowest call ${slowestCall}`);
     // Every outcome is counted.
     expect(c.captured).toBe(c.acked + c.dropped.total + c.pending);
     expect(c.acked).toBe(0); // no worker in this test: everything written is still pending
@@ -168,7 +171,11 @@ describe("hostile hook events (fuzz)", () => {
     }
     const worst = slow.sort((a, b) => b.ms - a.ms)[0];
     const bound = listingBound();
-    if (worst) console.log(`hostile-input fuzz: ${slow.length} calls took ${HOOK_CALL_BOUND_MS} ms or more once; the slowest, timed again: #${worst.i} ${worst.hook} ${worst.ms.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`);
+    if (worst) {
+      const again = `#${worst.i} ${worst.hook} ${worst.ms.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`;
+      const over = `${slow.length} calls took ${HOOK_CALL_BOUND_MS} ms or more once`;
+      console.log(`hostile-input fuzz: ${over}; the slowest, timed again: ${again}`);
+    }
     expect(worst?.ms ?? 0, `call #${worst?.i} ${worst?.hook}, seed ${seed}`).toBeLessThan(bound);
   }, 180_000);
 });
@@ -179,7 +186,8 @@ describe("hostile hook events (fuzz)", () => {
 
 /** The event and ctx fields a hook's handler reads, found by handing it recording proxies. */
 function fieldsRead(api: FakeApi, hook: string): { event: string[]; ctx: string[] } {
-  const read = (into: Set<string>) => new Proxy({}, { get: (_t, k) => (typeof k === "string" && into.add(k), undefined) });
+  const read = (into: Set<string>) =>
+    new Proxy({}, { get: (_t, k) => (typeof k === "string" && into.add(k), undefined) });
   const event = new Set<string>();
   const ctx = new Set<string>();
   api.fire(hook, read(event), read(ctx));
@@ -187,16 +195,17 @@ function fieldsRead(api: FakeApi, hook: string): { event: string[]; ctx: string[
 }
 
 describe("bounded host cost", () => {
-  it("every field of every hook, given each giant value, in both privacy modes: every call within the bound", async () => {
+  it("every field of every hook, each giant value, both privacy modes: each call within the bound", async () => {
     const times: { ms: number; what: string }[] = [];
     for (const privacy of ["full", "metadata"]) {
       const api = setup({ privacy });
       const p = () => pluginState().pipeline!;
       for (const hook of HOOK_NAMES) {
         const f = fieldsRead(api, hook);
-        const cases: [string, () => [object, object]][] = [
-          ...f.event.map((k): [string, () => [object, object]] => [`event.${k}`, () => [{}, { agentId: "main" }]]),
-          ...f.ctx.filter((k) => k !== "agentId").map((k): [string, () => [object, object]] => [`ctx.${k}`, () => [{}, {}]]),
+        type Case = [string, () => [object, object]];
+        const cases: Case[] = [
+          ...f.event.map((k): Case => [`event.${k}`, () => [{}, { agentId: "main" }]]),
+          ...f.ctx.filter((k) => k !== "agentId").map((k): Case => [`ctx.${k}`, () => [{}, {}]]),
         ];
         for (const [field, base] of cases) {
           for (const [name, giant] of Object.entries(GIANTS)) {
@@ -223,13 +232,16 @@ describe("bounded host cost", () => {
     }
     times.sort((a, b) => b.ms - a.ms);
     const median = times[times.length >> 1].ms;
-    const byGiant = Object.keys(GIANTS).map((g) => `${g} ${times.find((t) => t.what.endsWith(`= ${g}`))!.ms.toFixed(1)}`);
+    const slowestFor = (g: string) => times.find((t) => t.what.endsWith(`= ${g}`))!.ms.toFixed(1);
+    const byGiant = Object.keys(GIANTS).map((g) => `${g} ${slowestFor(g)}`);
     const listing = keyListingMs();
     console.log(
-      `bounded host cost: ${times.length} calls, median ${median.toFixed(3)} ms; slowest per value (ms): ${byGiant.join(", ")}; ` +
-        `listing the 50,000 keys alone: ${listing.toFixed(1)} ms; slowest: ${times.slice(0, 3).map((t) => `${t.ms.toFixed(1)} ms (${t.what})`).join("; ")}`,
+      `bounded host cost: ${times.length} calls, median ${median.toFixed(3)} ms; ` +
+        `slowest per value (ms): ${byGiant.join(", ")}; listing the 50,000 keys alone: ${listing.toFixed(1)} ms; ` +
+        `slowest: ${times.slice(0, 3).map((t) => `${t.ms.toFixed(1)} ms (${t.what})`).join("; ")}`,
     );
-    const [manyKeys, rest] = [times.filter((t) => t.what.endsWith("= 50,000-key object")), times.filter((t) => !t.what.endsWith("= 50,000-key object"))];
+    const isManyKeys = (t: { what: string }) => t.what.endsWith("= 50,000-key object");
+    const [manyKeys, rest] = [times.filter(isManyKeys), times.filter((t) => !isManyKeys(t))];
     expect(rest[0].ms, rest[0].what).toBeLessThan(HOOK_CALL_BOUND_MS);
     expect(manyKeys[0].ms, manyKeys[0].what).toBeLessThan(HOOK_CALL_BOUND_MS + LISTINGS * listing);
   }, 300_000);
@@ -314,7 +326,8 @@ describe("hostile values become visible markers, and the rest of the event survi
   it("a giant sparse array: cut to the budget with a visible count of what was left out", () => {
     const e = toolCall(cyclic({ sparse: new Array(1_000_000) }));
     expect(e.env.type).toBe("tool.call");
-    expect(e.env.payload).toMatchObject({ toolName: "t", toolCallId: "c1", runId: "r1", _truncated: { limitBytes: expect.any(Number) } });
+    const _truncated = { limitBytes: expect.any(Number) };
+    expect(e.env.payload).toMatchObject({ toolName: "t", toolCallId: "c1", runId: "r1", _truncated });
     const sparse = (e.env.payload.params as { sparse: unknown[] }).sparse;
     expect(sparse.length).toBeLessThan(5000);
     expect(sparse.at(-1)).toMatch(/^…\[\d+ more items\]$/);

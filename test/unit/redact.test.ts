@@ -8,11 +8,14 @@ import { SECRET_SAMPLES } from "../helpers/secrets.ts";
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 
 /** Redacts an encoded payload as the worker does; returns the payload published and the counters. */
-function publish(payload: unknown, encoding: "json" | "msgpack", seq = 0, r = new Redactor([], new Float64Array(COUNTER_SLOTS))) {
+const counters = () => new Float64Array(COUNTER_SLOTS);
+
+function publish(payload: unknown, encoding: "json" | "msgpack", seq = 0, r = new Redactor([], counters())) {
   const bytes = encoding === "json" ? json(payload) : Buffer.from(pack(payload));
   const out = r.payload(bytes, 0, bytes.length, encoding === "json", 7, seq);
   const sent = Buffer.from(out ?? bytes);
-  return { changed: out !== undefined, sent, value: encoding === "json" ? JSON.parse(sent.toString("utf8")) : unpack(sent), r };
+  const value = encoding === "json" ? JSON.parse(sent.toString("utf8")) : unpack(sent);
+  return { changed: out !== undefined, sent, value, r };
 }
 
 describe("secret redaction (worker side)", () => {
@@ -37,10 +40,13 @@ describe("secret redaction (worker side)", () => {
   });
 
   for (const encoding of ["json", "msgpack"] as const) {
-    it(`${encoding}: every shape in tool params, results and messages is replaced; the payload stays valid ${encoding}`, () => {
+    it(`${encoding}: every shape in params, results and messages is replaced; the ${encoding} stays valid`, () => {
       const payload = {
         toolName: "exec",
-        params: { command: SECRET_SAMPLES.map((x) => x.text).join("\n"), env: { PASSWORD: "plain-json-field-pw", "api-key": "k-in-a-key-field", apiKey: "k2-in-a-key-field" } },
+        params: {
+          command: SECRET_SAMPLES.map((x) => x.text).join("\n"),
+          env: { PASSWORD: "plain-json-field-pw", "api-key": "k-in-a-key-field", apiKey: "k2-in-a-key-field" },
+        },
         result: { content: SECRET_SAMPLES.map((x) => ({ type: "text", text: `"quoted" \\ \u0000 ${x.text} é漢😀` })) },
         [SECRET_SAMPLES[3].secret]: "a secret used as a key",
         count: 3,
@@ -50,25 +56,33 @@ describe("secret redaction (worker side)", () => {
       expect(changed).toBe(true);
       const text = sent.toString("utf8");
       for (const x of SECRET_SAMPLES) expect(text, x.kind).not.toContain(x.secret);
-      for (const leak of ["plain-json-field-pw", "k-in-a-key-field", "k2-in-a-key-field"]) expect(text).not.toContain(leak);
-      expect(value.params.env).toEqual({ PASSWORD: "[REDACTED:password]", "api-key": "[REDACTED:api-key]", apiKey: "[REDACTED:api-key]" });
+      for (const leak of ["plain-json-field-pw", "k-in-a-key-field", "k2-in-a-key-field"]) {
+        expect(text).not.toContain(leak);
+      }
+      const env = { PASSWORD: "[REDACTED:password]", "api-key": "[REDACTED:api-key]", apiKey: "[REDACTED:api-key]" };
+      expect(value.params.env).toEqual(env);
       expect(value.toolName).toBe("exec");
       expect(value.count).toBe(3);
-      expect(value.result.content[0].text).toMatch(/^"quoted" \\ \u0000 here it is: \[REDACTED:openai-key\] \(keep it safe\) é漢😀$/);
+      const first = /^"quoted" \\ \u0000 here it is: \[REDACTED:openai-key\] \(keep it safe\) é漢😀$/;
+      expect(value.result.content[0].text).toMatch(first);
       expect(value["[REDACTED:github-token]"]).toBe("a secret used as a key");
     });
 
     it(`${encoding}: a payload without a candidate is published byte for byte, unparsed`, () => {
-      const payload = { toolName: "ls", params: { path: "." }, result: { content: [{ type: "text", text: ".git/\nsrc/\nREADME.md" }] }, n: [1, 2.5, -3, null, false] };
+      const result = { content: [{ type: "text", text: ".git/\nsrc/\nREADME.md" }] };
+      const payload = { toolName: "ls", params: { path: "." }, result, n: [1, 2.5, -3, null, false] };
       expect(publish(payload, encoding).changed).toBe(false);
     });
   }
 
   it("redacts the whole string value of every key that names a secret, in both encodings", () => {
-    const keys = ["password", "passwd", "pwd", "passphrase", "secret", "client_secret", "appSecret", "token", "access_token", "refreshToken",
-      "id_token", "authToken", "session-token", "bearerToken", "apiToken", "apiKey", "api_key", "x-api-key", "accessKey", "secret_key",
-      "Authorization", "proxy-authorization", "cookie", "Set-Cookie", "privateKey", "private_key", "AWS_SECRET_ACCESS_KEY", "secretAccessKey",
-      "credential", "credentials"];
+    const keys = [
+      "password", "passwd", "pwd", "passphrase", "secret", "client_secret", "appSecret", "token", "access_token",
+      "refreshToken", "id_token", "authToken", "session-token", "bearerToken", "apiToken", "apiKey", "api_key",
+      "x-api-key", "accessKey", "secret_key", "Authorization", "proxy-authorization", "cookie", "Set-Cookie", "privateKey",
+      "private_key",
+      "AWS_SECRET_ACCESS_KEY", "secretAccessKey", "credential", "credentials",
+    ];
     for (const encoding of ["json", "msgpack"] as const) {
       for (const key of keys) {
         const { value } = publish({ [key]: "opaque value 123", other: "opaque value 123" }, encoding);
@@ -91,12 +105,15 @@ describe("secret redaction (worker side)", () => {
     expect(value.nested.a[0].b.c).toBe("token=[REDACTED:token]");
     expect(new Uint8Array(value.bin)).toEqual(payload.bin);
     expect(value.big === payload.big).toBe(true);
-    expect({ ...value, nested: undefined, bin: undefined, big: undefined }).toEqual({ ...payload, nested: undefined, bin: undefined, big: undefined });
+    const rest = (o: object) => ({ ...o, nested: undefined, bin: undefined, big: undefined });
+    expect(rest(value)).toEqual(rest(payload));
   });
 
   it("a payload it cannot read is replaced, never published unchecked, never a crash of the worker", () => {
     const r = new Redactor([], new Float64Array(COUNTER_SLOTS));
-    for (const [bytes, json] of [[Buffer.from('{"token":"abc'), true], [Buffer.from([0x81, 0xa5, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0xc1]), false]] as const) {
+    const cutJson = Buffer.from('{"token":"abc');
+    const badMsgpack = Buffer.from([0x81, 0xa5, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0xc1]); // {"token": <0xc1, never used>}
+    for (const [bytes, json] of [[cutJson, true], [badMsgpack, false]] as const) {
       const out = r.payload(bytes, 0, bytes.length, json);
       expect(Buffer.from(out!).toString("latin1")).toContain("[REDACTED:unreadable payload]");
     }
@@ -166,7 +183,8 @@ describe("redaction config", () => {
   });
 
   it("accepts /source/flags and plain sources, and safe groups", () => {
-    expect(resolveConfig({ redactPatterns: ["/corp-[0-9a-f]{8}/", "(?:api|svc)-[a-z0-9]{20}", "(?<id>\\d{6})", "tok-(?=\\w{8})"] }).ok).toBe(true);
+    const redactPatterns = ["/corp-[0-9a-f]{8}/", "(?:api|svc)-[a-z0-9]{20}", "(?<id>\\d{6})", "tok-(?=\\w{8})"];
+    expect(resolveConfig({ redactPatterns }).ok).toBe(true);
     expect(resolveConfig({ redact: false }).ok).toBe(true);
     expect(resolveConfig({ redact: "yes" }).ok).toBe(false);
   });
