@@ -19,7 +19,7 @@ export interface EncodedPayload {
 const TRUNCATED_KEY = "_truncated";
 const MAX_DEPTH = 32;
 /** Most values (objects, array items, strings, numbers...) one look at a payload visits. */
-export const NODE_BUDGET = 4096;
+const NODE_BUDGET = 4096;
 
 // Standard MessagePack (no msgpackr records or extensions for undefined) so any MessagePack
 // reader can decode the payload; undefined properties are left out, as JSON does.
@@ -30,9 +30,9 @@ const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAs
 // The look: is the payload small and plain enough for the plain encoder? The host thread runs one
 // payload at a time, so the walk keeps its state here instead of in a closure per call.
 
+// What the look found, when it found the payload fit for the plain encoder (else: the bounded copy).
 const PLAIN = 0;
 const NEEDS_REPLACER = 1; // Map, Set, BigInt, function, symbol: the encoder needs hostValues
-const NEEDS_COPY = 2; // too big, too deep (or cyclic), a Buffer, a toJSON, a boxed string, unreadable
 
 let chars = 0;
 let nodes = 0;
@@ -202,9 +202,9 @@ const bigKeys = new Map<object, string[]>();
  * A copy of `value` that JSON.stringify and MessagePack can always encode: cycles, BigInt,
  * functions, symbols, throwing getters, Buffers and excessive depth become visible markers, and
  * the copy stops growing when the budget is spent (long strings cut, further items and keys left
- * out). Exported for tests.
+ * out).
  */
-export function toSafeValue(
+function toSafeValue(
   value: unknown,
   maxStringChars = Infinity,
   maxChars = Infinity,
