@@ -129,7 +129,8 @@ export class WorkerSupervisor {
         else if (m.state === "connected") this.lastError = undefined;
         break;
       case "stream":
-        this.stream = m.info.warning === undefined ? m.info : { ...m.info, warning: this.safe(m.info.warning) };
+        this.stream = m.info;
+        if (m.info.warning !== undefined) this.stream = { ...m.info, warning: this.safe(m.info.warning) };
         break;
       case "latency":
         this.lastSnapshot = m.snapshot;
