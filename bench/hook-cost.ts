@@ -2,6 +2,8 @@
 // (hook table, field extraction, identity, capture into the ring) fed with events shaped like the
 // ones a real 2026.9.6 gateway delivered (shared/reference/openclaw-hook-samples.md). The host's
 // own dispatch is not included. Run: node bench/hook-cost.ts
+// With --hostile it then gives every field each handler reads each giant value of
+// test/helpers/hostile.ts (the inputs that once cost 45-600 ms) and prints the slowest call per value.
 import { Bench } from "tinybench";
 import plugin from "../src/index.ts";
 import { pluginState } from "../src/plugin-state.ts";
@@ -53,4 +55,39 @@ console.log(`node ${process.version}; host-thread ns per hook call (median of ${
 for (const t of bench.tasks) {
   const r = t.result as { latency?: { p50?: number; p99?: number } } | undefined;
   console.log(`${t.name.padEnd(20)} p50 ${(((r?.latency?.p50 ?? NaN) * 1e6) / CALLS).toFixed(0).padStart(6)} ns   p99 ${(((r?.latency?.p99 ?? NaN) * 1e6) / CALLS).toFixed(0).padStart(6)} ns`);
+}
+
+if (process.argv.includes("--hostile")) {
+  const { GIANTS, keyListingMs } = await import("../test/helpers/hostile.ts");
+  const p = pluginState().pipeline!;
+  const drain = new RingConsumer(p.views);
+  console.log(`\nslowest hook call per hostile value, over every field of every hook (least of 3 calls each):`);
+  for (const [name, giant] of Object.entries(GIANTS)) {
+    let worst = { ms: 0, where: "" };
+    for (const [hook, fn] of hooks) {
+      // The fields a handler reads, found by handing it recording proxies.
+      const read = (into: Set<string>) =>
+        new Proxy({}, { get: (_t, k) => (typeof k === "string" && into.add(k), undefined) });
+      const ev = new Set<string>();
+      const cx = new Set<string>();
+      fn(read(ev), read(cx));
+      const cases = [
+        ...[...ev].map((k) => [{ [k]: giant }, { agentId: "main" }, `event.${k}`] as const),
+        ...[...cx].map((k) => [{}, { [k]: giant }, `ctx.${k}`] as const),
+      ];
+      for (const [event, ctx, field] of cases) {
+        let ms = Infinity;
+        for (let i = 0; i < 3; i++) {
+          const t0 = performance.now();
+          fn(event, ctx);
+          ms = Math.min(ms, performance.now() - t0);
+        }
+        if (ms > worst.ms) worst = { ms, where: `${hook} ${field}` };
+        while (drain.next() >= 0);
+        drain.release(drain.cursor);
+      }
+    }
+    console.log(`${name.padEnd(48)} ${worst.ms.toFixed(2).padStart(7)} ms  (${worst.where})`);
+  }
+  console.log(`listing the keys of the 50,000-key object once: ${keyListingMs().toFixed(2)} ms`);
 }

@@ -17,7 +17,7 @@ import { StreamAdmin, streamNames } from "./lib/streams.ts";
 import { engineCommit, machine } from "./lib/system.ts";
 import { fmtInt, headerLines, microTable, rowsTable } from "./lib/table.ts";
 import { summaryLines } from "./lib/summary.ts";
-import { MODES, type MicroResult, type RunSpec } from "./lib/types.ts";
+import { MODE_ORDER, MODES, type MicroResult, type ModeName, type RunSpec } from "./lib/types.ts";
 import { SCENARIO_IDS, scenarios } from "./scenarios/catalog.ts";
 
 export interface BenchOptions {
@@ -113,7 +113,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     try {
       for (const [si, s] of list.entries()) {
         // Rotate the order of the modes from one scenario to the next: no mode always runs first.
-        const order = MODES.map((_, k) => MODES[(k + si) % MODES.length]);
+        const order: ModeName[] = [...MODES.map((_, k) => MODES[(k + si) % MODES.length]), ...(s.extraModes ?? [])];
         const scenarioRows: Row[] = [];
         for (const mode of order) {
           const names = streamNames(s.id, mode);
@@ -151,7 +151,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
           }
         }
         progress?.clear();
-        scenarioRows.sort((a, b) => MODES.indexOf(a.mode) - MODES.indexOf(b.mode));
+        scenarioRows.sort((a, b) => MODE_ORDER.indexOf(a.mode) - MODE_ORDER.indexOf(b.mode));
         addRatios(scenarioRows);
         rows.push(...scenarioRows);
         log("");

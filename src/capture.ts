@@ -3,6 +3,7 @@
 import { C, type RingViews } from "./ring/layout.ts";
 import { RingProducer } from "./ring/producer.ts";
 import {
+  FLAG_LABEL_AGENT,
   FLAG_TRUNCATED,
   MAX_AGENT_CHARS,
   MAX_SESSION_CHARS,
@@ -43,14 +44,14 @@ export class EventCapture {
   }
 
   /**
-   * Copies one event into the ring. `type` is an index into EVENT_TYPES; `hostObjects` when the
-   * payload may hold objects from the host that plain JSON would drop (Maps, Sets, BigInt...).
+   * Copies one event into the ring. `type` is an index into EVENT_TYPES; `label` when `agent` is
+   * the plugin's label ("system", "unknown"), not an agent id.
    */
-  capture(type: number, agent: string, session: string, payload: unknown, hostObjects = false): CaptureResult {
+  capture(type: number, agent: string, session: string, payload: unknown, label = false): CaptureResult {
     const c = this.v.counters;
     c[C.captured]++;
     try {
-      return this.write(type, agent, session, payload, hostObjects);
+      return this.write(type, agent, session, payload, label);
     } catch {
       c[C.rejected]++;
       return "rejected";
@@ -73,12 +74,12 @@ export class EventCapture {
     return Math.floor(shared + this.clockOffset);
   }
 
-  private write(type: number, agent: string, session: string, payload: unknown, hostObjects: boolean): CaptureResult {
+  private write(type: number, agent: string, session: string, payload: unknown, label: boolean): CaptureResult {
     const v = this.v;
     const c = v.counters;
     const captured = sharedClockMs();
     const ts = this.wallClock(captured);
-    const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes, hostObjects);
+    const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes);
     if (enc.sanitized) c[C.sanitized]++;
     if (enc.truncated) c[C.truncated]++;
     const body = enc.body;
@@ -112,7 +113,7 @@ export class EventCapture {
     const h16 = off >>> 1;
     const h64 = off >>> 3;
     v.u16[h16 + (REC_TYPE >>> 1)] = type;
-    v.u16[h16 + (REC_FLAGS >>> 1)] = enc.truncated ? FLAG_TRUNCATED : 0;
+    v.u16[h16 + (REC_FLAGS >>> 1)] = (enc.truncated ? FLAG_TRUNCATED : 0) | (label ? FLAG_LABEL_AGENT : 0);
     v.f64[h64 + (REC_TS >>> 3)] = ts;
     v.f64[h64 + (REC_CAPTURED >>> 3)] = captured;
     const seq = c[C.written];

@@ -2,6 +2,8 @@
 // engine. Validation returns one clear error naming the key; the caller disables the plugin.
 
 import { HOOK_NAMES, type Privacy } from "./hooks/table.ts";
+import { NatsUrlError, parseNatsUrl } from "./nats-url.ts";
+import { compileSitePattern, MAX_SITE_PATTERNS } from "./site-patterns.ts";
 
 export type Encoding = "json" | "msgpack";
 export type StorageKind = "file" | "memory";
@@ -27,6 +29,10 @@ export interface EventStoreConfig {
   storage: StorageKind;
   /** "full" (the seed's behaviour) publishes message text, prompts, tool params and results; "metadata" only their sizes and shapes. */
   privacy: Privacy;
+  /** Replace well-known secret shapes (API keys, tokens, passwords...) in published payloads by [REDACTED:kind]. */
+  redact: boolean;
+  /** Site-specific secret patterns (regular expressions), replaced by [REDACTED:custom] while redact is on. */
+  redactPatterns: string[];
   /** Spool directory; "" means <OpenClaw state dir>/nats-eventstore/spool. */
   spoolDir: string;
   /** Most bytes the spool may hold; 0 turns the spool off. */
@@ -73,6 +79,8 @@ export const DEFAULTS: EventStoreConfig = {
   replicas: 1,
   storage: "file",
   privacy: "full",
+  redact: true,
+  redactPatterns: [],
   spoolDir: "",
   spoolMaxBytes: 1024 * 1024 * 1024,
   user: "",
@@ -90,31 +98,47 @@ class ConfigError extends Error {}
 
 type Check = (v: unknown, key: string) => unknown;
 
+/** A rejected value for an error message: short, and never a throw (values of keys that cannot hold secrets only). */
+function show(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = typeof v === "bigint" ? `${v}` : JSON.stringify(v);
+  } catch {
+    s = undefined;
+  }
+  if (s === undefined) return typeof v;
+  return s.length > 64 ? `${s.slice(0, 60)}…` : s;
+}
+
 const int =
   (min: number, max: number): Check =>
   (v, key) => {
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(`${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${key} must be an integer from ${min} to ${max}, got ${show(v)}`);
     }
     return v;
   };
 const bool: Check = (v, key) => {
-  if (typeof v !== "boolean") throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== "boolean") throw new ConfigError(`${key} must be true or false, got ${show(v)}`);
   return v;
 };
 const oneOf =
   (...allowed: string[]): Check =>
   (v, key) => {
     if (typeof v !== "string" || !allowed.includes(v)) {
-      throw new ConfigError(`${key} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(v)}`);
+      throw new ConfigError(`${key} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${show(v)}`);
     }
     return v;
   };
 const hookList: Check = (v, key) => {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new ConfigError(`${key} must be a list of hook names`);
+  if (!Array.isArray(v) || v.length > 256 || v.some((x) => typeof x !== "string")) {
+    throw new ConfigError(`${key} must be a list of hook names`);
+  }
   const unknown = v.filter((x) => !HOOK_NAMES.includes(x));
   if (unknown.length > 0) {
-    throw new ConfigError(`${key} names unknown hook(s) ${unknown.map((x) => `"${x}"`).join(", ")}; known hooks: ${HOOK_NAMES.join(", ")}`);
+    const more = unknown.length > 5 ? ` and ${unknown.length - 5} more` : "";
+    const named = unknown.slice(0, 5).map(show).join(", ") + more;
+    throw new ConfigError(`${key} names unknown hook(s) ${named}; known hooks: ${HOOK_NAMES.join(", ")}`);
   }
   return [...v];
 };
@@ -127,34 +151,54 @@ const powerOfTwo =
     }
     return v;
   };
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A string setting ("" leaves it unset); the value is never echoed, since it may be a secret. */
+const text =
+  (maxChars: number): Check =>
+  (v, key) => {
+    if (typeof v !== "string" || v.length > maxChars || CONTROL.test(v)) {
+      throw new ConfigError(`${key} must be a string of at most ${maxChars} characters without control characters`);
+    }
+    return v;
+  };
 
-// NATS subject tokens: no whitespace, no wildcards, no empty tokens.
-const SUBJECT_PREFIX = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
-// JetStream stream names: no whitespace, dots, wildcards or path separators.
-const STREAM_NAME = /^[^\s.*>/\\]{1,255}$/;
+// NATS subject tokens: no whitespace, control characters or wildcards, no empty tokens.
+const SUBJECT_PREFIX = /^[^\s\u0000-\u001f\u007f.*>]+(\.[^\s\u0000-\u001f\u007f.*>]+)*$/;
+const MAX_SUBJECT_PREFIX_CHARS = 256;
+// JetStream stream names: no whitespace, control characters, dots, wildcards or path separators.
+const STREAM_NAME = /^[^\s\u0000-\u001f\u007f.*>/\\]{1,255}$/;
+/** 10 years: far beyond any audit retention, and far inside NATS's int64 nanoseconds. */
+const MAX_AGE_HOURS = 87_600;
 
-/** A string setting; "" leaves it unset. The value is never echoed (it may be a secret). */
-const text: Check = (v, key) => {
-  if (typeof v !== "string") throw new ConfigError(`${key} must be a string`);
-  return v;
-};
-
+// natsUrl can hold credentials: its errors come from src/nats-url.ts, which never quotes the value.
 const natsUrl: Check = (v, key) => {
-  if (typeof v !== "string" || v.trim() === "") throw new ConfigError(`${key} must be a non-empty string`);
-  for (const part of v.split(",")) {
-    const s = part.trim();
-    const withScheme = /^[a-z]+:\/\//i.test(s) ? s : `nats://${s}`;
-    let u: URL;
-    try {
-      u = new URL(withScheme);
-    } catch {
-      throw new ConfigError(`${key} has an invalid server URL: ${redactUrl(s)}`);
-    }
-    if (!["nats:", "tls:", "ws:", "wss:"].includes(u.protocol) || !u.hostname) {
-      throw new ConfigError(`${key} must use nats:// or tls:// URLs, got ${redactUrl(s)}`);
-    }
+  if (typeof v !== "string") {
+    throw new ConfigError(`${key} must be a string (nats://[user:password@]host:port, comma-separated for several)`);
+  }
+  try {
+    parseNatsUrl(v);
+  } catch (e) {
+    if (e instanceof NatsUrlError) throw new ConfigError(`${key}: ${e.message}`);
+    throw e;
   }
   return v.trim();
+};
+
+const redactPatterns: Check = (v, key) => {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    throw new ConfigError(`${key} must be a list of regular expressions (strings)`);
+  }
+  if (v.length > MAX_SITE_PATTERNS) {
+    throw new ConfigError(`${key} has ${v.length} patterns; at most ${MAX_SITE_PATTERNS} are allowed`);
+  }
+  v.forEach((p: string, i) => {
+    try {
+      compileSitePattern(p);
+    } catch (e) {
+      throw new ConfigError(`${key}[${i}] ${e instanceof Error ? e.message : "is not usable"}`);
+    }
+  });
+  return [...v];
 };
 
 const SPEC: Record<string, Check> = {
@@ -162,13 +206,19 @@ const SPEC: Record<string, Check> = {
   natsUrl,
   streamName: (v, key) => {
     if (typeof v !== "string" || !STREAM_NAME.test(v)) {
-      throw new ConfigError(`${key} must be a JetStream stream name (no spaces, dots, *, >, / or \\), got ${JSON.stringify(v)}`);
+      throw new ConfigError(
+        `${key} must be a JetStream stream name (1-255 characters; no spaces, control characters, dots, *, >, ` +
+          `/ or \\), got ${show(v)}`,
+      );
     }
     return v;
   },
   subjectPrefix: (v, key) => {
-    if (typeof v !== "string" || !SUBJECT_PREFIX.test(v)) {
-      throw new ConfigError(`${key} must be dot-separated subject tokens without spaces or wildcards, got ${JSON.stringify(v)}`);
+    if (typeof v !== "string" || v.length > MAX_SUBJECT_PREFIX_CHARS || !SUBJECT_PREFIX.test(v)) {
+      throw new ConfigError(
+        `${key} must be dot-separated subject tokens (at most ${MAX_SUBJECT_PREFIX_CHARS} characters) ` +
+          `without spaces, control characters or wildcards, got ${show(v)}`,
+      );
     }
     return v;
   },
@@ -185,27 +235,27 @@ const SPEC: Record<string, Check> = {
   replicas: int(1, 5),
   storage: oneOf("file", "memory"),
   privacy: oneOf("full", "metadata"),
-  spoolDir: (v, key) => {
-    if (typeof v !== "string") throw new ConfigError(`${key} must be a directory path`);
-    return v;
-  },
+  redact: bool,
+  redactPatterns,
+  spoolDir: text(4096),
   spoolMaxBytes: int(0, Number.MAX_SAFE_INTEGER),
-  user: text,
-  password: text,
-  token: text,
-  nkeySeedFile: text,
-  credsFile: text,
-  natsContext: text,
+  user: text(4096),
+  password: text(4096),
+  token: text(4096),
+  nkeySeedFile: text(4096),
+  credsFile: text(4096),
+  natsContext: text(4096),
 };
 
-const TLS_SPEC: Record<string, Check> = { caFile: text, certFile: text, keyFile: text, handshakeFirst: bool };
+const TLS_SPEC: Record<string, Check> = { caFile: text(4096), certFile: text(4096), keyFile: text(4096), handshakeFirst: bool };
 
 const RETENTION_SPEC: Record<string, Check> = {
   maxMessages: (v, key) => (v === -1 ? v : int(1, Number.MAX_SAFE_INTEGER)(v, key)),
   maxBytes: (v, key) => (v === -1 ? v : int(1, Number.MAX_SAFE_INTEGER)(v, key)),
   maxAgeHours: (v, key) => {
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-      throw new ConfigError(`${key} must be a number of hours >= 0 (0 = keep forever), got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > MAX_AGE_HOURS) {
+      const range = `from 0 to ${MAX_AGE_HOURS} (0 = keep forever)`;
+      throw new ConfigError(`${key} must be a number of hours ${range}, got ${show(v)}`);
     }
     return v;
   },
@@ -215,22 +265,35 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Own keys only: "__proto__", "hasOwnProperty" or "valueOf" are unknown settings, not Object.prototype's members. */
 function applySpec(raw: Record<string, unknown>, spec: Record<string, Check>, prefix: string, out: Record<string, unknown>): void {
   for (const [k, value] of Object.entries(raw)) {
-    const check = spec[k];
-    if (!check) throw new ConfigError(`${prefix}${k} is not a known setting`);
+    const name = `${prefix}${k.length > 64 ? `${k.slice(0, 60)}…` : k}`;
+    if (!Object.hasOwn(spec, k)) throw new ConfigError(`${name} is not a known setting`);
     if (value === undefined) continue;
-    out[k] = check(value, `${prefix}${k}`);
+    out[k] = spec[k](value, name);
   }
 }
 
-/** Validates the plugin config (plugins.entries.<id>.config) and fills in defaults. */
+/** Validates the plugin config (plugins.entries.<id>.config) and fills in defaults. Never throws. */
 export function resolveConfig(raw: unknown): ConfigResult {
   try {
     if (raw === undefined || raw === null) raw = {};
     if (!isPlainObject(raw)) throw new ConfigError("the plugin config must be an object");
-    const { retention, tls, ...rest } = raw;
-    const config: EventStoreConfig = { ...DEFAULTS, retention: { ...DEFAULTS.retention }, tls: { ...DEFAULTS.tls } };
+    const obj = raw;
+    // Own properties only: a key such as __proto__ or hasOwnProperty is a setting name like any other.
+    const own = (k: string) => (Object.hasOwn(obj, k) ? obj[k] : undefined);
+    const retention = own("retention");
+    const tls = own("tls");
+    const rest = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== "retention" && k !== "tls"));
+    const fresh = {
+      retention: { ...DEFAULTS.retention },
+      tls: { ...DEFAULTS.tls },
+      includeHooks: [],
+      excludeHooks: [],
+      redactPatterns: [],
+    };
+    const config: EventStoreConfig = { ...DEFAULTS, ...fresh };
     applySpec(rest, SPEC, "", config as unknown as Record<string, unknown>);
     if (retention !== undefined) {
       if (!isPlainObject(retention)) throw new ConfigError("retention must be an object");
@@ -255,7 +318,8 @@ export function resolveConfig(raw: unknown): ConfigResult {
     return { ok: true, config };
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, error: e.message };
-    throw e;
+    // A config no JSON file can produce (a throwing getter, a Proxy...): refused, never thrown into the host.
+    return { ok: false, error: `the plugin config could not be read (${e instanceof Error ? e.name : typeof e})` };
   }
 }
 

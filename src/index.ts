@@ -24,7 +24,12 @@ function hints(config: EventStoreConfig | undefined): string[] {
       `${CONVERSATION_TYPES.join(", ")} are not delivered: OpenClaw withholds llm_input, llm_output and agent_end from non-bundled plugins unless plugins.entries.${PLUGIN_ID}.hooks.allowConversationAccess is true`,
     );
   }
-  if (config?.privacy === "metadata") out.push("privacy is metadata: message text, prompts and tool params/results are reduced to sizes");
+  if (config?.privacy === "metadata") {
+    out.push("privacy is metadata: message text, prompts, tool data and errors are reduced to kinds, lengths, counts");
+  }
+  if (config?.redact === false) {
+    out.push("secret redaction is off (redact: false): API keys, tokens and passwords in events are published as is");
+  }
   return out;
 }
 

@@ -24,9 +24,12 @@ export class EventPipeline {
     this.supervisor = new WorkerSupervisor(this.views, config, logger);
   }
 
-  /** Host thread, hot path. `type` is an index into EVENT_TYPES. Never throws. */
-  capture(type: number, agent: string, session: string, payload: unknown, hostObjects = false): CaptureResult {
-    const r = this.captureRing.capture(type, agent, session, payload, hostObjects);
+  /**
+   * Host thread, hot path. `type` is an index into EVENT_TYPES; `label` when `agent` is the plugin's
+   * label ("system", "unknown") rather than an agent id. Never throws.
+   */
+  capture(type: number, agent: string, session: string, payload: unknown, label = false): CaptureResult {
+    const r = this.captureRing.capture(type, agent, session, payload, label);
     if (this.supervisor.idle) this.supervisor.heldWhileIdle();
     return r;
   }

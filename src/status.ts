@@ -29,6 +29,9 @@ export interface Counters {
   dropped: { ringFull: number; tooLarge: number; rejected: number; undeliverable: number; total: number };
   truncated: number;
   sanitized: number;
+  /** Secrets replaced by [REDACTED:kind] in published payloads, and the events that had any. */
+  redactions: number;
+  redactedEvents: number;
   workerStarts: number;
   workerCrashes: number;
   /** Workers the watchdog replaced because they made no progress (blocked, or connected without acks). */
@@ -94,6 +97,8 @@ export function readCounters(v: RingViews): Counters {
     dropped,
     truncated: n[C.truncated],
     sanitized: n[C.sanitized],
+    redactions: n[C.redactions],
+    redactedEvents: n[C.redactedEvents],
     workerStarts: n[C.workerStarts],
     workerCrashes: n[C.workerCrashes],
     workerStalls: n[C.workerStalls],

@@ -11,6 +11,7 @@ import type { EventStoreConfig } from "./config.ts";
 import { sharedClockMs } from "./record/format.ts";
 import { recordsInRing } from "./ring/consumer.ts";
 import { C, ringUsed, type RingViews } from "./ring/layout.ts";
+import { parseNatsUrl, redactUrl, secretsOf } from "./nats-url.ts";
 import { mergeSnapshots } from "./status.ts";
 import { ProgressWatchdog, stallBoundMs } from "./watchdog.ts";
 import { DropReporter } from "./drop-report.ts";
@@ -90,6 +91,8 @@ export class WorkerSupervisor {
   private logger: Logger;
   private readonly watchdog: ProgressWatchdog;
   private readonly drops: DropReporter;
+  /** The credentials of the config (natsUrl, password, token), masked in every text that comes from the worker. */
+  private readonly secrets: string[];
 
   constructor(views: RingViews, config: EventStoreConfig, logger: Logger) {
     this.views = views;
@@ -97,7 +100,17 @@ export class WorkerSupervisor {
     this.logger = logger;
     this.watchdog = new ProgressWatchdog(views, stallBoundMs(config.publishTimeoutMs));
     this.drops = new DropReporter(views);
+    this.secrets = configSecrets(config);
     watchAtExit(this);
+  }
+
+  /**
+   * Every text from the worker (log lines, connection errors, the server, stream warnings, a crash)
+   * passes here before it reaches a log, status or a chat: the NATS client or an error from it may
+   * quote a URL or a credential.
+   */
+  private safe(text: string): string {
+    return redactUrl(text, this.secrets);
   }
 
   get running(): boolean {
@@ -163,7 +176,7 @@ export class WorkerSupervisor {
     // Messages of a worker that was replaced (or is being replaced) no longer describe the pipeline.
     w.on("message", (m: WorkerMessage) => w === this.worker && w !== this.stalledWorker && this.onMessage(m));
     w.on("error", (e) => {
-      this.lastError = e instanceof Error ? e.message : String(e);
+      this.lastError = this.safe(e instanceof Error ? e.message : String(e));
       this.logger.error(`[nats-eventstore] publisher worker failed: ${this.lastError}`);
     });
     w.on("exit", (code) => this.onExit(w, code));
@@ -241,16 +254,17 @@ export class WorkerSupervisor {
   private onMessage(m: WorkerMessage): void {
     switch (m.t) {
       case "log":
-        this.logger[m.level](`[nats-eventstore] ${m.msg}`);
+        this.logger[m.level](`[nats-eventstore] ${this.safe(m.msg)}`);
         break;
       case "connection":
         this.connection = m.state;
-        if (m.server) this.server = m.server;
-        if (m.error) this.lastError = m.error;
+        if (m.server) this.server = this.safe(m.server);
+        if (m.error) this.lastError = this.safe(m.error);
         else if (m.state === "connected") this.lastError = undefined;
         break;
       case "stream":
         this.stream = m.info;
+        if (m.info.warning !== undefined) this.stream = { ...m.info, warning: this.safe(m.info.warning) };
         break;
       case "latency":
         this.lastSnapshot = m.snapshot;
@@ -383,4 +397,10 @@ function watchAtExit(s: WorkerSupervisor): void {
 
 function reportAllAtExit(): void {
   for (const ref of supervisors) ref.deref()?.reportAtExit();
+}
+
+/** The secrets a config holds (natsUrl may be empty when a nats context gives the server). */
+function configSecrets(c: EventStoreConfig): string[] {
+  const fromUrl = c.natsUrl ? secretsOf(parseNatsUrl(c.natsUrl)) : [];
+  return [...fromUrl, c.password, c.token].filter((x) => x !== "");
 }

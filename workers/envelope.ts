@@ -3,8 +3,10 @@
 // bytes that the host already encoded. Nothing is parsed or re-encoded here.
 import type { RingViews } from "../src/ring/layout.ts";
 import {
+  FLAG_LABEL_AGENT,
   REC_AGENT_LEN,
   REC_CAPTURED,
+  REC_FLAGS,
   REC_HEADER,
   REC_PAYLOAD_LEN,
   REC_SEQ,
@@ -15,6 +17,7 @@ import {
 import { EVENT_TYPES } from "../src/event-types.ts";
 import { subjectFor } from "../src/subject.ts";
 import type { Encoding } from "../src/config.ts";
+import type { Redactor } from "./redact.ts";
 
 const ascii = (s: string) => Buffer.from(s, "latin1");
 const HEX = ascii("0123456789abcdef");
@@ -102,8 +105,12 @@ export class EnvelopeBuilder {
   /** Reused result object: valid until the next build(). */
   readonly out: BuiltMessage = { subject: "", headers: new Uint8Array(0), body: new Uint8Array(0), seq: 0, captured: 0 };
 
-  constructor(views: RingViews, encoding: Encoding, instance: number, subjectPrefix: string) {
+  /** Replaces secrets in each payload (workers/redact.ts); without one, payloads go out as captured. */
+  private readonly redactor: Redactor | undefined;
+
+  constructor(views: RingViews, encoding: Encoding, instance: number, subjectPrefix: string, redactor?: Redactor) {
     this.v = views;
+    this.redactor = redactor;
     this.json = encoding === "json";
     this.instance = instance;
     this.prefix = subjectPrefix;
@@ -134,10 +141,15 @@ export class EnvelopeBuilder {
     const s0 = a0 + agentLen;
     const p0 = s0 + sessionLen;
     const ring = v.bytes;
+    let payload: Uint8Array = ring;
+    let pay0 = p0;
+    let payLen = payloadLen;
+    const redacted = this.redactor?.payload(ring, p0, p0 + payloadLen, this.json, instance, seq);
+    if (redacted !== undefined) [payload, pay0, payLen] = [redacted, 0, redacted.length];
     const out = this.out;
     out.seq = seq;
     out.captured = v.f64[h64 + (REC_CAPTURED >>> 3)];
-    out.subject = this.subject(ring, a0, s0, type);
+    out.subject = this.subject(ring, a0, s0, type, (v.u16[h16 + (REC_FLAGS >>> 1)] & FLAG_LABEL_AGENT) !== 0);
 
     // Header block: NATS/1.0, [Content-Type], Nats-Msg-Id: <uuid>, blank line.
     const typePart = this.typeParts[type];
@@ -148,7 +160,7 @@ export class EnvelopeBuilder {
       const agentJson = agentRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", a0, s0)));
       const sessionJson = sessionRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", s0, p0)));
       const size =
-        hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payloadLen + 1;
+        hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payLen + 1;
       const off = this.arena.take(size);
       const buf = this.arena.buf;
       let o = this.header(buf, off, ts, seq, instance);
@@ -162,14 +174,14 @@ export class EnvelopeBuilder {
       o = put(buf, o, ',"session":');
       o = sessionJson ? copy(sessionJson, 0, sessionJson.length, buf, o) : quoted(ring, s0, p0, buf, o);
       o = copy(typePart, 0, typePart.length, buf, o);
-      o = copy(ring, p0, p0 + payloadLen, buf, o);
+      o = copy(payload, pay0, pay0 + payLen, buf, o);
       buf[o++] = 0x7d; // }
       out.headers = this.arena.u8.subarray(off, bodyStart);
       out.body = this.arena.u8.subarray(bodyStart, o);
       return out;
     }
     // MessagePack: a 6-entry map whose last value is the payload the host packed.
-    const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payloadLen;
+    const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payLen;
     const off = this.arena.take(size);
     const buf = this.arena.buf;
     let o = this.header(buf, off, ts, seq, instance);
@@ -190,7 +202,7 @@ export class EnvelopeBuilder {
     o = strHeader(buf, o, sessionLen);
     o = copy(ring, s0, p0, buf, o);
     o = copy(typePart, 0, typePart.length, buf, o);
-    o = copy(ring, p0, p0 + payloadLen, buf, o);
+    o = copy(payload, pay0, pay0 + payLen, buf, o);
     out.headers = this.arena.u8.subarray(off, bodyStart);
     out.body = this.arena.u8.subarray(bodyStart, o);
     return out;
@@ -218,27 +230,31 @@ export class EnvelopeBuilder {
   private lastTsText = ascii("");
 
   /**
-   * The subject for the agent bytes at ring[a0, a1) and `type`. Consecutive records mostly come
-   * from the same agent: comparing its bytes with the previous record's avoids decoding a string.
+   * The subject for the agent bytes at ring[a0, a1) and `type` (`label`: the agent is the plugin's
+   * label, see src/subject.ts). Consecutive records mostly come from the same agent: comparing
+   * its bytes with the previous record's avoids decoding a string.
    */
-  private subject(ring: Buffer, a0: number, a1: number, type: number): string {
+  private subject(ring: Buffer, a0: number, a1: number, type: number, label: boolean): string {
     const last = this.lastAgent;
-    let same = this.lastByType.length > 0 && last.length === a1 - a0;
+    let same = this.lastByType.length > 0 && last.length === a1 - a0 && this.lastLabel === label;
     for (let i = 0; same && i < last.length; i++) same = last[i] === ring[a0 + i];
     if (!same) {
       const agent = ring.toString("utf8", a0, a1);
       this.lastAgent = Uint8Array.prototype.slice.call(ring, a0, a1);
-      let byType = this.subjects.get(agent);
+      this.lastLabel = label;
+      const key = label ? `\u0000${agent}` : agent;
+      let byType = this.subjects.get(key);
       if (byType === undefined) {
         if (this.subjects.size >= MAX_CACHED_AGENTS) this.subjects.clear();
-        byType = EVENT_TYPES.map((t) => subjectFor(this.prefix, agent, t));
-        this.subjects.set(agent, byType);
+        byType = EVENT_TYPES.map((t) => subjectFor(this.prefix, agent, t, label));
+        this.subjects.set(key, byType);
       }
       this.lastByType = byType;
     }
     return this.lastByType[type];
   }
   private lastAgent = new Uint8Array(0);
+  private lastLabel = false;
   private lastByType: string[] = [];
 
 }

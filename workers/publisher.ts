@@ -12,9 +12,11 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { C, CTL_INSTANCE, CTL_RELEASE, HEADER_BYTES, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
 import { REC_CAPTURED, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
-import { redactUrl, type Encoding } from "../src/config.ts";
+import { redactUrl } from "../src/nats-url.ts";
+import type { Encoding } from "../src/config.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
 import { EnvelopeBuilder } from "./envelope.ts";
+import { Redactor } from "./redact.ts";
 import { ACKED, AckWindow, DROPPED, FROM_SPOOL, newReleased } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
 import { type ConnectionPlan, describeConnectError, explainConnectError, waitForConnectionPlan } from "./nats-auth.ts";
@@ -31,6 +33,7 @@ const views = ringViews(sab);
 const c = views.counters;
 const instance = views.ctl[CTL_INSTANCE] >>> 0;
 const consumer = new RingConsumer(views);
+const redactor = config.redact ? new Redactor(config.redactPatterns, c) : undefined;
 const window = new AckWindow<ReplaySegment>(config.maxInFlight);
 const released = newReleased<ReplaySegment>();
 const latency = new LatencyRecorder();
@@ -93,7 +96,10 @@ const builders = new Map<Encoding, EnvelopeBuilder>();
 /** Spooled records are published in the encoding they were captured in, whatever the config says now. */
 function builderFor(encoding: Encoding): EnvelopeBuilder {
   let b = builders.get(encoding);
-  if (b === undefined) builders.set(encoding, (b = new EnvelopeBuilder(views, encoding, instance, config.subjectPrefix)));
+  if (b === undefined) {
+    b = new EnvelopeBuilder(views, encoding, instance, config.subjectPrefix, redactor);
+    builders.set(encoding, b);
+  }
   return b;
 }
 const ringBuilder = builderFor(config.encoding);

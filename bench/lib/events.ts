@@ -28,7 +28,16 @@ export interface EventSetSpec {
   types: number;
   /** Sequence numbers start here; warm-up events use negative ones (read-back skips them). */
   firstSeq?: number;
+  /** A tool result holding secrets the plugin redacts (see SECRET_RESULT). */
+  secrets?: boolean;
 }
+
+/** What a tool returned after `cat ~/.aws/credentials; curl -v ...`: three secrets to redact. */
+const SECRET_RESULT =
+  "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n" +
+  "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = eu-west-1\n" +
+  "> GET /v1/me HTTP/1.1\n> Host: api.example.com\n" +
+  "> Authorization: Bearer eM9xT1mR5kL0pW7yB2cD4fG6hJ9sA1eU3iO5uY7tR9\n> Accept: */*\n< HTTP/1.1 200 OK\n";
 
 /**
  * `count` events shaped like the seed's tool-call event. `seq` comes first in the payload (the
@@ -52,6 +61,7 @@ export function makeEvents(spec: EventSetSpec): BenchEvent[] {
       runId: RUN_ID,
       toolCallId: `call_${Math.abs(seq)}`,
     };
+    if (spec.secrets) payload.result = { content: [{ type: "text", text: SECRET_RESULT }] };
     const base = JSON.stringify(payload).length;
     (payload.params as { pad: string }).pad = "x".repeat(Math.max(0, spec.payloadBytes - base));
     out[i] = { type, typeIndex: eventTypeIndex(type), agent, session: `agent:${agent}:main`, payload: JSON.parse(JSON.stringify(payload)) };

@@ -1,6 +1,7 @@
-// Micro-benchmarks (tinybench) of what one event costs the host thread in each mode. Each task
-// loops over PER_ITERATION calls and the figures are divided by it: a single call is too short
-// for the timer. Only the synchronous call is timed; acks are awaited outside the timed part.
+// Micro-benchmarks (tinybench) of what one event costs the host thread in each mode, and what the
+// worker spends building an envelope with secret redaction off and on. Each task loops over
+// PER_ITERATION calls and the figures are divided by it: a single call is too short for the
+// timer. Only the synchronous call is timed; acks are awaited outside the timed part.
 import { Bench } from "tinybench";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -9,6 +10,10 @@ import { C, CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
 import { desiredStream } from "../../workers/stream-setup.ts";
 import { InboxPublisher } from "../../workers/inbox-publisher.ts";
 import { ACK_ERROR } from "../../workers/pub-ack.ts";
+import { EnvelopeBuilder } from "../../workers/envelope.ts";
+import { Redactor } from "../../workers/redact.ts";
+import { RingConsumer } from "../../src/ring/consumer.ts";
+import type { BenchEvent } from "./events.ts";
 import { connectionOptions } from "../../workers/nats-connection.ts";
 import { makeEvents, seedEnvelope, seedSubject, STANDARD_PAYLOAD_BYTES } from "./events.ts";
 import { offloadedConfig } from "../modes/offloaded.ts";
@@ -125,6 +130,32 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
             }),
     },
   );
+
+  // The worker's envelope, redaction off and on, over records captured once (never released).
+  const records = (evs: BenchEvent[]) => {
+    const p = new EventPipeline(config, { info() {}, warn() {}, error() {} });
+    for (const e of evs) p.capture(e.typeIndex, e.agent, e.session, e.payload);
+    const consumer = new RingConsumer(p.views);
+    const pos: number[] = [];
+    for (let at = consumer.next(); at >= 0; at = consumer.next()) pos.push(at);
+    return { views: p.views, pos };
+  };
+  const plain = records(events);
+  const secretEvents = makeEvents({ count: PER_ITERATION, payloadBytes: 650, agents: 1, types: 1, secrets: true });
+  const secret = records(secretEvents);
+  const secretBytes = Buffer.byteLength(JSON.stringify(seedEnvelope(secretEvents[0])));
+  const build = (name: string, r: ReturnType<typeof records>, redact: boolean) => {
+    const b = new EnvelopeBuilder(r.views, "json", 1, PREFIX, redact ? new Redactor([]) : undefined);
+    bench.add(name, () => {
+      let n = 0;
+      for (let i = 0; i < r.pos.length; i++) n += b.build(r.pos[i]).body.length;
+      return n;
+    });
+  };
+  build(`worker: envelope, redaction off (${envelopeBytes} B event)`, plain, false);
+  build(`worker: envelope, redaction on (${envelopeBytes} B event, no secret)`, plain, true);
+  build(`worker: envelope, redaction off (${secretBytes} B event with 3 secrets)`, secret, false);
+  build(`worker: envelope, redaction on (${secretBytes} B event with 3 secrets)`, secret, true);
 
   await bench.run();
   const captured = v.counters[C.captured];

@@ -3,7 +3,7 @@
 import type { BenchReport, Row } from "./results.ts";
 import { barChart, esc, percentileChart, MODE_COLORS, type BarGroup } from "./svg.ts";
 import { fmtInt, fmtMs } from "./table.ts";
-import { MODES } from "./types.ts";
+import { MODE_ORDER, MODES } from "./types.ts";
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -17,9 +17,11 @@ function groups(r: BenchReport, value: (x: Row) => number | null, text: (x: Row)
   return r.scenarios
     .map((s) => ({
       label: s.id,
-      bars: MODES.map((m) => {
+      bars: MODE_ORDER.flatMap((m) => {
         const row = r.results.find((x) => x.scenario === s.id && x.mode === m);
-        return { series: m, value: row ? value(row) : null, text: row ? text(row) : "" };
+        // Modes that run only in some scenarios (offloaded-noredact) get a bar only there.
+        if (!row && !MODES.includes(m)) return [];
+        return [{ series: m, value: row ? value(row) : null, text: row ? text(row) : "" }];
       }),
     }))
     .filter((g) => g.bars.some((b) => b.value !== null));
@@ -63,7 +65,8 @@ function table(r: BenchReport): string {
 
 export function renderHtml(r: BenchReport): string {
   const h = r.header;
-  const key = `<p class="key">${MODES.map((m) => `<span style="background:${MODE_COLORS[m]}"></span>${m}`).join("")}</p>`;
+  const swatch = (m: string) => `<span style="background:${MODE_COLORS[m]}"></span>${m}`;
+  const key = `<p class="key">${MODE_ORDER.map(swatch).join("")}</p>`;
   const throughput = barChart("Acked events per second (consumer-read: messages read per second), log scale", groups(r, (x) => x.eventsPerSec || null, (x) => `${fmtInt(x.eventsPerSec)}${x.vsCeiling !== null && x.mode !== "ceiling" ? ` (${x.vsCeiling.toFixed(2)}x)` : ""}`), "");
   const hostCost = barChart("Host-thread time inside the capture / publish call, ns per event, log scale", groups(r, (x) => x.hostNsPerEvent, (x) => (x.hostNsPerEvent === null ? "-" : `${fmtInt(x.hostNsPerEvent)} ns`)), " ns");
   const hostCpu = barChart("Host-thread CPU time per event (calls, ack handling, load driver), ns, log scale", groups(r, (x) => x.hostCpuNsPerEvent, (x) => (x.hostCpuNsPerEvent === null ? "-" : `${fmtInt(x.hostCpuNsPerEvent)} ns`)), " ns");
@@ -76,7 +79,7 @@ export function renderHtml(r: BenchReport): string {
     })
     .join("");
   const micro = r.micro.length
-    ? `<h2>Host-side call cost (tinybench, per event)</h2><table><tr><th>call</th><th>mean ns</th><th>p50 ns</th><th>p99 ns</th><th>±%</th><th>samples</th><th class="l">notes</th></tr>${r.micro
+    ? `<h2>Call cost (tinybench, per event; host thread unless marked worker)</h2><table><tr><th>call</th><th>mean ns</th><th>p50 ns</th><th>p99 ns</th><th>±%</th><th>samples</th><th class="l">notes</th></tr>${r.micro
         .map((m) => `<tr><td>${esc(m.name)}</td><td>${fmtInt(m.meanNs)}</td><td>${fmtInt(m.p50Ns)}</td><td>${fmtInt(m.p99Ns)}</td><td>${m.rmePct.toFixed(1)}</td><td>${fmtInt(m.samples)}</td><td class="l note">${esc(m.notes)}</td></tr>`)
         .join("")}</table><p class="note">Each sample loops over ${r.micro[0].perIteration} calls; the figures are divided by that.</p>`
     : "";
@@ -84,7 +87,7 @@ export function renderHtml(r: BenchReport): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>openclaw-nats-eventstore bench ${esc(h.date)}</title><style>${CSS}</style></head><body>
 <h1>openclaw-nats-eventstore: benchmark${h.quick ? " (--quick)" : ""}</h1>
 <p class="meta">${esc(h.date)} · Node ${esc(h.node)} · nats-server ${esc(h.natsServer)} (${h.server}) · ${esc(h.cpu)} x${h.cores} · ${h.memoryGb} GB · ${esc(h.os)} · idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms · commit ${esc(h.commit ?? "?")} · ${h.durationSec} s</p>
-<p class="note">Modes: <b>offloaded</b> = this plugin (EventPipeline.capture on the host thread, publishing from a worker); <b>inline</b> = the seed plugin's way (JSON + awaited js.publish on the host's event loop); <b>ceiling</b> = a bare inbox-ack publisher with pre-encoded messages, the most this machine and server allow. Each (scenario, mode) ran in its own process, on a fresh file-storage stream with de-duplication on, after a warm-up. Latency is capture-&gt;ack, except bursty and rate-* (intended time -&gt; stored, by JetStream's clock, no coordinated omission).</p>
+<p class="note">Modes: <b>offloaded</b> = this plugin (EventPipeline.capture on the host thread, publishing from a worker); <b>inline</b> = the seed plugin's way (JSON + awaited js.publish on the host's event loop); <b>ceiling</b> = a bare inbox-ack publisher with pre-encoded messages, the most this machine and server allow; <b>offloaded-noredact</b> = this plugin with secret redaction off (redact: false), in the scenarios that measure what redaction costs. Each (scenario, mode) ran in its own process, on a fresh file-storage stream with de-duplication on, after a warm-up. Latency is capture-&gt;ack, except bursty and rate-* (intended time -&gt; stored, by JetStream's clock, no coordinated omission).</p>
 ${key}
 <h2>Throughput</h2>${throughput}
 <h2>Latency by percentile</h2><p class="note">Closed-loop scenarios (capture-&gt;ack): inline and ceiling callers wait for each ack, so at most as many events as callers are queued; the offloaded mode never waits (hooks do not) and runs up to 4096 + 1024 events ahead of the acks, so its figures there are mostly queueing at full speed. bursty and rate-* offer the same open-loop load to every mode: compare latency there.</p><div class="curves">${curves}</div>

@@ -93,10 +93,11 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
   const rb = r.readBack;
   const expected = r.sent - r.dropped;
   // Offloaded errors are retried (acked later); inline and ceiling errors are final.
-  const accounted = r.mode === "offloaded" ? r.acked === expected : r.acked + r.errors === expected;
+  const offloaded = r.mode.startsWith("offloaded");
+  const accounted = offloaded ? r.acked === expected : r.acked + r.errors === expected;
   const verified = accounted && stored === expected && (!rb || (rb.missing === 0 && rb.duplicates === 0));
   const notes = [...r.notes];
-  if (r.errors > 0 && r.mode !== "offloaded" && stored === expected) {
+  if (r.errors > 0 && !offloaded && stored === expected) {
     notes.push(`${r.errors} publishes reported failed (timed out) although JetStream stored every event: the host was too busy to take the acks in time`);
   }
   if (stored !== expected) notes.push(`stream holds ${stored} of the ${expected} events offered and not dropped`);

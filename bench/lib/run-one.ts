@@ -17,6 +17,7 @@ export async function createMode(spec: RunSpec): Promise<BenchMode> {
     case "inline":
       return new (await import("../modes/inline.ts")).InlineMode(spec);
     case "offloaded":
+    case "offloaded-noredact":
       return new (await import("../modes/offloaded.ts")).OffloadedMode(spec);
   }
 }
@@ -70,7 +71,7 @@ export async function runOne(spec: RunSpec, progress: (p: Progress) => void = ()
   };
   await mode.open();
   try {
-    const shape = { payloadBytes: s.payloadBytes, agents: s.agents, types: s.types };
+    const shape = { payloadBytes: s.payloadBytes, agents: s.agents, types: s.types, secrets: s.secrets };
     const warm = makeEvents({ count: s.warmup, ...shape, firstSeq: -s.warmup });
     const events = makeEvents({ count: s.events, ...shape });
     const envelopeBytes = averageEnvelopeBytes(events);

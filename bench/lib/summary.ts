@@ -26,6 +26,19 @@ export function summaryLines(r: BenchReport): string[] {
   if (r10?.p99Ms != null) out.push(`  p99 at 10k events/s, intended -> stored: ${fmtMs(r10.p99Ms)} ms (target < 2 ms)`);
   const r20 = find("rate-20k", "offloaded");
   if (r20) out.push(`  event-loop delay p99 at 20k events/s: ${fmtMs(r20.loopDelayP99Ms)} ms, idle ${fmtMs(r.header.idleLoopDelayP99Ms)} ms (target: within 1 ms of idle)`);
+  const redaction: string[] = [];
+  for (const id of ["sustained", "payload-1KB", "secrets"]) {
+    const on = find(id, "offloaded");
+    const off = find(id, "offloaded-noredact");
+    if (on && off && off.eventsPerSec > 0) {
+      const bothCpu = on.cpuUsPerEvent !== null && off.cpuUsPerEvent !== null;
+      const cpu = bothCpu ? `, process CPU ${on.cpuUsPerEvent} vs ${off.cpuUsPerEvent} µs/event` : "";
+      const share = `${((on.eventsPerSec / off.eventsPerSec) * 100).toFixed(0)}%`;
+      const rates = `on ${fmtInt(on.eventsPerSec).padStart(8)} ev/s, off ${fmtInt(off.eventsPerSec).padStart(8)} ev/s`;
+      redaction.push(`  ${id.padEnd(14)} redaction ${rates} (${share})${cpu}`);
+    }
+  }
+  if (redaction.length) out.push("Secret redaction (on the worker), offloaded mode on vs off:", ...redaction);
   const vsSeed: string[] = [];
   for (const [id, seed] of Object.entries(SEED)) {
     const o = find(id, "offloaded");

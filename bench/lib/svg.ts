@@ -1,7 +1,12 @@
 // Small inline-SVG charts for the HTML report: grouped horizontal bars on a log axis, and
 // latency-by-percentile curves. No scripts, no external files.
 
-export const MODE_COLORS: Record<string, string> = { ceiling: "#8a8f98", inline: "#e67e22", offloaded: "#2a7ae2" };
+export const MODE_COLORS: Record<string, string> = {
+  ceiling: "#8a8f98",
+  inline: "#e67e22",
+  offloaded: "#2a7ae2",
+  "offloaded-noredact": "#8fb8ef",
+};
 
 export function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -39,7 +44,7 @@ export function barChart(title: string, groups: BarGroup[], unit: string, width 
   const barH = 11;
   const gap = 9;
   const plotW = width - left - right;
-  const groupH = groups[0].bars.length * (barH + 2) + gap;
+  const groupH = Math.max(...groups.map((g) => g.bars.length)) * (barH + 2) + gap;
   const height = top + groups.length * groupH + 24;
   const x = (v: number) => left + ((Math.log10(v) - lo) / (hi - lo || 1)) * plotW;
   const parts: string[] = [`<text x="${left}" y="16" class="t">${esc(title)}</text>`];

@@ -58,7 +58,7 @@ export function rowsTable(rows: Row[]): string[] {
 }
 
 export function microTable(micro: MicroResult[]): string[] {
-  const head = ["host-side call (per event)", "mean ns", "p50 ns", "p99 ns", "±%", "samples", "notes"];
+  const head = ["call, per event (host thread unless worker:)", "mean ns", "p50 ns", "p99 ns", "±%", "samples", "notes"];
   const body = micro.map((m) => [m.name, fmtInt(m.meanNs), fmtInt(m.p50Ns), fmtInt(m.p99Ns), m.rmePct.toFixed(1), fmtInt(m.samples), m.notes]);
   return pad([head, head.map((h) => "-".repeat(h.length)), ...body], ["l", "r", "r", "r", "r", "r", "l"]);
 }

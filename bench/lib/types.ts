@@ -1,7 +1,15 @@
 // Types shared by the orchestrator (bench/run.ts), the per-run child process and the modes.
 
-export type ModeName = "ceiling" | "inline" | "offloaded";
+export type ModeName = "ceiling" | "inline" | "offloaded" | "offloaded-noredact";
+/** The modes every scenario runs. */
 export const MODES: readonly ModeName[] = ["ceiling", "inline", "offloaded"];
+/**
+ * The plugin with secret redaction off (redact: false), run beside "offloaded" in the scenarios
+ * that list it (ScenarioSpec.extraModes): what the redaction costs the worker in throughput.
+ */
+export const NO_REDACT: ModeName = "offloaded-noredact";
+/** Every mode, in the order the tables show them. */
+export const MODE_ORDER: readonly ModeName[] = [...MODES, NO_REDACT];
 
 /**
  * How events are offered.
@@ -34,6 +42,10 @@ export interface ScenarioSpec {
   types: number;
   /** Events sent (and acked) before measuring, into the same stream. */
   warmup: number;
+  /** Each payload holds secrets (an AWS credentials file, a bearer token) that the plugin redacts. */
+  secrets?: boolean;
+  /** Modes run besides MODES (the plugin with redaction off). */
+  extraModes?: ModeName[];
 }
 
 export interface RunSpec {

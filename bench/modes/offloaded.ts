@@ -15,8 +15,12 @@ const FULL_BURST = 256;
 /** Records allowed to wait in the ring behind the worker's in-flight window at full speed. */
 const BACKLOG_SLACK = 1024;
 
-export function offloadedConfig(spec: Pick<RunSpec, "url" | "stream" | "subjectPrefix" | "maxInFlight">): EventStoreConfig {
-  const r = resolveConfig({ natsUrl: spec.url, streamName: spec.stream, subjectPrefix: spec.subjectPrefix, maxInFlight: spec.maxInFlight });
+type ConfigSpec = Pick<RunSpec, "url" | "stream" | "subjectPrefix" | "maxInFlight">;
+
+/** The plugin's config for a run; `redact` false for the offloaded-noredact mode. */
+export function offloadedConfig(spec: ConfigSpec, redact = true): EventStoreConfig {
+  const { url: natsUrl, stream: streamName, subjectPrefix, maxInFlight } = spec;
+  const r = resolveConfig({ natsUrl, streamName, subjectPrefix, maxInFlight, redact });
   if (!r.ok) throw new Error(r.error);
   return r.config;
 }
@@ -30,7 +34,7 @@ interface Baseline {
 }
 
 export class OffloadedMode implements BenchMode {
-  readonly name = "offloaded" as const;
+  readonly name: "offloaded" | "offloaded-noredact";
   readonly notes: string[] = [];
   private readonly spec: RunSpec;
   private readonly config: EventStoreConfig;
@@ -47,7 +51,8 @@ export class OffloadedMode implements BenchMode {
 
   constructor(spec: RunSpec) {
     this.spec = spec;
-    this.config = offloadedConfig(spec);
+    this.name = spec.mode === "offloaded-noredact" ? spec.mode : "offloaded";
+    this.config = offloadedConfig(spec, this.name === "offloaded");
     const logger = { info() {}, warn: (m: string) => this.errors.push(m), error: (m: string) => this.errors.push(m) };
     this.p = new EventPipeline(this.config, logger);
     this.c = this.p.views.counters;

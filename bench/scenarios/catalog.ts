@@ -1,7 +1,7 @@
 // The scenarios, in the order they run, with their full and --quick sizes. Every mode of a
 // scenario gets the same events (bench/lib/events.ts) on a fresh stream of its own.
 import { STANDARD_PAYLOAD_BYTES } from "../lib/events.ts";
-import type { Load, ScenarioSpec } from "../lib/types.ts";
+import { NO_REDACT, type Load, type ModeName, type ScenarioSpec } from "../lib/types.ts";
 
 interface Def {
   id: string;
@@ -14,6 +14,8 @@ interface Def {
   agents?: number;
   types?: number;
   warmup?: [number, number];
+  secrets?: boolean;
+  extraModes?: ModeName[];
 }
 
 const DEFS: Def[] = [
@@ -22,11 +24,19 @@ const DEFS: Def[] = [
   { id: "bursty", title: "bursts of 500 events every 50 ms (10k events/s on average), timed from each burst's start", load: { kind: "paced", rate: 10_000, burst: 500 }, events: [50_000, 5_000] },
   { id: "fanout-56", title: "10 concurrent callers over 56 subjects (8 agents x 7 event types)", load: { kind: "closed", callers: 10 }, events: [56_000, 5_600], agents: 8, types: 7 },
   { id: "payload-100B", title: "full speed, 100-byte payloads", load: { kind: "closed", callers: "full" }, events: [50_000, 3_000], payloadBytes: 100 },
-  { id: "payload-1KB", title: "full speed, 1 KB payloads", load: { kind: "closed", callers: "full" }, events: [30_000, 2_000], payloadBytes: 1024 },
+  { id: "payload-1KB", title: "full speed, 1 KB payloads", load: { kind: "closed", callers: "full" }, events: [30_000, 2_000], payloadBytes: 1024, extraModes: [NO_REDACT] },
   { id: "payload-10KB", title: "full speed, 10 KB payloads", load: { kind: "closed", callers: "full" }, events: [10_000, 1_000], payloadBytes: 10 * 1024 },
   { id: "payload-50KB", title: "full speed, 50 KB payloads", load: { kind: "closed", callers: "full" }, events: [3_000, 500], payloadBytes: 50 * 1024, warmup: [1_000, 200] },
   { id: "consumer-read", title: "read the stream back with an ordered consumer (after filling it at full speed)", load: { kind: "read" }, events: [100_000, 10_000] },
-  { id: "sustained", title: "full speed for 15 s (--quick: 2 s)", load: { kind: "closed", callers: "full" }, events: [20_000, 5_000], durationMs: [15_000, 2_000] },
+  { id: "sustained", title: "full speed for 15 s (--quick: 2 s)", load: { kind: "closed", callers: "full" }, events: [20_000, 5_000], durationMs: [15_000, 2_000], extraModes: [NO_REDACT] },
+  {
+    id: "secrets",
+    title: "full speed, each ~650-byte payload holding an AWS credentials file and a bearer token (redacted)",
+    load: { kind: "closed", callers: "full" },
+    events: [30_000, 2_000],
+    secrets: true,
+    extraModes: [NO_REDACT],
+  },
   { id: "rate-1k", title: "1,000 events/s offered, evenly spaced, timed from each event's intended time", load: { kind: "paced", rate: 1_000, burst: 1 }, events: [5_000, 500] },
   { id: "rate-10k", title: "10,000 events/s offered, evenly spaced", load: { kind: "paced", rate: 10_000, burst: 1 }, events: [50_000, 5_000] },
   { id: "rate-20k", title: "20,000 events/s offered, evenly spaced", load: { kind: "paced", rate: 20_000, burst: 1 }, events: [100_000, 10_000] },
@@ -46,5 +56,7 @@ export function scenarios(quick: boolean): ScenarioSpec[] {
     agents: d.agents ?? 1,
     types: d.types ?? 1,
     warmup: (d.warmup ?? [10_000, 500])[q],
+    ...(d.secrets ? { secrets: true } : {}),
+    ...(d.extraModes ? { extraModes: d.extraModes } : {}),
   }));
 }

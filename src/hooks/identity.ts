@@ -1,5 +1,8 @@
 // Who an event belongs to. The agent comes from ctx.agentId, else from a canonical session key
 // (agent:<id>:...); an event whose agent cannot be known is labelled "unknown", never guessed.
+// "system" and "unknown" are labels: an agent really named so gets subjects of its own.
+
+import { MAX_AGENT_CHARS } from "../record/format.ts";
 
 export const SYSTEM = "system";
 export const UNKNOWN = "unknown";
@@ -14,12 +17,16 @@ function str(v: unknown): string | undefined {
 export function agentFromSessionKey(key: unknown): string | undefined {
   const k = str(key);
   if (k === undefined || !k.startsWith("agent:")) return undefined;
-  const end = k.indexOf(":", 6);
-  const id = end < 0 ? k.slice(6) : k.slice(6, end);
+  // Look for the ":" only as far as an agent id is kept (capture cuts longer ones): a
+  // multi-megabyte key without one is not scanned to its end.
+  const head = k.length > 6 + MAX_AGENT_CHARS + 1 ? k.slice(0, 6 + MAX_AGENT_CHARS + 1) : k;
+  const end = head.indexOf(":", 6);
+  const id = end < 0 ? head.slice(6) : head.slice(6, end);
   return id.length > 0 ? id : undefined;
 }
 
-export function agentOf(event: Bag, ctx: Bag): string {
+/** The agent id, or undefined when it cannot be known (the event is then labelled UNKNOWN). */
+export function agentOf(event: Bag, ctx: Bag): string | undefined {
   return (
     str(ctx.agentId) ??
     agentFromSessionKey(ctx.sessionKey) ??
@@ -27,8 +34,7 @@ export function agentOf(event: Bag, ctx: Bag): string {
     agentFromSessionKey(ctx.requesterSessionKey) ??
     agentFromSessionKey(ctx.conversationId) ??
     agentFromSessionKey(ctx.childSessionKey) ??
-    agentFromSessionKey(event.targetSessionKey) ??
-    UNKNOWN
+    agentFromSessionKey(event.targetSessionKey)
   );
 }
 

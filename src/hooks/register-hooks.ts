@@ -6,7 +6,8 @@ import { eventTypeIndex } from "../event-types.ts";
 import type { EventPipeline } from "../pipeline.ts";
 import type { HookHandler, OpenClawPluginApi } from "../plugin-api.ts";
 import { C } from "../ring/layout.ts";
-import { agentOf, sessionOf, SYSTEM } from "./identity.ts";
+import { agentOf, sessionOf, SYSTEM, UNKNOWN } from "./identity.ts";
+import { metadataOnly } from "./metadata.ts";
 import { HOOKS, type HookSpec } from "./table.ts";
 
 type Bag = Record<string, unknown>;
@@ -29,7 +30,6 @@ export function selectedHooks(config: EventStoreConfig): HookSpec[] {
 export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => EventPipeline | undefined): HookHandler {
   const type = eventTypeIndex(spec.type);
   const alsoType = spec.also ? eventTypeIndex(spec.also.type) : -1;
-  const hostObjects = spec.hostObjects === true && full;
   let calls = 0;
   return (event, ctx) => {
     let p: EventPipeline | undefined;
@@ -40,10 +40,16 @@ export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => Event
       const t0 = sample ? performance.now() : 0;
       const e = asBag(event);
       const c = asBag(ctx);
-      const agent = spec.system ? SYSTEM : agentOf(e, c);
+      const id = spec.system ? undefined : agentOf(e, c);
+      const agent = spec.system ? SYSTEM : (id ?? UNKNOWN);
+      const label = id === undefined;
       const session = spec.system ? SYSTEM : sessionOf(e, c);
-      p.capture(type, agent, session, spec.extract(e, c, full), hostObjects);
-      if (spec.also && spec.also.when(e)) p.capture(alsoType, agent, session, spec.also.extract(e, c, full));
+      const payload = spec.extract(e, c, full);
+      p.capture(type, agent, session, full ? payload : metadataOnly(payload), label);
+      if (spec.also && spec.also.when(e)) {
+        const more = spec.also.extract(e, c, full);
+        p.capture(alsoType, agent, session, full ? more : metadataOnly(more), label);
+      }
       const n = p.views.counters;
       n[C.hookCalls]++;
       if (sample) {

@@ -1,6 +1,8 @@
 // One table: which OpenClaw hook becomes which event type, and which fields of the hook's event
 // an auditor gets. The 17 seed types keep their names and payload fields; content (message text,
-// prompts, tool params and results) follows the privacy setting; LLM hooks never carry content.
+// prompts, tool params and results, errors) follows the privacy setting (metadata mode: see
+// ./metadata.ts); LLM hooks never carry content.
+import { errorSummary, numbers, shapeSummary, summary, textSummary } from "./metadata.ts";
 
 export type Privacy = "full" | "metadata";
 type Bag = Record<string, unknown>;
@@ -13,12 +15,6 @@ export interface HookSpec {
   system?: boolean;
   /** Delivered to non-bundled plugins only with hooks.allowConversationAccess (OpenClaw >= 2026.4.23). */
   conversation?: boolean;
-  /**
-   * In full privacy mode the payload passes on objects or text from the host as they are (tool
-   * params/results, message text and metadata, prompts): of any size and shape, so they get the
-   * careful encoding (record/payload.ts).
-   */
-  hostObjects?: boolean;
   extract: Extract;
   /** A second event from the same hook call (the seed's run.error from agent_end). */
   also?: { type: string; when: (e: Bag) => boolean; extract: Extract };
@@ -26,84 +22,123 @@ export interface HookSpec {
 
 const len = (v: unknown): number | undefined => (typeof v === "string" ? v.length : Array.isArray(v) ? v.length : undefined);
 const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
-const keys = (v: unknown): string[] | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : undefined);
-const errText = (v: unknown): unknown => (v instanceof Error ? v.message : v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+/** Fields of an OpenClaw tool result (AgentToolResult): names the host defines, safe to list. */
+const TOOL_RESULT_FIELDS = ["content", "details", "isError", "terminate"] as const;
+const USAGE_FIELDS = ["input", "output", "cacheRead", "cacheWrite", "total"] as const;
+/** Texts summed for assistantTextTotalLength: the walk stays bounded however many there are. */
+const MAX_TEXTS = 4096;
 
 /** Text content: as is in full mode, its length in metadata mode. */
 function content(out: Bag, key: string, v: unknown, full: boolean): Bag {
   if (full) out[key] = v;
-  else if (v !== undefined) out[`${key}Length`] = len(v);
+  else textSummary(out, key, v);
   return out;
 }
 
 /** Structured content (tool params and results): as is in full mode, its shape in metadata mode. */
-function structured(out: Bag, key: string, v: unknown, full: boolean): Bag {
+function structured(out: Bag, key: string, v: unknown, full: boolean, knownKeys?: readonly string[]): Bag {
   if (full) out[key] = v;
-  else if (v !== undefined) out[`${key}Keys`] = keys(v) ?? typeof v;
+  else shapeSummary(out, key, v, knownKeys);
   return out;
 }
 
-function messageMeta(m: unknown): Bag | undefined {
+/** An error: its message (or the object) in full mode; errorKind, errorLength, errorCode in metadata mode. */
+function error(out: Bag, v: unknown, full: boolean): Bag {
+  if (full) out.error = v instanceof Error ? v.message : v;
+  else errorSummary(out, v);
+  return out;
+}
+
+/** Message metadata: as the host gave it in full mode; a few routing names in metadata mode. */
+function messageMeta(m: unknown, full: boolean): unknown {
+  if (full) return m;
   if (m === null || typeof m !== "object") return undefined;
   const x = m as Bag;
-  return { provider: str(x.provider), surface: str(x.surface), originatingChannel: str(x.originatingChannel), senderName: str(x.senderName) };
+  return summary({ provider: str(x.provider), surface: str(x.surface), originatingChannel: str(x.originatingChannel) });
 }
 
 export const HOOKS: readonly HookSpec[] = [
   {
     hook: "message_received",
-    hostObjects: true,
     type: "msg.in",
     extract: (e, ctx, full) =>
-      content({ from: e.from, timestamp: e.timestamp, channel: ctx.channelId, messageId: e.messageId ?? ctx.messageId, senderId: e.senderId ?? ctx.senderId, threadId: e.threadId, metadata: full ? e.metadata : messageMeta(e.metadata) }, "content", e.content, full),
+      content(
+        {
+          from: e.from,
+          timestamp: e.timestamp,
+          channel: ctx.channelId,
+          messageId: e.messageId ?? ctx.messageId,
+          senderId: e.senderId ?? ctx.senderId,
+          threadId: e.threadId,
+          metadata: messageMeta(e.metadata, full),
+        },
+        "content",
+        e.content,
+        full,
+      ),
   },
   {
     hook: "message_sending",
-    hostObjects: true,
     type: "msg.sending",
     extract: (e, ctx, full) => content({ to: e.to, channel: ctx.channelId, replyToId: e.replyToId, threadId: e.threadId }, "content", e.content, full),
   },
   {
     hook: "message_sent",
-    hostObjects: true,
     type: "msg.out",
-    extract: (e, ctx, full) => content({ to: e.to, success: e.success, error: errText(e.error), channel: ctx.channelId, messageId: e.messageId }, "content", e.content, full),
+    extract: (e, ctx, full) => {
+      const out = error({ to: e.to, success: e.success }, e.error, full);
+      out.channel = ctx.channelId;
+      out.messageId = e.messageId;
+      return content(out, "content", e.content, full);
+    },
   },
   {
     hook: "before_tool_call",
-    hostObjects: true,
     type: "tool.call",
     extract: (e, ctx, full) => structured({ toolName: e.toolName ?? ctx.toolName, toolCallId: e.toolCallId ?? ctx.toolCallId, runId: e.runId ?? ctx.runId }, "params", e.params, full),
   },
   {
     hook: "after_tool_call",
-    hostObjects: true,
     type: "tool.result",
-    extract: (e, ctx, full) =>
-      structured(
-        structured({ toolName: e.toolName ?? ctx.toolName, toolCallId: e.toolCallId ?? ctx.toolCallId, runId: e.runId ?? ctx.runId, error: errText(e.error), durationMs: e.durationMs }, "params", e.params, full),
-        "result",
-        e.result,
+    extract: (e, ctx, full) => {
+      const out = error(
+        {
+          toolName: e.toolName ?? ctx.toolName,
+          toolCallId: e.toolCallId ?? ctx.toolCallId,
+          runId: e.runId ?? ctx.runId,
+        },
+        e.error,
         full,
-      ),
+      );
+      out.durationMs = e.durationMs;
+      return structured(structured(out, "params", e.params, full), "result", e.result, full, TOOL_RESULT_FIELDS);
+    },
   },
   {
     // Fires once per run, before the model is called, and needs no conversation access.
     hook: "agent_turn_prepare",
     type: "run.start",
-    hostObjects: true,
     extract: (e, ctx, full) => content({ runId: ctx.runId, trigger: ctx.trigger, provider: ctx.modelProviderId, model: ctx.modelId, channel: ctx.channelId ?? ctx.channel }, "prompt", e.prompt, full),
   },
   {
     hook: "agent_end",
     type: "run.end",
     conversation: true,
-    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, success: e.success, error: errText(e.error), durationMs: e.durationMs, messageCount: count(e.messages) }),
+    extract: (e, ctx, full) => {
+      const out = error({ runId: e.runId ?? ctx.runId, success: e.success }, e.error, full);
+      out.durationMs = e.durationMs;
+      out.messageCount = count(e.messages);
+      return out;
+    },
     also: {
       type: "run.error",
       when: (e) => e.success === false,
-      extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, success: false, error: errText(e.error), durationMs: e.durationMs }),
+      extract: (e, ctx, full) => {
+        const out = error({ runId: e.runId ?? ctx.runId, success: false }, e.error, full);
+        out.durationMs = e.durationMs;
+        return out;
+      },
     },
   },
   {
@@ -125,18 +160,22 @@ export const HOOKS: readonly HookSpec[] = [
   {
     hook: "llm_output",
     type: "llm.output",
-    hostObjects: true,
     conversation: true,
-    extract: (e) => {
-      const texts = Array.isArray(e.assistantTexts) ? e.assistantTexts : [];
+    extract: (e, _ctx, full) => {
+      const texts: unknown[] = Array.isArray(e.assistantTexts) ? e.assistantTexts : [];
+      let total = 0;
+      for (let i = 0; i < texts.length && i < MAX_TEXTS; i++) {
+        const t = texts[i];
+        if (typeof t === "string") total += t.length;
+      }
       return {
         runId: e.runId,
         sessionId: e.sessionId,
         provider: e.provider,
         model: e.model,
         assistantTextCount: texts.length,
-        assistantTextTotalLength: texts.reduce((n: number, t: unknown) => n + (typeof t === "string" ? t.length : 0), 0),
-        usage: e.usage,
+        assistantTextTotalLength: total,
+        usage: full ? e.usage : numbers(e.usage, USAGE_FIELDS),
       };
     },
   },
@@ -189,7 +228,18 @@ export const HOOKS: readonly HookSpec[] = [
   {
     hook: "subagent_ended",
     type: "subagent.ended",
-    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, targetSessionKey: e.targetSessionKey, targetKind: e.targetKind, reason: e.reason, outcome: e.outcome, error: errText(e.error) }),
+    extract: (e, ctx, full) =>
+      error(
+        {
+          runId: e.runId ?? ctx.runId,
+          targetSessionKey: e.targetSessionKey,
+          targetKind: e.targetKind,
+          reason: e.reason,
+          outcome: e.outcome,
+        },
+        e.error,
+        full,
+      ),
   },
   { hook: "cron_changed", type: "cron.changed", system: true, extract: (e) => ({ action: e.action, jobId: e.jobId, agentId: e.agentId, nextRunAtMs: e.nextRunAtMs }) },
   {

@@ -58,6 +58,9 @@ export const C = {
   spoolBadRecords: 38, // damaged stretches skipped in spool files
   spoolBadBytes: 39, // bytes skipped in spool files
   foreignAcks: 40, // replies on the ack inbox that are not acks of ours (ignored)
+  // written by the publisher worker (workers/redact.ts)
+  redactions: 48, // secrets replaced by [REDACTED:kind] in published payloads
+  redactedEvents: 49, // events that had at least one
 } as const;
 export const COUNTER_SLOTS = 64;
 

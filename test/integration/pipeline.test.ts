@@ -48,7 +48,7 @@ describe("pipeline against a real nats-server", () => {
     }
     expect(ids.size).toBe(N);
     expect(msgs[0].subject).toBe("it.k.main.tool_call");
-    expect(msgs[2].subject).toMatch(/^it\.k\.weird_agent__-[0-9a-f]{8}\.tool_call$/);
+    expect(msgs[2].subject).toMatch(/^it\.k\.weird_agent__-[0-9a-f]{16}\.tool_call$/);
     expect(status.counters.captured).toBe(status.counters.acked + status.counters.dropped.total + status.counters.pending);
     expect(status.latency.captureToAck.count).toBe(N);
     expect(status.latency.captureToAck.p99).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS, redactUrl, resolveConfig } from "../../src/config.ts";
+import { DEFAULTS, resolveConfig } from "../../src/config.ts";
 
 const err = (raw: unknown) => {
   const r = resolveConfig(raw);
@@ -32,8 +32,8 @@ describe("config", () => {
   });
 
   it.each([
-    [{ natsUrl: "" }, /natsUrl must be a non-empty string/],
-    [{ natsUrl: "http://x:1" }, /natsUrl must use nats:\/\//],
+    [{ natsUrl: "" }, /natsUrl: must name at least one server/],
+    [{ natsUrl: "http://x:1" }, /natsUrl: the server URL uses http:\/\/; use nats:\/\/ or tls:\/\//],
     [{ streamName: "a.b" }, /streamName must be a JetStream stream name/],
     [{ subjectPrefix: "a.*" }, /subjectPrefix must be dot-separated/],
     [{ subjectPrefix: "a..b" }, /subjectPrefix/],
@@ -82,7 +82,51 @@ describe("config", () => {
   });
 
   it("never puts credentials in an error or a log line", () => {
-    expect(redactUrl("nats://user:secret@host:4222")).toBe("nats://***@host:4222");
     expect(err({ natsUrl: "http://user:secret@host:4222" })).not.toContain("secret");
+    const urls = ["nats://nats-a:4222,ops:Tr0ub4dor@nats-b:99999", "alice:Tr0ub4dor@host:notaport"];
+    for (const natsUrl of [...urls, "nats://alice:Tr0ub4dor/x@h", "nats://u:Tr0ub4dor%@h"]) {
+      expect(err({ natsUrl })).toMatch(/^natsUrl: /);
+      expect(err({ natsUrl })).not.toContain("Tr0ub4dor");
+    }
+  });
+
+  it("refuses ws:// and wss://: the publisher dials plain TCP", () => {
+    expect(err({ natsUrl: "ws://h:8080" })).toMatch(/ws:\/\/.*plain TCP/);
+    expect(err({ natsUrl: "nats://a:1,wss://h" })).toMatch(/server 2 of 2 uses wss:\/\//);
+  });
+
+  // These keys exist on Object.prototype: looking them up in the table of settings found its
+  // methods, and register() threw instead of reporting an unknown setting.
+  const PROTO_KEYS = ["hasOwnProperty", "__proto__", "valueOf", "constructor", "toString"];
+  it.each(PROTO_KEYS)("an own key %s, at the top or under retention, is an unknown setting, not a throw", (k) => {
+    const top = JSON.parse(`{"${k}": 1}`);
+    expect(Object.hasOwn(top, k)).toBe(true);
+    expect(err(top)).toBe(`${k} is not a known setting`);
+    expect(err(JSON.parse(`{"retention": {"${k}": 1}}`))).toBe(`retention.${k} is not a known setting`);
+  });
+
+  it("a config no JSON file can produce is an error, never a throw", () => {
+    expect(err({ maxInFlight: 10n })).toMatch(/maxInFlight must be an integer .* got 10/);
+    const hostile = new Proxy({}, { ownKeys: () => { throw new Error("trap"); } });
+    expect(err(hostile)).toMatch(/could not be read/);
+    const getter = Object.defineProperty({}, "natsUrl", { enumerable: true, get: () => { throw new Error("getter"); } });
+    expect(err(getter)).toMatch(/could not be read/);
+  });
+
+  it.each([
+    [{ subjectPrefix: "a.b\u0000c" }, /subjectPrefix must be dot-separated .* control characters/],
+    [{ subjectPrefix: "a\u007f" }, /subjectPrefix/],
+    [{ subjectPrefix: "x".repeat(300) }, /at most 256 characters/],
+    [{ streamName: "ev\u0001ents" }, /streamName must be a JetStream stream name/],
+    [{ streamName: "ev\tents" }, /streamName/],
+    [{ retention: { maxAgeHours: 1e9 } }, /retention.maxAgeHours must be a number of hours from 0 to 87600/],
+    [{ retention: { maxAgeHours: Infinity } }, /retention.maxAgeHours/],
+    [{ spoolDir: "/tmp/a\u0000b" }, /spoolDir must be a string of at most 4096 characters without control characters/],
+    [{ includeHooks: ["x".repeat(10_000)] }, /names unknown hook\(s\) "x{50,}…;/],
+    [{ ["k".repeat(500)]: 1 }, /^k{60}… is not a known setting$/],
+  ])("refuses case %# (control characters, absurd sizes) with a short message", (raw, message) => {
+    const e = err(raw);
+    expect(e).toMatch(message);
+    expect(e.length).toBeLessThan(600);
   });
 });

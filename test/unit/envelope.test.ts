@@ -75,11 +75,15 @@ describe("record -> envelope", () => {
 
   it("truncates an oversized payload with a visible marker and counts it", () => {
     const { env, v } = roundTrip("json", "main", "s", { content: "x".repeat(50_000), keep: 1 }, 4096);
-    expect(env.payload._truncated.originalBytes).toBeGreaterThan(50_000);
+    expect(env.payload._truncated).toEqual({ limitBytes: 4096 }); // cut before any encoding: its size was never measured
     expect(env.payload.keep).toBe(1);
     expect(env.payload.content.length).toBeLessThan(4096);
     expect(env.payload.content).toMatch(/…\[truncated \d+ chars\]$/);
     expect(v.counters[C.truncated]).toBe(1);
+    // Few enough characters for the plain encoder, too many bytes: cut after encoding, size known.
+    const multibyte = roundTrip("json", "main", "s", { content: "é".repeat(3000), keep: 1 }, 4096);
+    expect(multibyte.env.payload._truncated).toEqual({ limitBytes: 4096, originalBytes: 6023 });
+    expect(multibyte.env.payload.keep).toBe(1);
   });
 
   it("makes unserialisable payloads safe instead of failing, and counts them", () => {

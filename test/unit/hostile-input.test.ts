@@ -11,327 +11,26 @@ import { CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 import type { Counters } from "../../src/status.ts";
 import { fakeApi, resetPluginState, ringEvents, type DecodedEvent, type FakeApi } from "../helpers/fake-api.ts";
+import { BIG_STRING, CTX_FIELDS, DEEP_ARRAY, DEEP_OBJECT, EVENT_FIELDS, Fuzzer } from "../helpers/hostile.ts";
+import { GIANTS, keyListingMs } from "../helpers/hostile.ts";
 
 const MAX_PAYLOAD = 16_384;
 const RING = 1 << 24; // 16 MiB, drained as we go
 /** Envelope bytes around the payload: id, ts, type, and agent/session at worst 6 bytes per kept UTF-16 unit (\u00XX). */
 const ENVELOPE_OVERHEAD = 256 + 6 * 256 + 6 * 1024;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Expensive hostile values, built once and reused (iteratively: no recursion to build them).
-
-function deepObject(depth: number): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
-  let cur = root;
-  for (let i = 0; i < depth; i++) {
-    const next: Record<string, unknown> = {};
-    cur.d = next;
-    cur = next;
-  }
-  cur.bottom = true;
-  return root;
-}
-
-function deepArray(depth: number): unknown[] {
-  const root: unknown[] = [];
-  let cur = root;
-  for (let i = 0; i < depth; i++) {
-    const next: unknown[] = [];
-    cur.push(i, next);
-    cur = next;
-  }
-  return root;
-}
-
-const DEEP_OBJECT = deepObject(100_000);
-const DEEP_ARRAY = deepArray(100_000);
-const BIG_STRING = "x".repeat(3 * 1024 * 1024 - 7) + "\ud83d\ude00end"; // ~3 MiB, ends in a surrogate pair
-const BIG_SURROGATES = "\ud800a\udfff".repeat(200_000); // lone surrogates, 600k units
-const BIG_MULTIBYTE = "é漢".repeat(600_000); // 2- and 3-byte UTF-8
-const LONG_ARRAY = Array.from({ length: 200_000 }, (_, i) => i);
-const MEDIUM_ARRAY = Array.from({ length: 2_000 }, (_, i) => (i % 3 === 0 ? NaN : i));
-const LONG_STRINGS = Array.from({ length: 2_000 }, (_, i) => `s${i}`.padEnd(500, "z"));
-const MANY_KEYS = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i]));
-const BIG_BUFFER = Buffer.alloc(1 << 20, 7);
-
-// Known field names of every hook's event and ctx, so hostile values reach what extract() reads.
-const EVENT_FIELDS = [
-  "from", "timestamp", "messageId", "senderId", "threadId", "metadata", "content", "to", "replyToId", "success", "error",
-  "toolName", "toolCallId", "runId", "params", "result", "durationMs", "prompt", "messages", "sessionId", "provider", "model",
-  "systemPrompt", "historyMessages", "imagesCount", "tools", "assistantTexts", "usage", "messageCount", "compactingCount",
-  "tokenCount", "compactedCount", "reason", "resumedFrom", "nextSessionId", "port", "callId", "api", "transport", "outcome",
-  "errorCategory", "timeToFirstByteMs", "requestPayloadBytes", "responseStreamBytes", "childSessionKey", "agentId", "label",
-  "mode", "resolvedModel", "targetSessionKey", "targetKind", "action", "jobId", "nextRunAtMs", "source", "after", "before",
-  "targetType", "targetName", "origin", "sourcePathKind", "sessionKey",
-];
-const CTX_FIELDS = [
-  "agentId", "sessionKey", "sessionId", "requesterSessionKey", "conversationId", "childSessionKey", "channelId", "channel",
-  "messageId", "senderId", "toolName", "toolCallId", "runId", "trigger", "modelProviderId", "modelId",
-];
-
-class Fuzzer {
-  readonly rnd: () => number;
-  /** Containers built for the current event: cycles point back into them. */
-  private pool: object[] = [];
-
-  constructor(seed: number) {
-    this.rnd = mulberry32(seed);
-  }
-
-  int(n: number): number {
-    return Math.floor(this.rnd() * n);
-  }
-  chance(p: number): boolean {
-    return this.rnd() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-
-  reset(): void {
-    this.pool = [];
-  }
-
-  string(): string {
-    switch (this.int(12)) {
-      case 0:
-        return "";
-      case 1:
-        return "\ud800"; // lone high surrogate
-      case 2:
-        return `tail\udfff`; // lone low surrogate
-      case 3:
-        return "\u0000\u0001\n\r\t\"\\\u2028\u2029\u007f";
-      case 4:
-        return "agent:" + this.pick(["main", "", "a.b*c>", "\ud83d", " ", "x".repeat(300)]) + ":" + this.pick(["s", "\udc00"]);
-      case 5:
-        return "😀".repeat(1 + this.int(300)); // surrogate pairs; cutting them in half makes lone ones
-      case 6:
-        return BIG_STRING.slice(0, 1 + this.int(40_000));
-      case 7:
-        return (this.chance(0.5) ? BIG_SURROGATES : BIG_MULTIBYTE).slice(0, this.int(30_000));
-      case 8:
-        return "é".repeat(this.int(20_000));
-      case 9:
-        return "__proto__";
-      default: {
-        let s = "";
-        const n = this.int(40);
-        for (let i = 0; i < n; i++) s += String.fromCharCode(this.int(0x10000)); // any UTF-16 unit, surrogates included
-        return s;
-      }
-    }
-  }
-
-  key(): string | symbol {
-    switch (this.int(8)) {
-      case 0:
-        return Symbol(this.pick(["k", "", "\ud800"]));
-      case 1:
-        return "__proto__";
-      case 2:
-        return this.pick(["constructor", "toJSON", "toString", "valueOf", "length", "then"]);
-      case 3:
-        return "\udc00key\ud800";
-      case 4:
-        return this.pick(["", "0", "-1", "4294967295", "1e21"]);
-      default:
-        return this.pick(EVENT_FIELDS.concat(CTX_FIELDS, ["x", "y", "z"]));
-    }
-  }
-
-  primitive(): unknown {
-    switch (this.int(14)) {
-      case 0:
-        return NaN;
-      case 1:
-        return this.pick([Infinity, -Infinity, -0, Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 1]);
-      case 2:
-        return BigInt(this.int(1000)) ** 20n * (this.chance(0.5) ? -1n : 1n);
-      case 3:
-        return Symbol(this.pick(["s", "", "\ud800"]));
-      case 4:
-        return undefined;
-      case 5:
-        return null;
-      case 6:
-        return this.chance(0.5);
-      case 7:
-        return this.int(1e9) - 5e8;
-      case 8:
-        return this.pick([function named() {}, () => 1, async () => 2, class K {}, function* gen() {}, Math.max]);
-      case 9:
-        return this.chance(0.5) ? new Date(this.int(2 ** 40)) : new Date(NaN);
-      default:
-        return this.string();
-    }
-  }
-
-  /** A hostile value; `depth` bounds the random recursion (deep values come from the prebuilt ones). */
-  value(depth = 0): unknown {
-    if (depth > 4 || this.chance(0.35)) return this.primitive();
-    switch (this.int(26)) {
-      case 0:
-      case 1:
-        return this.pool.length > 0 ? this.pick(this.pool) : this.object(depth); // a cycle (or a shared reference)
-      case 2:
-        // 100k-deep values cost ~10 ms each to refuse: keep them to about 1 event in 100
-        return this.chance(0.1) ? this.pick([DEEP_OBJECT, DEEP_ARRAY]) : this.object(depth);
-      case 3:
-        return MEDIUM_ARRAY;
-      case 4:
-        return this.pick([
-          Buffer.from("buf\u0000"),
-          new Uint8Array(this.int(64)),
-          new Float64Array([NaN, Infinity, -0]),
-          new BigInt64Array([1n, -1n]),
-          new DataView(new ArrayBuffer(8)),
-          new ArrayBuffer(16),
-          new SharedArrayBuffer(8),
-        ]);
-      case 5: {
-        const m = new Map<unknown, unknown>();
-        this.pool.push(m);
-        for (let i = this.int(5); i > 0; i--) m.set(this.chance(0.5) ? this.key() : this.value(depth + 1), this.value(depth + 1));
-        m.set({ toString: () => { throw new Error("hostile key"); } }, 1);
-        return m;
-      }
-      case 6: {
-        const s = new Set<unknown>();
-        this.pool.push(s);
-        for (let i = this.int(5); i > 0; i--) s.add(this.value(depth + 1));
-        return s;
-      }
-      case 7:
-        return this.throwingGetter(depth);
-      case 8: {
-        const o = Object.create(null) as Record<string | symbol, unknown>;
-        this.pool.push(o);
-        for (let i = this.int(5); i > 0; i--) o[this.key()] = this.value(depth + 1);
-        return o;
-      }
-      case 9:
-        return this.proxy(depth);
-      case 10: {
-        const r = Proxy.revocable({ a: 1 }, {});
-        r.revoke();
-        return r.proxy;
-      }
-      case 11: {
-        const e = new Error(this.string());
-        this.pool.push(e);
-        if (this.chance(0.5)) Object.defineProperty(e, "message", { get: () => { throw new Error("message getter"); } });
-        (e as { cause?: unknown }).cause = this.value(depth + 1);
-        return e;
-      }
-      case 12:
-        return this.pick([
-          { toJSON: () => { throw new Error("toJSON throws"); } },
-          { toJSON: () => 10n },
-          { toJSON: () => undefined },
-          { toJSON() { return this; } },
-          { toJSON: () => DEEP_OBJECT },
-        ]);
-      case 13:
-        return this.pick([new String("boxed"), new Number(NaN), Object(1n), Object(Symbol("boxed")), /re(g)ex/gi, new WeakMap(), Promise.resolve(1)]);
-      case 14: {
-        // a getter that works once, then throws (the handler may read a field twice)
-        let reads = 0;
-        const o: Record<string, unknown> = {};
-        Object.defineProperty(o, "flaky", { enumerable: true, get: () => (reads++ === 0 ? 1 : (() => { throw new Error("second read"); })()) });
-        return o;
-      }
-      case 15: {
-        const a: unknown[] = [];
-        this.pool.push(a);
-        a.length = this.int(8);
-        for (let i = 0; i < a.length; i++) if (this.chance(0.7)) a[i] = this.value(depth + 1);
-        if (this.chance(0.2)) (a as unknown as Record<string, unknown>).extra = this.value(depth + 1);
-        return a;
-      }
-      default:
-        return this.object(depth);
-    }
-  }
-
-  object(depth: number): Record<string | symbol, unknown> {
-    const o: Record<string | symbol, unknown> = {};
-    this.pool.push(o);
-    for (let i = this.int(6); i > 0; i--) {
-      const k = this.key();
-      if (k === "__proto__") Object.defineProperty(o, k, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
-      else o[k] = this.value(depth + 1);
-    }
-    return o;
-  }
-
-  throwingGetter(depth: number): object {
-    const o: Record<string, unknown> = { before: this.value(depth + 1) };
-    this.pool.push(o);
-    Object.defineProperty(o, this.pick(["boom", "content", "params", "toJSON"]), {
-      enumerable: true,
-      get: () => {
-        throw this.pick([new Error("getter"), "a string", undefined, 42n]);
-      },
-    });
-    return o;
-  }
-
-  proxy(depth: number): object {
-    const target: Record<string, unknown> = this.chance(0.5) ? this.object(depth + 1) : { a: 1 };
-    const thrower = () => {
-      throw new Error("trap");
-    };
-    const traps: ProxyHandler<object>[] = [
-      { get: thrower },
-      { ownKeys: thrower },
-      { getOwnPropertyDescriptor: thrower },
-      { getPrototypeOf: thrower },
-      { has: thrower },
-      { ownKeys: () => ["a", "a"] as string[] }, // invalid trap result: throws TypeError
-      { get: (_t, k) => (k === "toJSON" ? undefined : new Proxy({}, { get: thrower })) },
-    ];
-    return new Proxy(target, this.pick(traps));
-  }
-
-  /**
-   * A multi-megabyte value. Each costs the host thread 50 ms to over a second to encode (V8's
-   * JSON.stringify is slow to give up on a cycle after a long string), so only a few events get one.
-   */
-  giant(): unknown {
-    return this.pick<unknown>([BIG_STRING, BIG_SURROGATES, BIG_MULTIBYTE, LONG_ARRAY, LONG_STRINGS, MANY_KEYS, BIG_BUFFER]);
-  }
-
-  /** A hook event or context: usually an object with known fields, sometimes not an object at all. */
-  bag(fields: string[]): unknown {
-    if (this.chance(0.08)) {
-      return this.pick<unknown>([null, undefined, 0, NaN, "event", Symbol("ev"), 10n, () => 1, true, this.proxy(0), DEEP_OBJECT, []]);
-    }
-    const o: Record<string | symbol, unknown> = {};
-    this.pool.push(o);
-    for (const f of fields) {
-      if (!this.chance(0.4)) continue;
-      // identity fields mostly get strings, so identity code sees hostile strings, not only junk
-      o[f] = this.chance(0.5) ? this.string() : this.value(0);
-    }
-    if (this.chance(0.1)) o[Symbol("sym")] = this.value(0);
-    if (this.chance(0.003)) o[this.pick(fields)] = this.giant();
-    if (this.chance(0.05)) Object.defineProperty(o, this.pick(fields), { enumerable: true, get: () => { throw new Error("field getter"); } });
-    if (this.chance(0.05)) return new Proxy(o, { get: (t, k) => (this.chance(0.5) ? (() => { throw new Error("random trap"); })() : Reflect.get(t, k)) });
-    return o;
-  }
-}
+/**
+ * The longest one hook call may take on the gateway's thread, whatever it is given (before the
+ * bounded look, single calls took 45-600 ms). Loose on purpose: the CPU is shared. A call whose
+ * input holds a plain object with tens of thousands of keys may take one listing of its keys
+ * longer, which V8 cannot shorten (see keyListingMs); the README gives the figures measured.
+ */
+const HOOK_CALL_BOUND_MS = Number(process.env.HOOK_CALL_BOUND_MS ?? 15);
+/**
+ * For calls with a huge plain object: the listing itself, and the garbage collection its 400 KB
+ * key array sets off (measured on this VM: 1-5 listings' time, in a fresh process too).
+ */
+const LISTINGS = 6;
+const listingBound = () => HOOK_CALL_BOUND_MS + LISTINGS * keyListingMs();
 
 // ---------------------------------------------------------------------------------------------
 
@@ -397,7 +96,9 @@ describe("hostile hook events (fuzz)", () => {
       }
     };
     let decoded = 0;
-    let slowest = { ms: 0, i: -1, hook: "" }; // reported, not asserted (shared CPU)
+    /** Calls slower than the bound: timed again at the end (a GC pause of this heap is not the handler's cost). */
+    const slow: { ms: number; i: number; hook: string; event: unknown; ctx: unknown }[] = [];
+    let slowest = { ms: 0, i: -1, hook: "" };
 
     for (let i = 0; i < N; i++) {
       f.reset();
@@ -415,6 +116,7 @@ describe("hostile hook events (fuzz)", () => {
       }
       const ms = performance.now() - t0;
       if (ms > slowest.ms) slowest = { ms, i, hook };
+      if (ms >= HOOK_CALL_BOUND_MS) slow.push({ ms, i, hook, event, ctx });
       p ??= pluginState().pipeline;
       if (p && (i % 64 === 63 || (Atomics.load(p.views.ctl, CTL_WRITE) - Atomics.load(p.views.ctl, CTL_RELEASE)) >>> 0 > RING / 4)) {
         const evs = drain(p);
@@ -429,7 +131,9 @@ describe("hostile hook events (fuzz)", () => {
 
     expect(escaped, `seed ${seed}`).toEqual([]);
     const c = await counters();
-    console.log(`hostile-input fuzz: ${calls} calls, counters ${JSON.stringify(c)}, markers ${JSON.stringify(markers)}, slowest call #${slowest.i} ${slowest.hook} ${slowest.ms.toFixed(0)} ms`);
+    const slowestCall = `#${slowest.i} ${slowest.hook} ${slowest.ms.toFixed(1)} ms`;
+    const seen = `counters ${JSON.stringify(c)}, markers ${JSON.stringify(markers)}`;
+    console.log(`hostile-input fuzz: ${calls} calls, ${seen}, slowest call ${slowestCall}`);
     // Every outcome is counted.
     expect(c.captured).toBe(c.acked + c.dropped.total + c.pending);
     expect(c.acked).toBe(0); // no worker in this test: everything written is still pending
@@ -455,7 +159,92 @@ describe("hostile hook events (fuzz)", () => {
     expect(markers.symbol).toBeGreaterThan(0);
     expect(markers.fn).toBeGreaterThan(0);
     expect(markers.bytes).toBeGreaterThan(0);
-  }, 120_000);
+
+    // The bound on a single call: a call that took longer is timed twice more, its least time counts.
+    for (const s of slow) {
+      for (let k = 0; k < 2; k++) {
+        const t0 = performance.now();
+        api.fire(s.hook, s.event, s.ctx);
+        s.ms = Math.min(s.ms, performance.now() - t0);
+      }
+      drain(p!);
+    }
+    const worst = slow.sort((a, b) => b.ms - a.ms)[0];
+    const bound = listingBound();
+    if (worst) {
+      const again = `#${worst.i} ${worst.hook} ${worst.ms.toFixed(1)} ms (bound ${bound.toFixed(1)} ms)`;
+      const over = `${slow.length} calls took ${HOOK_CALL_BOUND_MS} ms or more once`;
+      console.log(`hostile-input fuzz: ${over}; the slowest, timed again: ${again}`);
+    }
+    expect(worst?.ms ?? 0, `call #${worst?.i} ${worst?.hook}, seed ${seed}`).toBeLessThan(bound);
+  }, 180_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every field of every hook, each giant value, both privacy modes: the cost of a hook call is
+// bounded whatever a field holds (not only the fields meant for host content).
+
+/** The event and ctx fields a hook's handler reads, found by handing it recording proxies. */
+function fieldsRead(api: FakeApi, hook: string): { event: string[]; ctx: string[] } {
+  const read = (into: Set<string>) =>
+    new Proxy({}, { get: (_t, k) => (typeof k === "string" && into.add(k), undefined) });
+  const event = new Set<string>();
+  const ctx = new Set<string>();
+  api.fire(hook, read(event), read(ctx));
+  return { event: [...event], ctx: [...ctx] };
+}
+
+describe("bounded host cost", () => {
+  it("every field of every hook, each giant value, both privacy modes: each call within the bound", async () => {
+    const times: { ms: number; what: string }[] = [];
+    for (const privacy of ["full", "metadata"]) {
+      const api = setup({ privacy });
+      const p = () => pluginState().pipeline!;
+      for (const hook of HOOK_NAMES) {
+        const f = fieldsRead(api, hook);
+        type Case = [string, () => [object, object]];
+        const cases: Case[] = [
+          ...f.event.map((k): Case => [`event.${k}`, () => [{}, { agentId: "main" }]]),
+          ...f.ctx.filter((k) => k !== "agentId").map((k): Case => [`ctx.${k}`, () => [{}, {}]]),
+        ];
+        for (const [field, base] of cases) {
+          for (const [name, giant] of Object.entries(GIANTS)) {
+            const [event, ctx] = base();
+            const [where, key] = field.split(".");
+            (where === "event" ? event : ctx)[key as keyof object] = giant as never;
+            // The least of three calls: a garbage collection of this test's giant heap can land in
+            // any one call, and it is not the handler's cost.
+            let ms = Infinity;
+            for (let k = 0; k < 3; k++) {
+              const t0 = performance.now();
+              expect(api.fire(hook, event, ctx)).toBeUndefined();
+              ms = Math.min(ms, performance.now() - t0);
+            }
+            times.push({ ms, what: `${privacy} ${hook} ${field} = ${name}` });
+            drain(p());
+          }
+        }
+      }
+      const c = await counters();
+      expect(c.captured).toBe(c.acked + c.dropped.total + c.pending);
+      expect(c.dropped.tooLarge + c.dropped.ringFull).toBe(0);
+      await p().stop();
+    }
+    times.sort((a, b) => b.ms - a.ms);
+    const median = times[times.length >> 1].ms;
+    const slowestFor = (g: string) => times.find((t) => t.what.endsWith(`= ${g}`))!.ms.toFixed(1);
+    const byGiant = Object.keys(GIANTS).map((g) => `${g} ${slowestFor(g)}`);
+    const listing = keyListingMs();
+    console.log(
+      `bounded host cost: ${times.length} calls, median ${median.toFixed(3)} ms; ` +
+        `slowest per value (ms): ${byGiant.join(", ")}; listing the 50,000 keys alone: ${listing.toFixed(1)} ms; ` +
+        `slowest: ${times.slice(0, 3).map((t) => `${t.ms.toFixed(1)} ms (${t.what})`).join("; ")}`,
+    );
+    const isManyKeys = (t: { what: string }) => t.what.endsWith("= 50,000-key object");
+    const [manyKeys, rest] = [times.filter(isManyKeys), times.filter((t) => !isManyKeys(t))];
+    expect(rest[0].ms, rest[0].what).toBeLessThan(HOOK_CALL_BOUND_MS);
+    expect(manyKeys[0].ms, manyKeys[0].what).toBeLessThan(HOOK_CALL_BOUND_MS + LISTINGS * listing);
+  }, 300_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -532,12 +321,16 @@ describe("hostile values become visible markers, and the rest of the event survi
     expect(JSON.stringify(e.env.payload)).toContain('"__proto__":{"x":1}');
   });
 
-  // Not a bug, the documented last resort of truncate(): when cutting strings is not enough (a
-  // million-element array), only the marker is kept, and the event's other fields go with it.
-  it("a giant sparse array: the payload keeps its ids and the _truncated marker", () => {
+  // A million-slot sparse array is cut to the budget, never walked to its end: the payload keeps
+  // its ids, the first items and a marker saying how many were left out.
+  it("a giant sparse array: cut to the budget with a visible count of what was left out", () => {
     const e = toolCall(cyclic({ sparse: new Array(1_000_000) }));
     expect(e.env.type).toBe("tool.call");
-    expect(e.env.payload).toEqual({ toolName: "t", toolCallId: "c1", runId: "r1", _truncated: { limitBytes: expect.any(Number) } });
+    const _truncated = { limitBytes: expect.any(Number) };
+    expect(e.env.payload).toMatchObject({ toolName: "t", toolCallId: "c1", runId: "r1", _truncated });
+    const sparse = (e.env.payload.params as { sparse: unknown[] }).sparse;
+    expect(sparse.length).toBeLessThan(5000);
+    expect(sparse.at(-1)).toMatch(/^…\[\d+ more items\]$/);
   });
 
   it("an event that cannot be read at all is one counted rejection, and the handler still returns undefined", async () => {

@@ -166,9 +166,70 @@ describe("hook -> event", () => {
     const by = Object.fromEntries(evs.map((e) => [e.env.type, e.env.payload]));
     expect(by["msg.in"]).toMatchObject({ contentLength: 7, metadata: { provider: "webchat" } });
     expect(by["msg.in"].metadata).not.toHaveProperty("secretish");
-    expect(by["tool.call"]).toMatchObject({ toolName: "ls", paramsKeys: ["path"] });
-    expect(by["tool.result"]).toMatchObject({ resultKeys: ["content"] });
+    expect(by["tool.call"]).toEqual({ toolName: "ls", toolCallId: "call_1", runId: "run-1", paramsKind: "object" });
+    const ids = { toolName: "ls", toolCallId: "call_1", runId: "run-1" };
+    const result = { resultKind: "object", resultKeys: ["content"], resultContentCount: 1 };
+    expect(by["tool.result"]).toEqual({ ...ids, durationMs: 27, paramsKind: "object", ...result });
     expect(by["run.start"]).toMatchObject({ promptLength: 18 });
+    expect(by["llm.output"]).toMatchObject({ usage: { input: 10, output: 5, total: 15 } });
+  });
+
+  // An independent review found error texts and error objects (stderr, partialResult), a message
+  // quoted in a send error, the prompt quoted in a run error, and data-bearing keys (e-mail
+  // addresses) in resultKeys, all published in metadata mode. Nothing anybody wrote may leave.
+  it("metadata privacy mode publishes no free text: errors, keys of user data, labels, reasons become kinds and sizes", () => {
+    const api = setup({ privacy: "metadata" });
+    const SECRET = "Tr0ub4dor-PROMPT-TEXT";
+    const email = "alice.smith@example.com";
+    const err = Object.assign(new Error(`Command failed: cat ~/.aws/credentials\naws_secret_access_key = ${SECRET}`), {
+      code: "ENOENT",
+      stderr: `cat: ${SECRET}`,
+      partialResult: { [email]: SECRET },
+    });
+    const chat = { channelId: "telegram", sessionKey: "agent:main:main" };
+    const result = { [email]: { note: SECRET }, content: [{ type: "text", text: SECRET }] };
+    const params = { [email]: SECRET, cmd: SECRET };
+    api.fire("after_tool_call", { toolName: "exec", toolCallId: "c1", params, result, error: err, durationMs: 3 }, AGENT_CTX);
+    api.fire("after_tool_call", { toolName: "exec", toolCallId: "c2", error: `Command failed: ${SECRET}` }, AGENT_CTX);
+    api.fire("message_sent", { to: "user:h", content: SECRET, success: false, error: `could not deliver "${SECRET}"` }, chat);
+    const metadata = { provider: "telegram", senderName: `Alice ${SECRET}` };
+    api.fire("message_received", { from: "telegram:1", content: SECRET, metadata }, chat);
+    const failed = new TypeError(`while answering "${SECRET}"`);
+    api.fire("agent_end", { success: false, error: failed, durationMs: 5, messages: [1] }, AGENT_CTX);
+    api.fire("subagent_spawned", { runId: "r2", agentId: "main", label: `research ${SECRET}`, mode: "run" }, AGENT_CTX);
+    const ended = { reason: `user said ${SECRET}`, outcome: { text: SECRET }, error: { message: SECRET } };
+    api.fire("subagent_ended", { targetSessionKey: "agent:main:subagent:b4", ...ended }, AGENT_CTX);
+    const usage = { input: 1, output: 2, [email]: 3, note: SECRET };
+    api.fire("llm_output", { runId: "run-1", assistantTexts: [SECRET], usage }, AGENT_CTX);
+    api.fire("gateway_stop", { reason: `stopping because ${SECRET}` }, {});
+    const evs = events();
+    const all = JSON.stringify(evs);
+    expect(all).not.toContain(SECRET);
+    expect(all).not.toContain(email);
+    expect(all).not.toContain("aws_secret_access_key");
+    const p = evs.map((e) => e.env.payload);
+    expect(p[0]).toEqual({
+      toolName: "exec",
+      toolCallId: "c1",
+      runId: "run-1",
+      errorKind: "Error",
+      errorLength: err.message.length,
+      errorCode: "ENOENT",
+      durationMs: 3,
+      paramsKind: "object",
+      resultKind: "object",
+      resultKeys: ["content"],
+      resultContentCount: 1,
+    });
+    expect(p[1]).toMatchObject({ errorKind: "string", errorLength: SECRET.length + 16 });
+    expect(p[2]).toMatchObject({ to: "user:h", success: false, errorKind: "string", contentLength: SECRET.length });
+    expect(p[3]).toMatchObject({ from: "telegram:1", contentLength: SECRET.length, metadata: { provider: "telegram" } });
+    expect(p[4]).toMatchObject({ success: false, errorKind: "TypeError", messageCount: 1 }); // run.end
+    expect(p[5]).toMatchObject({ success: false, errorKind: "TypeError" }); // run.error
+    expect(p[6]).toMatchObject({ runId: "r2", mode: "run", labelLength: SECRET.length + 9 });
+    expect(p[7]).toMatchObject({ reasonLength: SECRET.length + 10, outcomeKind: "object", errorKind: "object" });
+    expect(p[8]).toMatchObject({ assistantTextCount: 1, usage: { input: 1, output: 2 } });
+    expect(p[9]).toEqual({ reasonLength: SECRET.length + 17 });
   });
 
   it("emits run.error besides run.end when a run fails", () => {
@@ -215,8 +276,38 @@ describe("identity", () => {
   });
 
   it("labels an event whose agent cannot be known 'unknown', never another agent", () => {
-    expect(agentOf({}, { channelId: "telegram" })).toBe("unknown");
-    expect(agentOf({}, { sessionKey: "telegram:123" })).toBe("unknown");
+    expect(agentOf({}, { channelId: "telegram" })).toBeUndefined();
+    expect(agentOf({}, { sessionKey: "telegram:123" })).toBeUndefined();
+    const api = setup();
+    api.fire("session_start", { sessionId: "s1" }, { channelId: "telegram" });
+    const [e] = events();
+    expect([e.env.agent, e.subject]).toEqual(["unknown", "t.unknown.session_start"]);
+  });
+
+  // The labels "system" (gateway-level events) and "unknown" (no known agent) are not agent ids:
+  // real agents so named, or named like a mapped token, get subjects of their own.
+  it("agents named 'system', 'unknown' or like a mapped token never share another's subjects", () => {
+    const api = setup();
+    api.fire("gateway_stop", { reason: "r" }, {});
+    api.fire("session_start", { sessionId: "s0" }, { channelId: "telegram" }); // no agent: "unknown"
+    const mapped = events().map((e) => e.subject);
+    expect(mapped).toEqual(["t.system.gateway_stop", "t.unknown.session_start"]);
+    // a gateway-level hook stays "system" whatever ctx says
+    for (const agentId of ["system", "unknown"]) api.fire("gateway_stop", { reason: "r" }, { agentId });
+    for (const agentId of ["system", "unknown", "my.bot"]) api.fire("session_start", { sessionId: "s1" }, { agentId });
+    const evs = events().slice(2);
+    expect(evs.map((e) => e.env.agent)).toEqual(["system", "system", "system", "unknown", "my.bot"]);
+    const subjects = evs.map((e) => e.subject);
+    expect(subjects.slice(0, 2)).toEqual(["t.system.gateway_stop", "t.system.gateway_stop"]);
+    expect(subjects[2]).toMatch(/^t\.system-[0-9a-f]{16}\.session_start$/);
+    expect(subjects[3]).toMatch(/^t\.unknown-[0-9a-f]{16}\.session_start$/);
+    // the literal id that reads like my.bot's token gets a token of its own
+    const literal = subjects[4].split(".")[1];
+    api.fire("session_start", { sessionId: "s2" }, { agentId: literal });
+    const [e] = events().slice(7);
+    expect(e.env.agent).toBe(literal);
+    expect(e.subject).not.toBe(subjects[4]);
+    expect(e.subject.split(".")[1]).not.toBe(literal);
   });
 });
 
