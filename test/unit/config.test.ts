@@ -77,7 +77,7 @@ describe("config", () => {
   });
 
   it("never echoes a password or token in a config error", () => {
-    expect(err({ password: 12345678 })).toBe("password must be a string");
+    expect(err({ password: 12345678 })).toBe("password must be a string of at most 4096 characters without control characters");
     expect(err({ token: "s3cret-token", user: "u", password: "s3cret-pw" })).not.toMatch(/s3cret/);
   });
 
