@@ -191,7 +191,7 @@ describe("guarantees", () => {
       // Cut the connection the moment the worker asks JetStream about the stream.
       proxy.cutWhen = (bytes) => bytes.includes("$JS.API.STREAM.INFO");
       const p = testPipeline(proxy.url, {
-        ringBytes: 262_144,
+        ringBytes: 1 << 20,
         maxPayloadBytes: 4096,
         streamName: "setupdrop",
         subjectPrefix: "sd",
@@ -201,7 +201,8 @@ describe("guarantees", () => {
       await waitFor(() => proxy.cuts === 1, 10_000, "the cut");
       // The stream check fails (its reply never comes); 0.1.0 then marked itself connected.
       await waitFor(() => p.supervisor.stream !== undefined, 20_000, "the end of the stream check");
-      const notOk = await capture(p, 0, 3000);
+      const notOk = await capture(p, 0, 3000, 100); // 10k events/s: 3 times the ring
+
       const s = await status(p);
       expect(notOk).toBe(0);
       expect(s.connection.state).not.toBe("connected");
