@@ -201,7 +201,7 @@ describe("guarantees", () => {
       await waitFor(() => proxy.cuts === 1, 10_000, "the cut");
       // The stream check fails (its reply never comes); 0.1.0 then marked itself connected.
       await waitFor(() => p.supervisor.stream !== undefined, 20_000, "the end of the stream check");
-      const notOk = await capture(p, 0, 3000, 100); // 10k events/s: 3 times the ring
+      const notOk = await capture(p, 0, 3000, 100); // 10k events/s, about a ringful: past its spool mark
 
       const s = await status(p);
       expect(notOk).toBe(0);
