@@ -8,12 +8,15 @@ import { EventCapture, type CaptureResult } from "./capture.ts";
 import { WorkerSupervisor, type Logger, type WorkerHost } from "./supervisor.ts";
 import { hostCost, latencyPercentiles, readCounters, ringUsage, workerCpu, type EventStoreStatus } from "./status.ts";
 import type { LatencySnapshot } from "./worker-protocol.ts";
+import { RateWindow } from "./rate-window.ts";
 
 export class EventPipeline {
   readonly views: RingViews;
   readonly supervisor: WorkerSupervisor;
   private readonly captureRing: EventCapture;
-  private lastRate = { at: performance.now(), captured: 0, acked: 0 };
+  private readonly rateWindow = new RateWindow();
+  /** Samples the counters every second for the rates in status (unref'd: never keeps the process up). */
+  private readonly sampler: NodeJS.Timeout;
 
   readonly config: EventStoreConfig;
 
@@ -22,6 +25,14 @@ export class EventPipeline {
     this.views = ringViews(createRing(config.ringBytes, randomBytes(4).readInt32LE(0)));
     this.captureRing = new EventCapture(this.views, { encoding: config.encoding, maxPayloadBytes: config.maxPayloadBytes });
     this.supervisor = new WorkerSupervisor(this.views, config, logger);
+    this.sampleRates();
+    this.sampler = setInterval(() => this.sampleRates(), 1000);
+    this.sampler.unref();
+  }
+
+  private sampleRates(): void {
+    const n = this.views.counters;
+    this.rateWindow.sample(performance.now(), n[C.captured], n[C.acked]);
   }
 
   /**
@@ -67,14 +78,7 @@ export class EventPipeline {
     const past = this.supervisor.pastLatency;
     const snapshots: LatencySnapshot[] = [...(past ? [past] : []), ...(current ? [current] : [])];
     const counters = readCounters(this.views);
-    const now = performance.now();
-    const sec = (now - this.lastRate.at) / 1000;
-    const rates = {
-      capturedPerSec: sec > 0 ? Math.round((counters.captured - this.lastRate.captured) / sec) : 0,
-      ackedPerSec: sec > 0 ? Math.round((counters.acked - this.lastRate.acked) / sec) : 0,
-      windowSec: Math.round(sec * 10) / 10,
-    };
-    this.lastRate = { at: now, captured: counters.captured, acked: counters.acked };
+    const rates = this.rateWindow.rates(performance.now(), counters.captured, counters.acked);
     const s = this.supervisor;
     return {
       enabled: true,

@@ -3,6 +3,7 @@
 import * as hdr from "hdr-histogram-js";
 import { C, ringUsed, type RingViews } from "./ring/layout.ts";
 import type { ConnectionState, LatencySnapshot, StreamInfoSummary } from "./worker-protocol.ts";
+import type { Rates } from "./rate-window.ts";
 
 export interface Percentiles {
   count: number;
@@ -61,7 +62,7 @@ export interface EventStoreStatus {
   connection: { state: ConnectionState; server?: string; reason?: string };
   stream?: StreamInfoSummary;
   counters: Counters;
-  rates: { capturedPerSec: number; ackedPerSec: number; windowSec: number };
+  rates: Rates;
   ring: { capacityBytes: number; usedBytes: number; highWaterBytes: number };
   /** Milliseconds. */
   latency: { captureToAck: Percentiles; publishToAck: Percentiles };
