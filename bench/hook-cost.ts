@@ -1,6 +1,6 @@
 // Host-thread cost of the plugin's hook handlers, as OpenClaw calls them: the real handlers
 // (hook table, field extraction, identity, capture into the ring) fed with events shaped like the
-// ones a real 2026.9.6 gateway delivered (shared/reference/openclaw-hook-samples.md). The host's
+// ones a real 2026.9.6 gateway delivered (recorded in a real turn). The host's
 // own dispatch is not included. Run: node bench/hook-cost.ts
 // With --hostile it then gives every field each handler reads each giant value of
 // test/helpers/hostile.ts (the inputs that once cost 45-600 ms) and prints the slowest call per value.

@@ -1,4 +1,4 @@
-// The few lines an operator reads first: the plugin against its design targets (DESIGN.md §4)
+// The few lines an operator reads first: the plugin against its design targets
 // and against the seed plugin's published table, from this run's own figures.
 import type { BenchReport, Row } from "./results.ts";
 import { fmtInt, fmtMs } from "./table.ts";
@@ -17,7 +17,7 @@ const SEED: Record<string, number> = {
 
 export function summaryLines(r: BenchReport): string[] {
   const find = (scenario: string, mode: string): Row | undefined => r.results.find((x) => x.scenario === scenario && x.mode === mode);
-  const out: string[] = ["Targets (DESIGN.md §4), offloaded mode, this run:"];
+  const out: string[] = ["Design targets, offloaded mode, this run:"];
   const sustained = find("sustained", "offloaded");
   if (sustained?.vsCeiling != null) out.push(`  sustained throughput vs the inbox-ack ceiling: ${sustained.vsCeiling.toFixed(2)} (target >= 0.90)`);
   const capture = r.micro.find((m) => m.name.startsWith("offloaded"));

@@ -5,7 +5,7 @@
 //  32 u16 agent bytes  34 u16 session bytes  36 u32 payload bytes
 //  40 agent utf-8 | session utf-8 | payload (JSON or MessagePack, as configured)
 // A fixed binary header beats encoding these fields with msgpack or JSON on the host: see
-// bench/codec.bench.ts for the comparison.
+// bench/codec-compare.ts for the comparison.
 
 export const REC_LEN = 0;
 export const REC_TYPE = 4;

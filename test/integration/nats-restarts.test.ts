@@ -1,6 +1,6 @@
 // NATS itself fails under a steady stream of events: killed with SIGKILL and restarted on the
 // same port and store, or not there yet when the plugin starts. The client drops its outbound
-// buffer on every reconnect (shared/reference/nats-and-runtime-facts.md §3.6), so nothing may be
+// buffer on every reconnect (nats.js clears it when the connection is re-established), so nothing may be
 // lost only because the worker keeps every unacked record in the ring and re-publishes it with the
 // same Nats-Msg-Id after the reconnect; JetStream's de-duplication makes that exactly once.
 import { afterAll, describe, expect, it } from "vitest";

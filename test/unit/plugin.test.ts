@@ -12,7 +12,7 @@ import { fakeApi, resetPluginState, ringEvents, type FakeApi } from "../helpers/
 const SMALL = { ringBytes: 1 << 20, maxPayloadBytes: 16_384, subjectPrefix: "t" };
 const AGENT_CTX = { agentId: "main", sessionKey: "agent:main:harness-e2e", sessionId: "e7ca", runId: "run-1" };
 
-// One call per hook, shaped like what OpenClaw 2026.9.6 delivered (shared/reference/openclaw-hook-samples.md).
+// One call per hook, shaped like what a real OpenClaw 2026.9.6 gateway delivered (recorded in a real turn).
 const SAMPLES: Record<string, [Record<string, unknown>, Record<string, unknown>]> = {
   message_received: [
     { from: "", content: "/status", messageId: "m1", senderId: "cli", sessionKey: "agent:main:cmd", metadata: { provider: "webchat", surface: "webchat", originatingChannel: "webchat", secretish: "x" } },
