@@ -5,7 +5,6 @@ import type { RingViews } from "../src/ring/layout.ts";
 import {
   FLAG_LABEL_AGENT,
   REC_AGENT_LEN,
-  REC_CAPTURED,
   REC_FLAGS,
   REC_HEADER,
   REC_PAYLOAD_LEN,
@@ -87,7 +86,6 @@ export interface BuiltMessage {
   headers: Uint8Array;
   body: Uint8Array;
   seq: number;
-  captured: number;
 }
 
 /** Where records are read from: the ring, or a spool segment loaded from disk. */
@@ -103,7 +101,7 @@ export class EnvelopeBuilder {
   private readonly hdrStart: Buffer;
   private readonly typeParts: Buffer[];
   /** Reused result object: valid until the next build(). */
-  readonly out: BuiltMessage = { subject: "", headers: new Uint8Array(0), body: new Uint8Array(0), seq: 0, captured: 0 };
+  readonly out: BuiltMessage = { subject: "", headers: new Uint8Array(0), body: new Uint8Array(0), seq: 0 };
 
   /** Replaces secrets in each payload (workers/redact.ts); without one, payloads go out as captured. */
   private readonly redactor: Redactor | undefined;
@@ -148,7 +146,6 @@ export class EnvelopeBuilder {
     if (redacted !== undefined) [payload, pay0, payLen] = [redacted, 0, redacted.length];
     const out = this.out;
     out.seq = seq;
-    out.captured = v.f64[h64 + (REC_CAPTURED >>> 3)];
     out.subject = this.subject(ring, a0, s0, type, (v.u16[h16 + (REC_FLAGS >>> 1)] & FLAG_LABEL_AGENT) !== 0);
 
     // Header block: NATS/1.0, [Content-Type], Nats-Msg-Id: <uuid>, blank line.
