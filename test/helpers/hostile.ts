@@ -3,16 +3,7 @@
 // multi-megabyte strings, huge objects and arrays, Buffers...), and the giant values themselves.
 // Used by test/unit/hostile-input.test.ts; the PRNG is seeded so a failure replays.
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from "./random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Expensive hostile values, built once and reused (iteratively: no recursion to build them).

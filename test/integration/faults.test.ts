@@ -14,6 +14,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { readStream, waitFor } from "../helpers/stream-reader.ts";
 import { killWorker, MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
+import { mulberry32 } from "../helpers/random.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 
@@ -23,18 +24,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FAULTS = ["nats-kill", "store-full", "worker-kill", "restart-mid-replay", "corrupt-segment"] as const;
 type Fault = (typeof FAULTS)[number];
 
-/** A small seeded generator (mulberry32): the same seed gives the same faults, timings and bursts. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("random faults under load", () => {
   const root = mkdtempSync(join(tmpdir(), "faults-"));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -42,7 +31,7 @@ describe("random faults under load", () => {
   it("every captured event is stored exactly once or counted as dropped, whatever fails", async () => {
     const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`fault test seed ${seed} (FAULT_SEED=${seed} repeats this run)`);
-    const rand = random(seed);
+    const rand = mulberry32(seed); // the same seed gives the same faults, timings and bursts
     // Every fault once, in a seeded order, then one more picked at random.
     const rounds: Fault[] = [...FAULTS].sort(() => rand() - 0.5);
     rounds.push(FAULTS[Math.floor(rand() * FAULTS.length)]);
