@@ -3,7 +3,7 @@
 // multi-megabyte strings, huge objects and arrays, Buffers...), and the giant values themselves.
 // Used by test/unit/hostile-input.test.ts; the PRNG is seeded so a failure replays.
 
-export { mulberry32 } from "./random.ts";
+import { mulberry32 } from "./random.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Expensive hostile values, built once and reused (iteratively: no recursion to build them).
