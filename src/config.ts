@@ -31,6 +31,8 @@ export interface EventStoreConfig {
   spoolDir: string;
   /** Most bytes the spool may hold; 0 turns the spool off. */
   spoolMaxBytes: number;
+  /** Registers the eventstore_recent agent tool (off by default). */
+  agentTool: boolean;
 }
 
 export const DEFAULTS: EventStoreConfig = {
@@ -54,6 +56,7 @@ export const DEFAULTS: EventStoreConfig = {
   privacy: "full",
   spoolDir: "",
   spoolMaxBytes: 1024 * 1024 * 1024,
+  agentTool: false,
 };
 
 export type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
@@ -156,6 +159,7 @@ const SPEC: Record<string, Check> = {
     return v;
   },
   spoolMaxBytes: int(0, Number.MAX_SAFE_INTEGER),
+  agentTool: bool,
 };
 
 const RETENTION_SPEC: Record<string, Check> = {
