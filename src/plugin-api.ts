@@ -38,6 +38,14 @@ export interface CliCommand {
   action(fn: (args: string[]) => void | Promise<void>): CliCommand;
 }
 
+/** A root command's metadata; machineOutput tells OpenClaw that stdout carries JSON (its own notes go to stderr). */
+export interface CliDescriptor {
+  name: string;
+  description: string;
+  hasSubcommands: boolean;
+  machineOutput?: (p: { argv: readonly string[]; stdoutIsTTY: boolean }) => boolean;
+}
+
 /** An agent tool (OpenClaw's AgentTool): JSON Schema parameters, execute(toolCallId, params). */
 export interface AgentTool {
   name: string;
@@ -64,7 +72,7 @@ export interface OpenClawPluginApi {
   registerGatewayMethod(method: string, handler: (opts: GatewayMethodOptions) => void | Promise<void>, opts?: { scope?: string }): void;
   registerCli?(
     registrar: (ctx: { program: CliCommand; config?: unknown }) => void | Promise<void>,
-    opts?: { commands?: string[]; descriptors?: { name: string; description: string; hasSubcommands: boolean }[] },
+    opts?: { commands?: string[]; descriptors?: CliDescriptor[] },
   ): void;
   registerTool?(tool: AgentTool, opts?: { name?: string; optional?: boolean }): void;
   registerService(service: { id: string; start: (ctx: ServiceContext) => void | Promise<void>; stop?: (ctx: ServiceContext) => void | Promise<void> }): void;

@@ -1,14 +1,16 @@
 // `openclaw eventstore <command>`: the same CLI registered into OpenClaw's command tree. It reads
 // the plugin's config from the gateway's config and asks the running gateway for the plugin's
 // status (stats). Arguments go through unparsed: the CLI's own parser and help apply.
-import type { OpenClawPluginApi, CliCommand } from "../plugin-api.ts";
+import type { CliCommand, CliDescriptor, OpenClawPluginApi } from "../plugin-api.ts";
 import { runCli } from "./main.ts";
 import { pluginConfigOf } from "./settings.ts";
 
-export const CLI_DESCRIPTOR = {
+export const CLI_DESCRIPTOR: CliDescriptor = {
   name: "eventstore",
   description: "Read the NATS event store: tail, replay, session timelines, stats",
   hasSubcommands: true,
+  // With --json stdout is NDJSON/JSON: OpenClaw then sends its own start-up notes to stderr.
+  machineOutput: ({ argv }) => argv.includes("--json"),
 };
 
 /** Asks the gateway this CLI is configured for (the host's own client: its URL, token and scopes). */

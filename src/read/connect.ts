@@ -30,11 +30,11 @@ export interface ServerSettings {
 
 export class ConnectError extends Error {}
 
-const expandHome = (p: string) => (p.startsWith("~/") ? join(homedir(), p.slice(2)) : p);
+const expandHome = (p: string, env: NodeJS.ProcessEnv) => (p.startsWith("~/") ? join(env.HOME || homedir(), p.slice(2)) : p);
 
 /** Where the `nats` CLI keeps a context: $XDG_CONFIG_HOME/nats/context/<name>.json or ~/.config/... */
 export function natsContextPath(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (name.includes("/") || name.endsWith(".json")) return expandHome(name);
+  if (name.includes("/") || name.endsWith(".json")) return expandHome(name, env);
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
   return join(base, "nats", "context", `${name}.json`);
 }
@@ -50,7 +50,7 @@ export function loadNatsContext(name: string, env: NodeJS.ProcessEnv = process.e
     throw new ConnectError(`cannot read nats context ${JSON.stringify(name)} (${file}): ${why}`);
   }
   const str = (k: string) => (typeof raw[k] === "string" && raw[k] !== "" ? (raw[k] as string) : undefined);
-  const path = (k: string) => (str(k) ? expandHome(str(k)!) : undefined);
+  const path = (k: string) => (str(k) ? expandHome(str(k)!, env) : undefined);
   return {
     url: str("url") ?? "nats://127.0.0.1:4222",
     user: str("user"),

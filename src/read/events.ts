@@ -87,7 +87,7 @@ function includesAll(data: Uint8Array, needles: Buffer[]): boolean {
 export class EventRead {
   private readonly spec: ReadSpec;
   private readonly reader: OrderedReader;
-  private readonly subjects: Set<string> | undefined;
+  private readonly accept: ((subject: string) => boolean) | undefined;
   private readonly needles: { json: Buffer[]; raw: Buffer[] };
   private readonly session: ((s: string) => boolean) | undefined;
   /** Filters only the envelope can answer (beyond the time window). */
@@ -100,7 +100,7 @@ export class EventRead {
     this.spec = spec;
     const f = spec.filter;
     const plan = subjectPlan(spec.prefix, f, conn.multipleFilters);
-    this.subjects = plan.subjects;
+    this.accept = plan.accept;
     this.needles = prefilterNeedles(f);
     this.session = f.session !== undefined ? sessionMatcher(f.session) : undefined;
     this.needEnvelope = spec.decode === "envelope" || f.session !== undefined || f.runId !== undefined;
@@ -165,7 +165,7 @@ export class EventRead {
   private consider(d: Delivery): void {
     const m = d.msg;
     const subject = m.subject;
-    if (this.subjects !== undefined && !this.subjects.has(subject)) return;
+    if (this.accept !== undefined && !this.accept(subject)) return;
     const data = m.data;
     const f = this.spec.filter;
     if (this.needles.json.length > 0 && !includesAll(data, isMsgpack(data) ? this.needles.raw : this.needles.json)) return;

@@ -49,8 +49,18 @@ export function resolveTypes(args: string[]): string[] {
 export interface SubjectPlan {
   /** Consumer filter subjects: one, or several when the server takes several (NATS >= 2.10). */
   filters: string[];
-  /** Set when the filters are wider than asked (NATS 2.9 takes one filter): the subjects wanted. */
-  subjects?: Set<string>;
+  /** Set when the filter is wider than asked (NATS 2.9 takes one filter): the subjects wanted. */
+  accept?: (subject: string) => boolean;
+}
+
+/** A predicate for {prefix}.{agent token}.{type token} subjects (undefined sets: any). */
+export function subjectMatcher(prefix: string, agents?: Set<string>, types?: Set<string>): (subject: string) => boolean {
+  const start = prefix.length + 1;
+  return (subject) => {
+    const dot = subject.indexOf(".", start);
+    if (dot < 0 || !subject.startsWith(prefix) || subject.charCodeAt(prefix.length) !== 0x2e) return false;
+    return (!agents || agents.has(subject.slice(start, dot))) && (!types || types.has(subject.slice(dot + 1)));
+  };
 }
 
 /** The consumer filter(s) for the agent and type parts of `f`. */
@@ -66,7 +76,7 @@ export function subjectPlan(prefix: string, f: EventFilter, multipleFilters: boo
   const a = agents.length === 1 ? agents[0] : "*";
   const t = types.length === 1 ? types[0] : "*";
   const wide = a === "*" && t === "*" ? `${prefix}.>` : `${prefix}.${a}.${t}`;
-  return { filters: [wide], subjects: new Set(exact) };
+  return { filters: [wide], accept: subjectMatcher(prefix, agents.length ? new Set(agents) : undefined, types.length ? new Set(types) : undefined) };
 }
 
 /** A predicate for session keys: exact, or agent:<any>:<key> for a key without ":". */

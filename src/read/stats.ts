@@ -4,7 +4,8 @@
 import { EVENT_TYPES } from "../event-types.ts";
 import { typeToken } from "../subject.ts";
 import { readAll, type ReadConnection } from "./events.ts";
-import { subjectPlan, type EventFilter } from "./filter.ts";
+import { subjectMatcher, type EventFilter } from "./filter.ts";
+import { agentToken } from "../subject.ts";
 import { formatTime, type Style, PLAIN } from "./format.ts";
 
 export interface StreamSummary {
@@ -75,13 +76,11 @@ export async function countEvents(conn: ReadConnection, stream: string, prefix: 
   const needsRead = f.since !== undefined || f.until !== undefined || f.session !== undefined || f.runId !== undefined;
   if (!needsRead) {
     counts.method = "subjects";
-    const plan = subjectPlan(prefix, f, true);
+    const agents = f.agents?.length ? new Set(f.agents.map(agentToken)) : undefined;
+    const types = f.types?.length ? new Set(f.types.map(typeToken)) : undefined;
+    const accept = subjectMatcher(prefix, agents, types);
     const si = await conn.jsm.streams.info(stream, { subjects_filter: `${prefix}.>` });
-    const wanted = plan.subjects ?? (plan.filters[0] === `${prefix}.>` ? undefined : new Set(plan.filters));
-    for (const [subject, n] of Object.entries(si.state.subjects ?? {})) {
-      if (wanted && !matchesAny(subject, wanted)) continue;
-      add(counts, prefix, subject, n);
-    }
+    for (const [subject, n] of Object.entries(si.state.subjects ?? {})) if (accept(subject)) add(counts, prefix, subject, n);
     return counts;
   }
   const endSeq = (await conn.jsm.streams.info(stream)).state.last_seq;
@@ -95,17 +94,6 @@ export async function countEvents(conn: ReadConnection, stream: string, prefix: 
   });
   counts.malformed = s.malformed;
   return counts;
-}
-
-/** Subject patterns with * tokens (no >), as subjectPlan builds them. */
-function matchesAny(subject: string, patterns: Set<string>): boolean {
-  if (patterns.has(subject)) return true;
-  const t = subject.split(".");
-  for (const p of patterns) {
-    const q = p.split(".");
-    if (q.length === t.length && q.every((x, i) => x === "*" || x === t[i])) return true;
-  }
-  return false;
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
