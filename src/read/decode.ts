@@ -15,6 +15,7 @@ const AGENT = ascii(',"agent":');
 const SESSION = ascii(',"session":');
 const TYPE = ascii(',"type":');
 const PAYLOAD = ascii(',"payload":{');
+const FIELDS = [AGENT, SESSION, TYPE];
 
 export function isMsgpack(data: Uint8Array): boolean {
   const c = data[0];
@@ -43,14 +44,14 @@ export function framedTs(b: Uint8Array): number {
   const digits = i;
   for (let c = b[i]; c >= 0x30 && c <= 0x39; c = b[++i]) ts = ts * 10 + (c - 0x30);
   if (i === digits || i - digits > 15) return -1;
-  for (const [word, last] of [[AGENT, false], [SESSION, false], [TYPE, false], [PAYLOAD, true]] as const) {
+  for (const word of FIELDS) {
     i = at(b, i, word);
-    if (i < 0) return -1;
-    if (last) break;
-    if (b[i] !== 0x22) return -1;
+    if (i < 0 || b[i] !== 0x22) return -1;
     i = skipString(b, i, end);
   }
-  return isJson(b) ? ts : -1;
+  i = at(b, i, PAYLOAD);
+  // The head is checked above; what is left must be one object, then the envelope's "}".
+  return i > 0 && isJson(b, i - 1, end - 1) ? ts : -1;
 }
 
 function check(v: unknown): Envelope {

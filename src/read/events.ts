@@ -27,16 +27,28 @@ export async function readConnection(nc: NatsConnection): Promise<ReadConnection
   return { nc, jsm: await jetstreamManager(nc), multipleFilters: major > 2 || (major === 2 && minor >= 10) };
 }
 
-export interface StoredEvent {
-  seq: number;
-  subject: string;
+export class StoredEvent {
+  readonly seq: number;
   /** When the stream stored it (epoch ms). */
-  storedMs: number;
+  readonly storedMs: number;
   /** Event time (the envelope's ts). */
-  ts: number;
-  msg: Msg;
+  readonly ts: number;
+  readonly msg: Msg;
   /** The envelope (always set when the read asked for envelopes). */
-  env?: Envelope;
+  readonly env: Envelope | undefined;
+
+  constructor(seq: number, storedMs: number, ts: number, msg: Msg, env: Envelope | undefined) {
+    this.seq = seq;
+    this.storedMs = storedMs;
+    this.ts = ts;
+    this.msg = msg;
+    this.env = env;
+  }
+
+  /** Made from the message's bytes when asked for (a replay to NDJSON never needs it). */
+  get subject(): string {
+    return this.msg.subject;
+  }
 }
 
 export interface MalformedMessage {
@@ -164,8 +176,7 @@ export class EventRead {
 
   private consider(d: Delivery): void {
     const m = d.msg;
-    const subject = m.subject;
-    if (this.accept !== undefined && !this.accept(subject)) return;
+    if (this.accept !== undefined && !this.accept(m.subject)) return;
     const data = m.data;
     const f = this.spec.filter;
     if (this.needles.json.length > 0 && !includesAll(data, isMsgpack(data) ? this.needles.raw : this.needles.json)) return;
@@ -180,14 +191,14 @@ export class EventRead {
     } catch (e) {
       if (!(e instanceof MalformedEvent)) throw e;
       this.summary.malformed++;
-      this.spec.onMalformed?.({ seq: d.seq, subject, reason: e.message });
+      this.spec.onMalformed?.({ seq: d.seq, subject: m.subject, reason: e.message });
       return;
     }
     if (f.since !== undefined && ts < f.since) return;
     if (f.until !== undefined && ts > f.until) return;
     if (env !== undefined && (this.session || f.runId !== undefined) && !envelopeMatches(env, f, this.session)) return;
     this.summary.events++;
-    this.spec.onEvent({ seq: d.seq, subject, storedMs: d.storedMs, ts, msg: m, env });
+    this.spec.onEvent(new StoredEvent(d.seq, d.storedMs, ts, m, env));
   }
 }
 
