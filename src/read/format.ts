@@ -36,9 +36,11 @@ export const COLOUR: Style = {
   type: (t, s) => (t.endsWith(".error") ? esc("31")(s) : (TYPE_COLOURS[t.slice(0, t.indexOf("."))] ?? ((x: string) => x))(s)),
 };
 
-/** Colours only on a terminal, and never with NO_COLOR set (https://no-color.org). */
+/** Colours only on a terminal (or with FORCE_COLOR), never with NO_COLOR set (https://no-color.org). */
 export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Style {
-  return stream.isTTY && !env.NO_COLOR && env.TERM !== "dumb" ? COLOUR : PLAIN;
+  if (env.NO_COLOR) return PLAIN;
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return COLOUR;
+  return stream.isTTY && env.TERM !== "dumb" ? COLOUR : PLAIN;
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
@@ -69,6 +71,14 @@ function compact(v: unknown, max: number): string {
   return clip(s, max);
 }
 
+/** A tool result's text: OpenClaw results are {content: [{type: "text", text}, ...], details}. */
+function resultText(v: unknown): unknown {
+  const content = v !== null && typeof v === "object" ? (v as { content?: unknown }).content : undefined;
+  if (!Array.isArray(content)) return v;
+  const texts = content.map((c) => (c && typeof c === "object" ? (c as { text?: unknown }).text : undefined));
+  return texts.every((t) => typeof t === "string") ? texts.join(" ") : v;
+}
+
 const short = (id: unknown) => (typeof id === "string" ? id.slice(0, 8) : "?");
 const num = (v: unknown) => (typeof v === "number" ? v.toLocaleString("en-US") : "?");
 const ms = (v: unknown) => (typeof v === "number" ? (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : "");
@@ -97,7 +107,7 @@ export function summary(env: Envelope, max = 120, style: Style = PLAIN): string 
     case "tool.call":
       return join(style.bold(String(p.toolName ?? "?")), compact(p.params ?? p.paramsKeys, max));
     case "tool.result":
-      return join(style.bold(String(p.toolName ?? "?")), ms(p.durationMs), err(p.error) || compact(p.result ?? p.resultKeys, max));
+      return join(style.bold(String(p.toolName ?? "?")), ms(p.durationMs), err(p.error) || compact(resultText(p.result) ?? p.resultKeys, max));
     case "run.start":
       return join(`run ${short(p.runId)}`, p.model !== undefined && `${p.provider ?? "?"}/${p.model}`, p.trigger !== undefined && `trigger ${p.trigger}`, compact(p.prompt, max));
     case "run.end":
@@ -136,7 +146,7 @@ export function eventLine(env: Envelope, style: Style = PLAIN, max = 120): strin
   const session = env.session === "system" ? "" : shortSession(env);
   return [
     style.dim(formatTime(env.ts)),
-    style.agent(env.agent),
+    style.agent(env.agent.padEnd(10)),
     style.type(env.type, env.type.padEnd(16)),
     session && style.dim(clip(session, 40)),
     summary(env, max, style),
