@@ -74,7 +74,7 @@ function compact(v: unknown, max: number): string {
 /** A tool result's text: OpenClaw results are {content: [{type: "text", text}, ...], details}. */
 function resultText(v: unknown): unknown {
   const content = v !== null && typeof v === "object" ? (v as { content?: unknown }).content : undefined;
-  if (!Array.isArray(content)) return v;
+  if (!Array.isArray(content)) return typeof v === "string" ? JSON.stringify(v) : v;
   const texts = content.map((c) => (c && typeof c === "object" ? (c as { text?: unknown }).text : undefined));
   return texts.every((t) => typeof t === "string") ? texts.join(" ") : v;
 }
@@ -106,8 +106,11 @@ export function summary(env: Envelope, max = 120, style: Style = PLAIN): string 
       return join(p.to !== undefined && `to ${p.to}`, p.success === false && style.red("failed"), err(p.error), compact(p.content, max));
     case "tool.call":
       return join(style.bold(String(p.toolName ?? "?")), compact(p.params ?? p.paramsKeys, max));
-    case "tool.result":
-      return join(style.bold(String(p.toolName ?? "?")), ms(p.durationMs), err(p.error) || compact(resultText(p.result) ?? p.resultKeys, max));
+    case "tool.result": {
+      const text = resultText(p.result);
+      const result = typeof text === "string" ? `→ ${clip(text, max)}` : compact(text ?? p.resultKeys, max);
+      return join(style.bold(String(p.toolName ?? "?")), ms(p.durationMs), err(p.error) || result);
+    }
     case "run.start":
       return join(`run ${short(p.runId)}`, p.model !== undefined && `${p.provider ?? "?"}/${p.model}`, p.trigger !== undefined && `trigger ${p.trigger}`, compact(p.prompt, max));
     case "run.end":

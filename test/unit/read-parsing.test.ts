@@ -157,7 +157,7 @@ describe("JSON check and envelopes", () => {
     const line = eventLine({ id: "i", ts: Date.parse("2026-11-30T14:28:44.261Z"), agent: "main", session: "agent:main:e2e", type: "tool.result", payload: { toolName: "ls", durationMs: 27, error: "boom" } });
     expect(line).toMatch(/main {8}tool\.result\s+e2e {2}ls {2}27 ms {2}error: "boom"$/);
     const ok = { id: "i", ts: 0, agent: "a", session: "s", type: "tool.result", payload: { toolName: "ls", result: { content: [{ type: "text", text: "a\nb" }] } } };
-    expect(summary(ok)).toBe('ls  "a b"'); // OpenClaw's {content: [{type: "text", text}]} shows as its text
+    expect(summary(ok)).toBe("ls  → a b"); // OpenClaw's {content: [{type: "text", text}]} shows as its text
     expect(summary({ id: "i", ts: 0, agent: "a", session: "s", type: "llm.output", payload: { model: "m", assistantTextCount: 1, usage: { input: 30, output: 8 } } })).toBe("m  1 texts  tokens in 30 out 8");
     expect(summary({ id: "i", ts: 0, agent: "a", session: "s", type: "msg.in", payload: { from: "u", content: "x".repeat(500) } }, 50).length).toBeLessThan(70);
   });
