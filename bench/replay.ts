@@ -23,6 +23,7 @@ const BIN = join(REPO, "bin", "openclaw-nats-eventstore.js");
 const STREAM = "bench_replay";
 const PREFIX = "bench.replay";
 const WINDOW = 8192;
+const fmt = (x: number) => x.toLocaleString("en-US");
 
 export interface ReplayBenchOptions {
   count?: number;
@@ -54,7 +55,13 @@ export interface TailResult {
 }
 
 export interface ReplayReport {
-  header: { date: string; commit: string; natsServer: string; machine: ReturnType<typeof machine>; loadAverage: number[] };
+  header: {
+    date: string;
+    commit: string;
+    natsServer: string;
+    machine: ReturnType<typeof machine>;
+    loadAverage: number[];
+  };
   fill: { events: number; eventsPerSec: number; envelopeBytes: number };
   replays: ReplayRow[];
   tail: TailResult;
@@ -87,7 +94,14 @@ function encode(n: number): Encoded {
  * Publishes `count` envelopes (cycling `enc`) with unique Nats-Msg-Id headers, WINDOW in flight;
  * `until` stops it early. Resolves with how many were acked.
  */
-function publishFast(nc: NatsConnection, enc: Encoded, count: number, idBase: string, until?: () => boolean, onAck?: () => void): Promise<number> {
+function publishFast(
+  nc: NatsConnection,
+  enc: Encoded,
+  count: number,
+  idBase: string,
+  until?: () => boolean,
+  onAck?: () => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let acked = 0;
@@ -104,7 +118,12 @@ function publishFast(nc: NatsConnection, enc: Encoded, count: number, idBase: st
       if (!stopping && until?.()) stopping = true;
       while (!stopping && inFlight < WINDOW && sent < count) {
         const i = sent % enc.bodies.length;
-        pub.publish(enc.subjects[i], Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${idBase}-${sent}\r\n\r\n`), enc.bodies[i], sent);
+        pub.publish(
+          enc.subjects[i],
+          Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${idBase}-${sent}\r\n\r\n`),
+          enc.bodies[i],
+          sent,
+        );
         sent++;
         inFlight++;
       }
@@ -183,11 +202,19 @@ export async function runReplayBench(opts: ReplayBenchOptions = {}): Promise<Rep
         serverUsPerEvent: s0 !== undefined && s1 !== undefined ? +(((s1 - s0) * 1000) / r.lines).toFixed(2) : undefined,
       };
       replays.push(row);
-      log(`${name}: ${row.eventsPerSec.toLocaleString("en-US")} events/s (${row.events.toLocaleString("en-US")} in ${row.wallMs} ms)`);
+      log(`${name}: ${fmt(row.eventsPerSec)} events/s (${fmt(row.events)} in ${row.wallMs} ms)`);
     };
     await timed("replay --json (all)", ["--json"], count);
-    await timed("replay --json --type tool.call (server filter)", ["--json", "--type", "tool.call"], countType(count, 0));
-    await timed("replay --json --session agent:main:main (client filter)", ["--json", "--session", "agent:main:main"], countAgent(count, 0));
+    await timed(
+      "replay --json --type tool.call (server filter)",
+      ["--json", "--type", "tool.call"],
+      countType(count, 0),
+    );
+    await timed(
+      "replay --json --session agent:main:main (client filter)",
+      ["--json", "--session", "agent:main:main"],
+      countAgent(count, 0),
+    );
     const textCount = Math.min(count, 200_000);
     await timed("replay readable lines (--limit 200k)", ["--limit", String(textCount)], textCount);
 
@@ -195,7 +222,7 @@ export async function runReplayBench(opts: ReplayBenchOptions = {}): Promise<Rep
     const tail = await tailWhilePublishing(nc, jsm, enc, tailSeconds, conn);
     log(
       `tail: ${tail.received.toLocaleString("en-US")} of ${tail.published.toLocaleString("en-US")} published ` +
-        `(${tail.publishedPerSec.toLocaleString("en-US")}/s), max backlog ${tail.maxBacklog.toLocaleString("en-US")} events, ` +
+        `(${fmt(tail.publishedPerSec)}/s), max backlog ${fmt(tail.maxBacklog)} events, ` +
         `caught up ${tail.catchUpMs} ms after the last ack`,
     );
     const report: ReplayReport = {
@@ -251,13 +278,17 @@ async function tailWhilePublishing(
   let stopTail!: () => void;
   const stop = new Promise<void>((r) => (stopTail = r));
   const consumersBefore = (await jsm.streams.info(STREAM)).state.consumer_count;
-  const tail = runBin(["tail", "--json", ...conn], (n) => {
-    received = n;
-    if (published >= 0 && received >= published && caughtUpAt === 0) {
-      caughtUpAt = performance.now();
-      stopTail();
-    }
-  }, stop);
+  const tail = runBin(
+    ["tail", "--json", ...conn],
+    (n) => {
+      received = n;
+      if (published >= 0 && received >= published && caughtUpAt === 0) {
+        caughtUpAt = performance.now();
+        stopTail();
+      }
+    },
+    stop,
+  );
   let exited = false;
   void tail.then(() => (exited = true));
   while ((await jsm.streams.info(STREAM)).state.consumer_count === consumersBefore) {
@@ -268,10 +299,17 @@ async function tailWhilePublishing(
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   published = -1;
-  const n = await publishFast(nc, enc, Number.MAX_SAFE_INTEGER, "tail", () => performance.now() >= end, () => {
-    acked++;
-    lastAckAt = performance.now();
-  });
+  const n = await publishFast(
+    nc,
+    enc,
+    Number.MAX_SAFE_INTEGER,
+    "tail",
+    () => performance.now() >= end,
+    () => {
+      acked++;
+      lastAckAt = performance.now();
+    },
+  );
   const publishSeconds = (lastAckAt - t0) / 1000;
   published = n;
   if (received >= published) {
@@ -303,7 +341,11 @@ function table(r: ReplayReport): string[] {
     "",
     "| replay | events | wall ms | events/s | client µs/event | nats-server µs/event |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
-    ...r.replays.map((x) => `| ${x.name} | ${n(x.events)} | ${n(x.wallMs)} | ${n(x.eventsPerSec)} | ${x.clientUsPerEvent ?? "-"} | ${x.serverUsPerEvent ?? "-"} |`),
+    ...r.replays.map(
+      (x) =>
+        `| ${x.name} | ${n(x.events)} | ${n(x.wallMs)} | ${n(x.eventsPerSec)} | ` +
+        `${x.clientUsPerEvent ?? "-"} | ${x.serverUsPerEvent ?? "-"} |`,
+    ),
     "",
     `tail --json during ${r.tail.publishSeconds} s of full-speed publishing: ${n(r.tail.published)} published ` +
       `(${n(r.tail.publishedPerSec)}/s), ${n(r.tail.received)} printed, max backlog ${n(r.tail.maxBacklog)}, ` +

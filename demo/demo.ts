@@ -124,7 +124,10 @@ async function main(): Promise<number> {
       },
     });
     report.gatewayRunId = gw.runId;
-    say(`   gateway ready on 127.0.0.1:${gw.port} after ${((Date.now() - t0) / 1000).toFixed(0)} s; fake model at ${gw.model?.url}`);
+    say(
+      `   gateway ready on 127.0.0.1:${gw.port} after ${((Date.now() - t0) / 1000).toFixed(0)} s; ` +
+        `fake model at ${gw.model?.url}`,
+    );
     const g = gw;
     const nc = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(nc);
@@ -152,7 +155,11 @@ async function main(): Promise<number> {
     await Promise.all(
       AGENTS.map(async (agent) => {
         for (let turn = 1; turn <= TURNS; turn++) {
-          const r = await g.agentTurn(`demo-${agent}`, `Demo turn ${turn} for ${agent}: look at the workspace, then answer.`, { agent });
+          const r = await g.agentTurn(
+            `demo-${agent}`,
+            `Demo turn ${turn} for ${agent}: look at the workspace, then answer.`,
+            { agent },
+          );
           const text = turnText(r);
           report.turns.push({ agent, turn, text });
           say(`   ✓ ${agent} turn ${turn}: ${text.slice(0, 70)}`);
@@ -210,14 +217,17 @@ async function main(): Promise<number> {
 
     step("8. cleaning up");
     const stopped = await gw.stop();
-    say(`   gateway stopped (exit ${stopped.exitCode ?? stopped.signal}), nats-server stopped, temporary files removed`);
+    say(
+      `   gateway stopped (exit ${stopped.exitCode ?? stopped.signal}), nats-server stopped, temporary files removed`,
+    );
     return 0;
   } catch (e) {
     process.stderr.write(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
     await cleanup();
-    if (process.env.EVENTSTORE_DEMO_REPORT) writeFileSync(process.env.EVENTSTORE_DEMO_REPORT, JSON.stringify(report, null, 2));
+    if (process.env.EVENTSTORE_DEMO_REPORT)
+      writeFileSync(process.env.EVENTSTORE_DEMO_REPORT, JSON.stringify(report, null, 2));
     process.off("SIGINT", interrupted);
     process.off("SIGTERM", interrupted);
   }

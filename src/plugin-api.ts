@@ -46,13 +46,18 @@ export interface CliDescriptor {
   machineOutput?: (p: { argv: readonly string[]; stdoutIsTTY: boolean }) => boolean;
 }
 
+export interface AgentToolResult {
+  content: { type: "text"; text: string }[];
+  details: unknown;
+}
+
 /** An agent tool (OpenClaw's AgentTool): JSON Schema parameters, execute(toolCallId, params). */
 export interface AgentTool {
   name: string;
   label: string;
   description: string;
   parameters: Record<string, unknown>;
-  execute(toolCallId: string, params: unknown, signal?: AbortSignal): Promise<{ content: { type: "text"; text: string }[]; details: unknown }>;
+  execute(toolCallId: string, params: unknown, signal?: AbortSignal): Promise<AgentToolResult>;
 }
 
 export interface OpenClawPluginApi {

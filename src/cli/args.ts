@@ -144,7 +144,8 @@ export function parseCommandLine(argv: string[]): ParsedArgs | { help: CommandNa
   }
   if (parsed.values.help) return { help: command };
   const max = command === "session" ? 1 : 0;
-  if (parsed.positionals.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[max])}`);
+  if (parsed.positionals.length > max)
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[max])}`);
   if (command === "session" && parsed.positionals.length === 0) throw new UsageError("session needs a session key");
   return { command, values: parsed.values as ParsedArgs["values"], positionals: parsed.positionals };
 }
@@ -163,6 +164,9 @@ export function intOption(values: ParsedArgs["values"], name: string, min = 0): 
 export function listOption(values: ParsedArgs["values"], name: string): string[] | undefined {
   const v = values[name];
   if (v === undefined) return undefined;
-  const list = (Array.isArray(v) ? v : [String(v)]).flatMap((x) => x.split(",")).map((x) => x.trim()).filter(Boolean);
+  const list = (Array.isArray(v) ? v : [String(v)])
+    .flatMap((x) => x.split(","))
+    .map((x) => x.trim())
+    .filter(Boolean);
   return list.length ? list : undefined;
 }

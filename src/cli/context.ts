@@ -43,10 +43,12 @@ export function malformedReporter(err: Out): { report: (m: MalformedMessage) => 
   return {
     report: (m) => {
       n++;
-      if (n <= MAX_REPORTED) err.write(`malformed message skipped: stream seq ${m.seq}, subject ${m.subject}: ${m.reason}\n`);
+      if (n <= MAX_REPORTED)
+        err.write(`malformed message skipped: stream seq ${m.seq}, subject ${m.subject}: ${m.reason}\n`);
     },
     summary: () => {
-      if (n > MAX_REPORTED) err.write(`${n} malformed messages skipped in all (the first ${MAX_REPORTED} are listed above)\n`);
+      if (n > MAX_REPORTED)
+        err.write(`${n} malformed messages skipped in all (the first ${MAX_REPORTED} are listed above)\n`);
     },
   };
 }

@@ -32,7 +32,8 @@ function filterFrom(values: ParsedArgs["values"]): EventFilter {
   const now = Date.now();
   if (typeof values.since === "string") f.since = parseTime(values.since, now);
   if (typeof values.until === "string") f.until = parseTime(values.until, now);
-  if (f.since !== undefined && f.until !== undefined && f.until < f.since) throw new UsageError("--until is before --since");
+  if (f.since !== undefined && f.until !== undefined && f.until < f.since)
+    throw new UsageError("--until is before --since");
   return f;
 }
 

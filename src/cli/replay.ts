@@ -24,7 +24,8 @@ export async function replay(ctx: CommandContext): Promise<number> {
         : `--to-subject must be a subject prefix without wildcards, got ${toPrefix}`,
     );
   }
-  const republisher = toPrefix !== undefined ? new Republisher(conn.nc, settings.prefix, toPrefix, toStream) : undefined;
+  const republisher =
+    toPrefix !== undefined ? new Republisher(conn.nc, settings.prefix, toPrefix, toStream) : undefined;
   const out = new LineOutput(io.stdout);
   const endSeq = (await conn.jsm.streams.info(settings.stream)).state.last_seq;
   let bar: ProgressBar | undefined;
@@ -50,8 +51,11 @@ export async function replay(ctx: CommandContext): Promise<number> {
     republisher.onRoom = () => read.resume();
   }
   const pending = await read.start();
-  const wantBar = v["no-progress"] !== true && (v.progress === true || (io.stderr.isTTY === true && (!io.stdout.isTTY || !!republisher)));
-  if (wantBar && pending > 0) bar = new ProgressBar(io.stderr, Math.min(pending, limit ?? pending), () => read.progress);
+  const wantBar =
+    v["no-progress"] !== true &&
+    (v.progress === true || (io.stderr.isTTY === true && (!io.stdout.isTTY || !!republisher)));
+  if (wantBar && pending > 0)
+    bar = new ProgressBar(io.stderr, Math.min(pending, limit ?? pending), () => read.progress);
   const stopped = aborted(io.signal).then(() => read.stop());
   const summary = await read.done;
   void stopped;
@@ -60,10 +64,15 @@ export async function replay(ctx: CommandContext): Promise<number> {
   if (republisher) {
     const c = await republisher.finish();
     const where = toStream ? `stream ${toStream} (${toPrefix}.>)` : `${toPrefix}.>`;
-    const acks = toStream ? `, ${c.acked - c.duplicates} stored, ${c.duplicates} already there, ${c.failed} failed` : "";
-    io.stderr.write(`re-published ${c.published} events to ${where}${acks}${c.lastError ? ` (last error: ${c.lastError})` : ""}\n`);
+    const acks = toStream
+      ? `, ${c.acked - c.duplicates} stored, ${c.duplicates} already there, ${c.failed} failed`
+      : "";
+    io.stderr.write(
+      `re-published ${c.published} events to ${where}${acks}${c.lastError ? ` (last error: ${c.lastError})` : ""}\n`,
+    );
     if (c.failed > 0) return 1;
   }
-  if (summary.malformed > 0) io.stderr.write(`${summary.events} events, ${summary.malformed} malformed messages skipped\n`);
+  if (summary.malformed > 0)
+    io.stderr.write(`${summary.events} events, ${summary.malformed} malformed messages skipped\n`);
   return 0;
 }

@@ -23,7 +23,13 @@ export async function session(ctx: CommandContext): Promise<number> {
   // A key without ":" may match sessions of several agents; each gets its own timeline.
   const sessions = envs.length > 0 ? [...new Set(envs.map((e) => e.session))] : [key];
   const style = json ? PLAIN : ctx.style;
-  const timelines = sessions.map((s) => buildTimeline(s, envs.filter((e) => e.session === s), style));
+  const timelines = sessions.map((s) =>
+    buildTimeline(
+      s,
+      envs.filter((e) => e.session === s),
+      style,
+    ),
+  );
   if (json) io.stdout.write(`${JSON.stringify(timelines.length === 1 ? timelines[0] : timelines, null, 2)}\n`);
   else io.stdout.write(`${timelines.map((t) => renderTimeline(t, ctx.style)).join("\n\n")}\n`);
   return 0;

@@ -16,8 +16,8 @@ export interface ReadSettings {
 
 /** plugins.entries.nats-eventstore.config of an OpenClaw config object (undefined when absent). */
 export function pluginConfigOf(openclawConfig: unknown): Record<string, unknown> | undefined {
-  const entries = (openclawConfig as { plugins?: { entries?: Record<string, { config?: unknown }> } } | undefined)?.plugins
-    ?.entries;
+  const entries = (openclawConfig as { plugins?: { entries?: Record<string, { config?: unknown }> } } | undefined)
+    ?.plugins?.entries;
   const c = entries?.[PLUGIN_ID]?.config;
   return c !== null && typeof c === "object" && !Array.isArray(c) ? (c as Record<string, unknown>) : undefined;
 }
@@ -51,6 +51,7 @@ export function resolveSettings(
   if (typeof values.server === "string") server = { ...server, url: values.server };
   const stream = typeof values.stream === "string" ? values.stream : r.config.streamName;
   const prefix = typeof values.prefix === "string" ? values.prefix.replace(/\.$/, "") : r.config.subjectPrefix;
-  if (!/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(prefix)) throw new UsageError(`--prefix must be a subject prefix without wildcards, got ${prefix}`);
+  if (!/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(prefix))
+    throw new UsageError(`--prefix must be a subject prefix without wildcards, got ${prefix}`);
   return { server, stream, prefix };
 }

@@ -18,7 +18,11 @@ async function pluginStatus(ctx: CommandContext): Promise<PluginStatus> {
 
 function pluginText(p: PluginStatus): string {
   if (!p.available) return `plugin status: not available (${p.reason})`;
-  const s = p.status as Omit<Partial<EventStoreStatus>, "enabled"> & { enabled?: boolean; error?: string; hints?: string[] };
+  const s = p.status as Omit<Partial<EventStoreStatus>, "enabled"> & {
+    enabled?: boolean;
+    error?: string;
+    hints?: string[];
+  };
   if (s.enabled === false) return `plugin status: disabled${s.error ? ` (${s.error})` : ""}`;
   if (!s.counters) return `plugin status: ${JSON.stringify(s)}`;
   return `plugin status (gateway):\n${statusText(s as EventStoreStatus, s.hints ?? [])}`;

@@ -20,7 +20,13 @@ export async function tail(ctx: CommandContext): Promise<number> {
   const write = (e: StoredEvent) => (json ? writeJson(out, e) : out.line(eventLine(e.env!, ctx.style)));
   let from: number;
   if (last !== undefined && last > 0) {
-    const r = await latestEvents(conn, { stream: settings.stream, prefix: settings.prefix, filter, limit: last, onMalformed: ctx.malformed });
+    const r = await latestEvents(conn, {
+      stream: settings.stream,
+      prefix: settings.prefix,
+      filter,
+      limit: last,
+      onMalformed: ctx.malformed,
+    });
     for (const e of r.events) write(e);
     from = r.lastSeq + 1;
   } else {

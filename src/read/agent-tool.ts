@@ -18,11 +18,19 @@ const PARAMETERS = {
   additionalProperties: false,
   properties: {
     agent: { type: "string", description: "Only this agent id (comma-separate several)." },
-    type: { type: "string", description: "Only these event types; globs such as tool.*, msg.*, run.* (comma-separated)." },
+    type: {
+      type: "string",
+      description: "Only these event types; globs such as tool.*, msg.*, run.* (comma-separated).",
+    },
     session: { type: "string", description: "Only this session key." },
     runId: { type: "string", description: "Only events of this run." },
     since: { type: "string", description: "From this time: a duration back from now (15m, 2h, 1d) or an ISO time." },
-    limit: { type: "integer", minimum: 1, maximum: TOOL_MAX_EVENTS, description: `At most this many events (default ${TOOL_DEFAULT_EVENTS}).` },
+    limit: {
+      type: "integer",
+      minimum: 1,
+      maximum: TOOL_MAX_EVENTS,
+      description: `At most this many events (default ${TOOL_DEFAULT_EVENTS}).`,
+    },
   },
 } as const;
 
@@ -57,7 +65,9 @@ export function eventstoreRecentTool(config: EventStoreConfig): AgentTool {
       const head = r.count === 0 ? "No matching events in the event store." : `${r.count} event(s), newest last:`;
       const more = r.hasMore ? "\n(older matching events exist; narrow with since, type, agent or session)" : "";
       return {
-        content: [{ type: "text", text: `${head}\n${boundedText(lines, TOOL_MAX_CHARS - head.length - more.length)}${more}` }],
+        content: [
+          { type: "text", text: `${head}\n${boundedText(lines, TOOL_MAX_CHARS - head.length - more.length)}${more}` },
+        ],
         details: {
           count: r.count,
           hasMore: r.hasMore,

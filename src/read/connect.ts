@@ -30,7 +30,8 @@ export interface ServerSettings {
 
 export class ConnectError extends Error {}
 
-const expandHome = (p: string, env: NodeJS.ProcessEnv) => (p.startsWith("~/") ? join(env.HOME || homedir(), p.slice(2)) : p);
+const expandHome = (p: string, env: NodeJS.ProcessEnv) =>
+  p.startsWith("~/") ? join(env.HOME || homedir(), p.slice(2)) : p;
 
 /** Where the `nats` CLI keeps a context: $XDG_CONFIG_HOME/nats/context/<name>.json or ~/.config/... */
 export function natsContextPath(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -89,7 +90,11 @@ export function readerOptions(s: ServerSettings, timeoutMs = 5000): NodeConnecti
   if (s.creds) o.authenticator = credsAuthenticator(new TextEncoder().encode(readFile("creds", s.creds)));
   else if (s.nkey) o.authenticator = nkeyAuthenticator(new TextEncoder().encode(readFile("nkey", s.nkey).trim()));
   if (s.ca || s.cert || s.key) {
-    o.tls = { ...(s.ca ? { caFile: s.ca } : {}), ...(s.cert ? { certFile: s.cert } : {}), ...(s.key ? { keyFile: s.key } : {}) };
+    o.tls = {
+      ...(s.ca ? { caFile: s.ca } : {}),
+      ...(s.cert ? { certFile: s.cert } : {}),
+      ...(s.key ? { keyFile: s.key } : {}),
+    };
   }
   return o;
 }

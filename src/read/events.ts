@@ -169,7 +169,10 @@ export class EventRead {
     if (this.finished) return;
     if (!s.follow && (!more || (s.filter.until !== undefined && d.storedMs > s.filter.until + STORE_SKEW_MS))) {
       void this.finish(false);
-    } else if ((s.limit !== undefined && sum.events >= s.limit) || (s.scanLimit !== undefined && sum.scanned >= s.scanLimit)) {
+    } else if (
+      (s.limit !== undefined && sum.events >= s.limit) ||
+      (s.scanLimit !== undefined && sum.scanned >= s.scanLimit)
+    ) {
       void this.finish(more);
     }
   }
@@ -179,7 +182,8 @@ export class EventRead {
     if (this.accept !== undefined && !this.accept(m.subject)) return;
     const data = m.data;
     const f = this.spec.filter;
-    if (this.needles.json.length > 0 && !includesAll(data, isMsgpack(data) ? this.needles.raw : this.needles.json)) return;
+    if (this.needles.json.length > 0 && !includesAll(data, isMsgpack(data) ? this.needles.raw : this.needles.json))
+      return;
     let ts = -1;
     let env: Envelope | undefined;
     try {

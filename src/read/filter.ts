@@ -54,7 +54,11 @@ export interface SubjectPlan {
 }
 
 /** A predicate for {prefix}.{agent token}.{type token} subjects (undefined sets: any). */
-export function subjectMatcher(prefix: string, agents?: Set<string>, types?: Set<string>): (subject: string) => boolean {
+export function subjectMatcher(
+  prefix: string,
+  agents?: Set<string>,
+  types?: Set<string>,
+): (subject: string) => boolean {
   const start = prefix.length + 1;
   return (subject) => {
     const dot = subject.indexOf(".", start);
@@ -76,18 +80,30 @@ export function subjectPlan(prefix: string, f: EventFilter, multipleFilters: boo
   const a = agents.length === 1 ? agents[0] : "*";
   const t = types.length === 1 ? types[0] : "*";
   const wide = a === "*" && t === "*" ? `${prefix}.>` : `${prefix}.${a}.${t}`;
-  return { filters: [wide], accept: subjectMatcher(prefix, agents.length ? new Set(agents) : undefined, types.length ? new Set(types) : undefined) };
+  return {
+    filters: [wide],
+    accept: subjectMatcher(
+      prefix,
+      agents.length ? new Set(agents) : undefined,
+      types.length ? new Set(types) : undefined,
+    ),
+  };
 }
 
 /** A predicate for session keys: exact, or agent:<any>:<key> for a key without ":". */
 export function sessionMatcher(key: string): (session: string) => boolean {
   if (key.includes(":")) return (s) => s === key;
   const tail = `:${key}`;
-  return (s) => s === key || (s.startsWith("agent:") && s.endsWith(tail) && s.indexOf(":", 6) === s.length - tail.length);
+  return (s) =>
+    s === key || (s.startsWith("agent:") && s.endsWith(tail) && s.indexOf(":", 6) === s.length - tail.length);
 }
 
 /** True when the decoded envelope passes the session, run and time parts of `f`. */
-export function envelopeMatches(env: Envelope, f: EventFilter, session = f.session && sessionMatcher(f.session)): boolean {
+export function envelopeMatches(
+  env: Envelope,
+  f: EventFilter,
+  session = f.session && sessionMatcher(f.session),
+): boolean {
   if (f.since !== undefined && env.ts < f.since) return false;
   if (f.until !== undefined && env.ts > f.until) return false;
   if (session && !session(env.session)) return false;

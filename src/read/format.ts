@@ -33,7 +33,8 @@ export const COLOUR: Style = {
     for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
     return AGENT_COLOURS[h % AGENT_COLOURS.length](s);
   },
-  type: (t, s) => (t.endsWith(".error") ? esc("31")(s) : (TYPE_COLOURS[t.slice(0, t.indexOf("."))] ?? ((x: string) => x))(s)),
+  type: (t, s) =>
+    t.endsWith(".error") ? esc("31")(s) : (TYPE_COLOURS[t.slice(0, t.indexOf("."))] ?? ((x: string) => x))(s),
 };
 
 /** Colours only on a terminal (or with FORCE_COLOR), never with NO_COLOR set (https://no-color.org). */
@@ -50,7 +51,8 @@ export function formatTime(ts: number): string {
   const d = new Date(ts);
   return (
     `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ` +
-    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.` +
+    String(d.getMilliseconds()).padStart(3, "0")
   );
 }
 
@@ -81,7 +83,8 @@ function resultText(v: unknown): unknown {
 
 const short = (id: unknown) => (typeof id === "string" ? id.slice(0, 8) : "?");
 const num = (v: unknown) => (typeof v === "number" ? v.toLocaleString("en-US") : "?");
-const ms = (v: unknown) => (typeof v === "number" ? (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : "");
+const ms = (v: unknown) =>
+  typeof v === "number" ? (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`) : "";
 
 /** Total input and output tokens of an llm.output usage object, when it has them. */
 export function tokens(usage: unknown): { input: number; output: number } | undefined {
@@ -96,14 +99,24 @@ export function tokens(usage: unknown): { input: number; output: number } | unde
 /** The payload's key fields for a type, as short text. */
 export function summary(env: Envelope, max = 120, style: Style = PLAIN): string {
   const p = env.payload;
-  const err = (e: unknown) => (e === undefined || e === null || e === "" ? "" : style.red(`error: ${compact(e, max / 2)}`));
+  const err = (e: unknown) =>
+    e === undefined || e === null || e === "" ? "" : style.red(`error: ${compact(e, max / 2)}`);
   const join = (...parts: (string | false | undefined)[]) => parts.filter(Boolean).join("  ");
   switch (env.type) {
     case "msg.in":
-      return join(p.from !== undefined && `from ${p.from}`, p.channel !== undefined && `via ${p.channel}`, compact(p.content, max));
+      return join(
+        p.from !== undefined && `from ${p.from}`,
+        p.channel !== undefined && `via ${p.channel}`,
+        compact(p.content, max),
+      );
     case "msg.sending":
     case "msg.out":
-      return join(p.to !== undefined && `to ${p.to}`, p.success === false && style.red("failed"), err(p.error), compact(p.content, max));
+      return join(
+        p.to !== undefined && `to ${p.to}`,
+        p.success === false && style.red("failed"),
+        err(p.error),
+        compact(p.content, max),
+      );
     case "tool.call":
       return join(style.bold(String(p.toolName ?? "?")), compact(p.params ?? p.paramsKeys, max));
     case "tool.result": {
@@ -112,28 +125,62 @@ export function summary(env: Envelope, max = 120, style: Style = PLAIN): string 
       return join(style.bold(String(p.toolName ?? "?")), ms(p.durationMs), err(p.error) || result);
     }
     case "run.start":
-      return join(`run ${short(p.runId)}`, p.model !== undefined && `${p.provider ?? "?"}/${p.model}`, p.trigger !== undefined && `trigger ${p.trigger}`, compact(p.prompt, max));
+      return join(
+        `run ${short(p.runId)}`,
+        p.model !== undefined && `${p.provider ?? "?"}/${p.model}`,
+        p.trigger !== undefined && `trigger ${p.trigger}`,
+        compact(p.prompt, max),
+      );
     case "run.end":
-      return join(`run ${short(p.runId)}`, p.success === false ? style.red("failed") : "ok", ms(p.durationMs), p.messageCount !== undefined && `${num(p.messageCount)} messages`, err(p.error));
+      return join(
+        `run ${short(p.runId)}`,
+        p.success === false ? style.red("failed") : "ok",
+        ms(p.durationMs),
+        p.messageCount !== undefined && `${num(p.messageCount)} messages`,
+        err(p.error),
+      );
     case "run.error":
       return join(`run ${short(p.runId)}`, err(p.error) || style.red("failed"), ms(p.durationMs));
     case "llm.input":
-      return join(String(p.model ?? "?"), `prompt ${num(p.promptLength)} chars`, `${num(p.historyMessageCount)} history`, `${num(p.toolCount)} tools`);
+      return join(
+        String(p.model ?? "?"),
+        `prompt ${num(p.promptLength)} chars`,
+        `${num(p.historyMessageCount)} history`,
+        `${num(p.toolCount)} tools`,
+      );
     case "llm.output": {
       const t = tokens(p.usage);
-      return join(String(p.model ?? "?"), `${num(p.assistantTextCount)} texts`, t && `tokens in ${num(t.input)} out ${num(t.output)}`);
+      return join(
+        String(p.model ?? "?"),
+        `${num(p.assistantTextCount)} texts`,
+        t && `tokens in ${num(t.input)} out ${num(t.output)}`,
+      );
     }
     case "model.call_start":
       return join(`${p.provider ?? "?"}/${p.model ?? "?"}`, p.callId !== undefined && String(p.callId));
     case "model.call_end":
-      return join(`${p.provider ?? "?"}/${p.model ?? "?"}`, p.outcome === "error" ? style.red("error") : String(p.outcome ?? ""), ms(p.durationMs), p.timeToFirstByteMs !== undefined && `ttfb ${ms(p.timeToFirstByteMs)}`, p.errorCategory !== undefined && style.red(String(p.errorCategory)));
+      return join(
+        `${p.provider ?? "?"}/${p.model ?? "?"}`,
+        p.outcome === "error" ? style.red("error") : String(p.outcome ?? ""),
+        ms(p.durationMs),
+        p.timeToFirstByteMs !== undefined && `ttfb ${ms(p.timeToFirstByteMs)}`,
+        p.errorCategory !== undefined && style.red(String(p.errorCategory)),
+      );
     case "subagent.spawned":
-      return join(`${p.childAgentId ?? "?"}`, p.label !== undefined && compact(p.label, 40), String(p.childSessionKey ?? ""));
+      return join(
+        `${p.childAgentId ?? "?"}`,
+        p.label !== undefined && compact(p.label, 40),
+        String(p.childSessionKey ?? ""),
+      );
     case "subagent.ended":
       return join(String(p.targetSessionKey ?? ""), String(p.outcome ?? ""), String(p.reason ?? ""), err(p.error));
     case "session.compaction_start":
     case "session.compaction_end":
-      return join(`${num(p.messageCount)} messages`, p.compactedCount !== undefined && `${num(p.compactedCount)} compacted`, p.tokenCount !== undefined && `${num(p.tokenCount)} tokens`);
+      return join(
+        `${num(p.messageCount)} messages`,
+        p.compactedCount !== undefined && `${num(p.compactedCount)} compacted`,
+        p.tokenCount !== undefined && `${num(p.tokenCount)} tokens`,
+      );
     default:
       return compact(p, max);
   }

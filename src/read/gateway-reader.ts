@@ -27,7 +27,11 @@ async function close(s: Shared): Promise<void> {
 }
 
 /** Runs `fn` with the shared reader connection to `natsUrl` (opened when needed). */
-export async function withReader<T>(natsUrl: string, timeoutMs: number, fn: (c: ReadConnection) => Promise<T>): Promise<T> {
+export async function withReader<T>(
+  natsUrl: string,
+  timeoutMs: number,
+  fn: (c: ReadConnection) => Promise<T>,
+): Promise<T> {
   const box = slot();
   let s = box.current;
   if (s && s.url !== natsUrl) {

@@ -52,7 +52,14 @@ export async function seqAtTime(conn: ReadConnection, stream: string, prefix: st
 export async function latestEvents(conn: ReadConnection, spec: LatestSpec): Promise<LatestResult> {
   const { stream, prefix, filter: f, limit } = spec;
   const state = (await conn.jsm.streams.info(stream)).state;
-  const result: LatestResult = { events: [], hasMore: false, partial: false, lastSeq: state.last_seq, malformed: 0, scanned: 0 };
+  const result: LatestResult = {
+    events: [],
+    hasMore: false,
+    partial: false,
+    lastSeq: state.last_seq,
+    malformed: 0,
+    scanned: 0,
+  };
   if (state.messages === 0 || limit <= 0) return result;
   let first = state.first_seq;
   let hi = state.last_seq;

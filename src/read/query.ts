@@ -34,7 +34,8 @@ export interface QueryResult {
 
 function strings(v: unknown, key: string): string[] | undefined {
   if (v === undefined || v === null) return undefined;
-  const list = typeof v === "string" ? v.split(",") : Array.isArray(v) && v.every((x) => typeof x === "string") ? v : undefined;
+  const list =
+    typeof v === "string" ? v.split(",") : Array.isArray(v) && v.every((x) => typeof x === "string") ? v : undefined;
   if (!list) throw new QueryError(`${key} must be a string or a list of strings`);
   const out = list.map((x) => x.trim()).filter(Boolean);
   return out.length ? out : undefined;
@@ -48,7 +49,8 @@ function oneString(v: unknown, key: string): string | undefined {
 
 function time(v: unknown, key: string, now: number): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string" && typeof v !== "number") throw new QueryError(`${key} must be a duration, an ISO time or epoch ms`);
+  if (typeof v !== "string" && typeof v !== "number")
+    throw new QueryError(`${key} must be a duration, an ISO time or epoch ms`);
   try {
     return parseTime(v, now);
   } catch (e) {
@@ -59,9 +61,14 @@ function time(v: unknown, key: string, now: number): number | undefined {
 const KNOWN = new Set(["agent", "type", "session", "runId", "since", "until", "limit"]);
 
 /** Validates method (or tool) parameters; `maxLimit` caps the limit. */
-export function parseQuery(params: Record<string, unknown>, maxLimit = QUERY_MAX_LIMIT, defaultLimit = QUERY_DEFAULT_LIMIT): Query {
+export function parseQuery(
+  params: Record<string, unknown>,
+  maxLimit = QUERY_MAX_LIMIT,
+  defaultLimit = QUERY_DEFAULT_LIMIT,
+): Query {
   const unknown = Object.keys(params).filter((k) => !KNOWN.has(k));
-  if (unknown.length) throw new QueryError(`unknown parameter(s) ${unknown.join(", ")}; known: ${[...KNOWN].join(", ")}`);
+  if (unknown.length)
+    throw new QueryError(`unknown parameter(s) ${unknown.join(", ")}; known: ${[...KNOWN].join(", ")}`);
   const now = Date.now();
   const f: EventFilter = {};
   const agents = strings(params.agent, "agent");
@@ -90,5 +97,13 @@ export function parseQuery(params: Record<string, unknown>, maxLimit = QUERY_MAX
 export async function runQuery(conn: ReadConnection, stream: string, prefix: string, q: Query): Promise<QueryResult> {
   const r = await latestEvents(conn, { stream, prefix, filter: q.filter, limit: q.limit, scanLimit: QUERY_SCAN_LIMIT });
   const events = r.events.map((e) => e.env!);
-  return { events, count: events.length, limit: q.limit, capped: q.capped, hasMore: r.hasMore, partial: r.partial, malformed: r.malformed };
+  return {
+    events,
+    count: events.length,
+    limit: q.limit,
+    capped: q.capped,
+    hasMore: r.hasMore,
+    partial: r.partial,
+    malformed: r.malformed,
+  };
 }

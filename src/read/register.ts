@@ -12,7 +12,11 @@ import { parseQuery, QueryError, runQuery } from "./query.ts";
  * `config` is undefined when the plugin config is invalid: the CLI still works (and says so) and
  * the method answers with the error. Reading does not depend on `enabled` (publishing).
  */
-export function registerReadSide(api: OpenClawPluginApi, config: EventStoreConfig | undefined, configError?: string): void {
+export function registerReadSide(
+  api: OpenClawPluginApi,
+  config: EventStoreConfig | undefined,
+  configError?: string,
+): void {
   registerEventstoreCli(api);
   api.registerGatewayMethod(
     "eventstore.query",

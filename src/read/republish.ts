@@ -39,7 +39,8 @@ export async function streamPrefix(jsm: JetStreamManager, stream: string): Promi
   const wide = subjects.filter((s) => s.endsWith(".>"));
   if (subjects.length !== 1 || wide.length !== 1) {
     throw new RepublishError(
-      `stream ${stream} captures ${subjects.join(", ") || "no subjects"}; give --to-subject <prefix> for the subjects to publish to`,
+      `stream ${stream} captures ${subjects.join(", ") || "no subjects"}; ` +
+        "give --to-subject <prefix> for the subjects to publish to",
     );
   }
   return wide[0].slice(0, -2);

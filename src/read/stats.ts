@@ -71,7 +71,12 @@ function add(counts: Counts, prefix: string, subject: string, n: number): void {
   counts.byAgent[agent] = (counts.byAgent[agent] ?? 0) + n;
 }
 
-export async function countEvents(conn: ReadConnection, stream: string, prefix: string, f: EventFilter): Promise<Counts> {
+export async function countEvents(
+  conn: ReadConnection,
+  stream: string,
+  prefix: string,
+  f: EventFilter,
+): Promise<Counts> {
   const counts: Counts = { method: "read", total: 0, byType: {}, byAgent: {}, malformed: 0 };
   const needsRead = f.since !== undefined || f.until !== undefined || f.session !== undefined || f.runId !== undefined;
   if (!needsRead) {
@@ -80,7 +85,8 @@ export async function countEvents(conn: ReadConnection, stream: string, prefix: 
     const types = f.types?.length ? new Set(f.types.map(typeToken)) : undefined;
     const accept = subjectMatcher(prefix, agents, types);
     const si = await conn.jsm.streams.info(stream, { subjects_filter: `${prefix}.>` });
-    for (const [subject, n] of Object.entries(si.state.subjects ?? {})) if (accept(subject)) add(counts, prefix, subject, n);
+    for (const [subject, n] of Object.entries(si.state.subjects ?? {}))
+      if (accept(subject)) add(counts, prefix, subject, n);
     return counts;
   }
   const endSeq = (await conn.jsm.streams.info(stream)).state.last_seq;
@@ -97,7 +103,8 @@ export async function countEvents(conn: ReadConnection, stream: string, prefix: 
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
-const size = (b: number) => (b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1048576).toFixed(1)} MiB`);
+const size = (b: number) =>
+  b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1048576).toFixed(1)} MiB`;
 const limit = (x: number, f: (x: number) => string) => (x === undefined || x < 0 ? "unlimited" : f(x));
 function age(msAge: number): string {
   if (msAge <= 0) return "unlimited";
@@ -114,7 +121,8 @@ function table(title: string, rows: Record<string, number>): string[] {
 
 export function renderStats(s: Stats, style: Style = PLAIN): string {
   const st = s.stream;
-  const span = st.firstTs !== undefined && st.lastTs !== undefined ? `, ${formatTime(st.firstTs)} → ${formatTime(st.lastTs)}` : "";
+  const span =
+    st.firstTs !== undefined && st.lastTs !== undefined ? `, ${formatTime(st.firstTs)} → ${formatTime(st.lastTs)}` : "";
   const lim = st.limits;
   const f = s.filter;
   const scope = [
@@ -127,7 +135,8 @@ export function renderStats(s: Stats, style: Style = PLAIN): string {
   ].filter(Boolean);
   const lines = [
     style.bold(`stream ${st.name}`) + `: ${n(st.messages)} events, ${size(st.bytes)}, ${st.storage} storage${span}`,
-    `limits: max messages ${limit(lim.maxMessages, n)}, max bytes ${limit(lim.maxBytes, size)}, max age ${age(lim.maxAgeMs)}, ` +
+    `limits: max messages ${limit(lim.maxMessages, n)}, max bytes ${limit(lim.maxBytes, size)}, ` +
+      `max age ${age(lim.maxAgeMs)}, ` +
       `duplicate window ${window(lim.duplicateWindowMs)}, discard ${lim.discard}; subjects ${st.subjects.join(" ")}`,
     `counted: ${n(s.counts.total)} events${scope.length ? ` (${scope.join(", ")})` : " (all)"}` +
       (s.counts.malformed ? `, ${n(s.counts.malformed)} malformed messages skipped` : ""),

@@ -31,5 +31,7 @@ export function parseTime(spec: string | number, now = Date.now()): number {
     const t = Date.parse(s);
     if (Number.isFinite(t)) return t;
   }
-  throw new TimeSpecError(`not a time: ${JSON.stringify(spec)} (use a duration such as 15m, 2h, 1d, an ISO time, or epoch ms)`);
+  throw new TimeSpecError(
+    `not a time: ${JSON.stringify(spec)} (use a duration such as 15m, 2h, 1d, an ISO time, or epoch ms)`,
+  );
 }

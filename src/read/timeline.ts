@@ -174,7 +174,14 @@ export function buildTimeline(session: string, events: readonly Envelope[], styl
       default:
         text = `${e.type}  ${summary(e, 80, style)}`;
     }
-    if (text !== undefined) t.entries.push({ ts: e.ts, type: e.type, runId, depth: r && e.type !== "run.start" && e.type !== "run.end" ? 1 : 0, text });
+    if (text !== undefined)
+      t.entries.push({
+        ts: e.ts,
+        type: e.type,
+        runId,
+        depth: r && e.type !== "run.start" && e.type !== "run.end" ? 1 : 0,
+        text,
+      });
   }
   t.agents = [...agents];
   t.runs = [...runs.values()].filter((r) => r.start !== undefined || r.end !== undefined);
@@ -185,12 +192,14 @@ const n = (x: number) => x.toLocaleString("en-US");
 const plural = (x: number, one: string, many = `${one}s`) => `${n(x)} ${x === 1 ? one : many}`;
 
 export function totalsText(tot: Totals): string[] {
-  const tools = `${plural(tot.toolCalls, "tool call")}${tot.toolCalls ? ` (${plural(tot.toolErrors, "error")}, ${n(tot.toolMs)} ms)` : ""}`;
+  const toolDetail = tot.toolCalls ? ` (${plural(tot.toolErrors, "error")}, ${n(tot.toolMs)} ms)` : "";
+  const tools = `${plural(tot.toolCalls, "tool call")}${toolDetail}`;
   return [
     `totals: ${plural(tot.runs, "run")}${tot.failedRuns ? ` (${n(tot.failedRuns)} failed)` : ""}, ` +
       `${plural(tot.llmCalls, "LLM call")}, ${tools}, tokens in ${n(tot.tokensIn)} out ${n(tot.tokensOut)}`,
     `        messages ${n(tot.messagesIn)} in, ${n(tot.messagesSending)} sending, ${n(tot.messagesOut)} out; ` +
-      `${plural(tot.subagents, "sub-agent")} spawned; ${plural(tot.compactions, "compaction")}; ${plural(tot.events, "event")}`,
+      `${plural(tot.subagents, "sub-agent")} spawned; ${plural(tot.compactions, "compaction")}; ` +
+      plural(tot.events, "event"),
   ];
 }
 

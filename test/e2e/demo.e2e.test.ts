@@ -109,7 +109,9 @@ describe("npm run demo", () => {
       const m = new RegExp(` ${agent} +(\\d+)$`, "m").exec(text);
       expect(Number(m?.[1]), `${agent} in\n${text}`).toBe(events.filter((e) => e.agent === agent).length);
     }
-    expect(text).toMatch(/plugin status \(gateway\):\nNATS event store: connected to 127\.0\.0\.1:\d+, stream openclaw-events/);
+    expect(text).toMatch(
+      /plugin status \(gateway\):\nNATS event store: connected to 127\.0\.0\.1:\d+, stream openclaw-events/,
+    );
     expect(text).toMatch(/latency capture->ack: p50 [\d.]+ ms, p99 [\d.]+ ms/);
     // session: the timeline's totals match the session's events in the stream.
     const t = JSON.parse(report.binSessionJson ?? "{}") as Timeline;
@@ -122,7 +124,9 @@ describe("npm run demo", () => {
       toolErrors: 0,
     });
     expect(report.sessionText).toMatch(/^session agent:researcher:demo-researcher {2}\(agent researcher\)/);
-    expect(report.sessionText).toMatch(new RegExp(`totals: 2 runs, ${t.totals.llmCalls} LLM calls, 2 tool calls \\(0 errors`));
+    expect(report.sessionText).toMatch(
+      new RegExp(`totals: 2 runs, ${t.totals.llmCalls} LLM calls, 2 tool calls \\(0 errors`),
+    );
   });
 
   it("answered eventstore.query with the newest events, newest last, and /eventstatus in chat", () => {
@@ -130,7 +134,12 @@ describe("npm run demo", () => {
     const writerTools = events.filter((e) => e.agent === "writer" && e.type.startsWith("tool."));
     expect(q.count).toBe(4);
     expect(q.events.map((e) => e.id)).toEqual(writerTools.slice(-4).map((e) => e.id));
-    expect(report.eventstatus).toMatch(/^NATS event store: connected to 127\.0\.0\.1:\d+, stream openclaw-events\nevents: [\d,]+ captured, [\d,]+ stored, 0 pending, 0 dropped/);
+    expect(report.eventstatus).toMatch(
+      new RegExp(
+        "^NATS event store: connected to 127\\.0\\.0\\.1:\\d+, stream openclaw-events\n" +
+          "events: [\\d,]+ captured, [\\d,]+ stored, 0 pending, 0 dropped",
+      ),
+    );
   });
 
   it("left nothing running", async () => {

@@ -5,6 +5,12 @@ import { EnvelopeBuilder } from "../../workers/envelope.ts";
 import { CTL_INSTANCE } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 
+export interface MethodAnswer {
+  ok: boolean;
+  payload: unknown;
+  error?: { code: string; message: string };
+}
+
 export interface FakeApi extends OpenClawPluginApi {
   hooks: Map<string, HookHandler>;
   commands: Map<string, () => Promise<{ text: string }> | { text: string }>;
@@ -14,7 +20,7 @@ export interface FakeApi extends OpenClawPluginApi {
   clis: { commands: string[] }[];
   logs: string[];
   fire(hook: string, event: unknown, ctx?: unknown): unknown;
-  call(method: string, params?: Record<string, unknown>): Promise<{ ok: boolean; payload: unknown; error?: { code: string; message: string } }>;
+  call(method: string, params?: Record<string, unknown>): Promise<MethodAnswer>;
 }
 
 export function fakeApi(pluginConfig: Record<string, unknown> | undefined, allowConversationAccess = true): FakeApi {

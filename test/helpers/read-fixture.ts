@@ -39,14 +39,44 @@ export function batch(b: number): Captured[] {
     const fail = r === 1;
     add("run.start", "main", s, { runId, provider: "fake", model: "fake-model", prompt: `turn ${b}.${r}` });
     add("model.call_start", "main", s, { runId, callId: `${runId}:1`, provider: "fake", model: "fake-model" });
-    add("model.call_end", "main", s, { runId, callId: `${runId}:1`, provider: "fake", model: "fake-model", outcome: "completed", durationMs: 40 });
-    add("llm.output", "main", s, { runId, provider: "fake", model: "fake-model", assistantTextCount: 1, usage: { input: 30, output: 8 } });
+    add("model.call_end", "main", s, {
+      runId,
+      callId: `${runId}:1`,
+      provider: "fake",
+      model: "fake-model",
+      outcome: "completed",
+      durationMs: 40,
+    });
+    add("llm.output", "main", s, {
+      runId,
+      provider: "fake",
+      model: "fake-model",
+      assistantTextCount: 1,
+      usage: { input: 30, output: 8 },
+    });
     add("tool.call", "main", s, { runId, toolName: "ls", toolCallId: `${runId}-t`, params: { path: "." } });
-    add("tool.result", "main", s, { runId, toolName: "ls", toolCallId: `${runId}-t`, durationMs: 7, ...(fail ? { error: "denied" } : { result: { n: 3 } }) });
+    add("tool.result", "main", s, {
+      runId,
+      toolName: "ls",
+      toolCallId: `${runId}-t`,
+      durationMs: 7,
+      ...(fail ? { error: "denied" } : { result: { n: 3 } }),
+    });
     if (fail) add("run.error", "main", s, { runId, success: false, error: "tool failed", durationMs: 90 });
-    add("run.end", "main", s, { runId, success: !fail, durationMs: 90, messageCount: 4, ...(fail ? { error: "tool failed" } : {}) });
+    add("run.end", "main", s, {
+      runId,
+      success: !fail,
+      durationMs: 90,
+      messageCount: 4,
+      ...(fail ? { error: "tool failed" } : {}),
+    });
   }
-  add("subagent.spawned", "main", s, { runId: `run-${b}-0`, childSessionKey: `agent:main:subagent:${b}`, childAgentId: "main", label: "helper" });
+  add("subagent.spawned", "main", s, {
+    runId: `run-${b}-0`,
+    childSessionKey: `agent:main:subagent:${b}`,
+    childAgentId: "main",
+    label: "helper",
+  });
   add("session.compaction_end", "main", s, { messageCount: 2, compactedCount: 6 });
   add("msg.in", "viola", "agent:viola:chat", { from: "user", content: `hello ${b}`, channel: "webchat" });
   add("msg.sending", "viola", "agent:viola:chat", { to: "user", content: `hi ${b}` });
@@ -80,7 +110,10 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process; `signal` ends a tail. */
-export async function cli(argv: string[], opts: { signal?: AbortSignal; host?: CliHost; env?: NodeJS.ProcessEnv; stdout?: MemoryOut } = {}): Promise<CliRun> {
+export async function cli(
+  argv: string[],
+  opts: { signal?: AbortSignal; host?: CliHost; env?: NodeJS.ProcessEnv; stdout?: MemoryOut } = {},
+): Promise<CliRun> {
   const stdout = opts.stdout ?? new MemoryOut();
   const stderr = new MemoryOut();
   const code = await runCli(argv, { stdout, stderr, env: opts.env ?? {}, signal: opts.signal }, opts.host ?? {});
@@ -107,21 +140,33 @@ export function ensureBuilt(): void {
         d.isDirectory() ? newest(join(dir, d.name)) : d.name.endsWith(".ts") ? statSync(join(dir, d.name)).mtimeMs : 0,
       ),
     );
-  if (existsSync(built) && statSync(built).mtimeMs >= Math.max(newest(join(REPO, "src")), newest(join(REPO, "workers")))) return;
+  if (
+    existsSync(built) &&
+    statSync(built).mtimeMs >= Math.max(newest(join(REPO, "src")), newest(join(REPO, "workers")))
+  )
+    return;
   execFileSync("npm", ["run", "build", "--silent"], { cwd: REPO, stdio: "inherit", timeout: 300_000 });
 }
 
 /** Runs the package bin as a separate process. */
-export function spawnBin(args: string[], env: NodeJS.ProcessEnv = {}): {
+export function spawnBin(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): {
   done: Promise<CliRun>;
   kill: (sig: NodeJS.Signals) => void;
   stdout: () => string;
 } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const done = new Promise<CliRun>((resolve) => child.on("close", (code) => resolve({ code: code ?? -1, stdout: out, stderr: err })));
+  const done = new Promise<CliRun>((resolve) =>
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout: out, stderr: err })),
+  );
   return { done, kill: (sig) => child.kill(sig), stdout: () => out };
 }

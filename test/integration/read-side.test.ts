@@ -15,7 +15,17 @@ import { NatsServer } from "../helpers/nats-server.ts";
 import { testPipeline } from "../helpers/pipeline.ts";
 import { readStream, waitFor } from "../helpers/stream-reader.ts";
 import { fakeApi, resetPluginState } from "../helpers/fake-api.ts";
-import { batch, captureAll, cli, ensureBuilt, ids, ndjson, spawnBin, MemoryOut, type Captured } from "../helpers/read-fixture.ts";
+import {
+  batch,
+  captureAll,
+  cli,
+  ensureBuilt,
+  ids,
+  ndjson,
+  spawnBin,
+  MemoryOut,
+  type Captured,
+} from "../helpers/read-fixture.ts";
 import type { Timeline } from "../../src/read/timeline.ts";
 import { decodeEnvelope } from "../../src/read/decode.ts";
 
@@ -51,7 +61,10 @@ describe("read side against a real nats-server", () => {
     await publish(batches[0], "json");
     // Three messages that are not envelopes, on the stream's subjects, between the batches.
     nc.publish(`${PREFIX}.main.tool_call`, "not an envelope");
-    nc.publish(`${PREFIX}.main.tool_call`, JSON.stringify({ id: "x", ts: 1, agent: "main", session: "s", type: "tool.call" }));
+    nc.publish(
+      `${PREFIX}.main.tool_call`,
+      JSON.stringify({ id: "x", ts: 1, agent: "main", session: "s", type: "tool.call" }),
+    );
     nc.publish(`${PREFIX}.viola.msg_in`, Buffer.from([0x86, 0xa2, 0x69]));
     await nc.flush();
     await sleep(300);
@@ -82,12 +95,14 @@ describe("read side against a real nats-server", () => {
   const expectEnvelopes = (got: Envelope[], want: Captured[]) => {
     expect(ids(got)).toEqual(want.map((e) => e.payload.i));
     for (let k = 0; k < got.length; k++) {
-      expect({ type: got[k].type, agent: got[k].agent, session: got[k].session, payload: got[k].payload }).toEqual(want[k]);
+      expect({ type: got[k].type, agent: got[k].agent, session: got[k].session, payload: got[k].payload }).toEqual(
+        want[k],
+      );
     }
     expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
   };
 
-  it("replays every event once, in capture order, from both encodings, and reports the malformed messages", async () => {
+  it("replays every event once, in capture order, from both encodings; reports the malformed messages", async () => {
     const r = await cli(["replay", "--json", ...conn]);
     expect(r.code).toBe(0);
     expectEnvelopes(ndjson(r.stdout), all);
@@ -95,7 +110,9 @@ describe("read side against a real nats-server", () => {
     expect(ndjson(r.stdout).map((e) => e.id)).toEqual(stored.filter((m) => m.msgId).map((m) => m.msgId));
     const reports = r.stderr.split("\n").filter((l) => l.startsWith("malformed message skipped"));
     expect(reports).toHaveLength(3);
-    expect(reports[0]).toMatch(/stream seq \d+, subject rs\.events\.main\.tool_call: neither a JSON nor a MessagePack envelope/);
+    expect(reports[0]).toMatch(
+      /stream seq \d+, subject rs\.events\.main\.tool_call: neither a JSON nor a MessagePack envelope/,
+    );
     expect(reports[1]).toMatch(/no object "payload"/);
     expect(reports[2]).toMatch(/subject rs\.events\.viola\.msg_in: invalid MessagePack/);
     expect(r.stderr).toMatch(/3 malformed messages skipped/);
@@ -130,10 +147,16 @@ describe("read side against a real nats-server", () => {
     expectEnvelopes(await replay("--since", iso(t1), "--until", iso(t2)), batches[1]);
     expectEnvelopes(await replay("--since", iso(t2)), batches[2]);
     expectEnvelopes(await replay("--until", iso(t1)), batches[0]);
-    expectEnvelopes(await replay("--since", String(t1), "--type", "tool.result"), [...batches[1], ...batches[2]].filter((e) => e.type === "tool.result"));
+    expectEnvelopes(
+      await replay("--since", String(t1), "--type", "tool.result"),
+      [...batches[1], ...batches[2]].filter((e) => e.type === "tool.result"),
+    );
     expectEnvelopes(await replay("--since", "1h"), all);
     expectEnvelopes(await replay("--limit", "5"), all.slice(0, 5));
-    expectEnvelopes(await replay("--agent", "viola", "--limit", "2"), all.filter((e) => e.agent === "viola").slice(0, 2));
+    expectEnvelopes(
+      await replay("--agent", "viola", "--limit", "2"),
+      all.filter((e) => e.agent === "viola").slice(0, 2),
+    );
     const stored = await readStream(server.url, STREAM);
     const third = stored.find((m) => m.msgId && decodeEnvelope(m.data).payload.i === batches[2][0].payload.i)!;
     expectEnvelopes(await replay("--from-seq", String(third.seq)), batches[2]);
@@ -166,14 +189,18 @@ describe("read side against a real nats-server", () => {
         tokensIn: 30 * n("llm.output"),
         tokensOut: 8 * n("llm.output"),
       });
-      expect(t.runs.map((x) => x.runId)).toEqual([...new Set(mine.filter((e) => e.type === "run.start").map((e) => e.payload.runId))]);
+      expect(t.runs.map((x) => x.runId)).toEqual([
+        ...new Set(mine.filter((e) => e.type === "run.start").map((e) => e.payload.runId)),
+      ]);
     }
     const text = await cli(["session", "s2", ...conn]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^session agent:main:s2 {2}\(agent main\)/);
     expect(text.stdout).toMatch(/run run-2-1 ended {2}failed {2}90 ms/);
     expect(text.stdout).toMatch(/^ *\S+ {4}tool ls {2}7 ms {2}error: "denied"$/m);
-    expect(text.stdout).toMatch(/totals: 2 runs \(1 failed\), 2 LLM calls, 2 tool calls \(1 error, 14 ms\), tokens in 60 out 16/);
+    expect(text.stdout).toMatch(
+      /totals: 2 runs \(1 failed\), 2 LLM calls, 2 tool calls \(1 error, 14 ms\), tokens in 60 out 16/,
+    );
     expect(text.stdout).toMatch(/messages 0 in, 0 sending, 0 out; 1 sub-agent spawned; 1 compaction; \d+ events/);
     const none = await cli(["session", "agent:main:nothing", ...conn]);
     expect(none.stdout).toMatch(/no events/);
@@ -199,15 +226,32 @@ describe("read side against a real nats-server", () => {
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     // Over the whole stream the server counts stored messages per subject (the 3 malformed ones too).
-    const malformed = [{ subject: `${PREFIX}.main.tool_call` }, { subject: `${PREFIX}.main.tool_call` }, { subject: `${PREFIX}.viola.msg_in` }];
+    const malformed = [
+      { subject: `${PREFIX}.main.tool_call` },
+      { subject: `${PREFIX}.main.tool_call` },
+      { subject: `${PREFIX}.viola.msg_in` },
+    ];
     expect(s.counts).toMatchObject({ method: "subjects", total: all.length + 3, ...tally(all, malformed) });
-    expect(s.stream).toMatchObject({ name: STREAM, messages: all.length + 3, subjects: [`${PREFIX}.>`], storage: "file" });
+    expect(s.stream).toMatchObject({
+      name: STREAM,
+      messages: all.length + 3,
+      subjects: [`${PREFIX}.>`],
+      storage: "file",
+    });
     expect(s.plugin).toEqual({ available: false, reason: "not asked (--no-gateway)" });
-    const w = JSON.parse((await cli(["stats", "--json", "--no-gateway", "--since", new Date(t1).toISOString(), ...conn])).stdout);
-    expect(w.counts).toMatchObject({ method: "read", total: batches[1].length + batches[2].length, ...tally([...batches[1], ...batches[2]]) });
+    const w = JSON.parse(
+      (await cli(["stats", "--json", "--no-gateway", "--since", new Date(t1).toISOString(), ...conn])).stdout,
+    );
+    expect(w.counts).toMatchObject({
+      method: "read",
+      total: batches[1].length + batches[2].length,
+      ...tally([...batches[1], ...batches[2]]),
+    });
     const f = JSON.parse((await cli(["stats", "--json", "--no-gateway", "--type", "tool.*", ...conn])).stdout);
     expect(f.counts).toMatchObject({ total: all.filter((e) => e.type.startsWith("tool.")).length + 2 });
-    const text = await cli(["stats", ...conn], { host: { gatewayStatus: async () => ({ enabled: false, error: "test" }) } });
+    const text = await cli(["stats", ...conn], {
+      host: { gatewayStatus: async () => ({ enabled: false, error: "test" }) },
+    });
     expect(text.stdout).toMatch(/^stream rs-events: \d+ events, [\d.]+ KiB, file storage/);
     expect(text.stdout).toMatch(/^ {2}tool\.call +\d+ {6}main +\d+$/m);
     expect(text.stdout).toMatch(/plugin status: disabled \(test\)/);
@@ -221,22 +265,33 @@ describe("read side against a real nats-server", () => {
     const consumers = async () => (await (await jetstreamManager(nc)).streams.info(STREAM)).state.consumer_count;
     const before = await consumers();
     const running = cli(["tail", "--json", ...conn], { signal: ac.signal, stdout: out });
-    const filtered = cli(["tail", "--json", "--type", "tool.*", "--agent", "main", ...conn], { signal: ac2.signal, stdout: out2 });
+    const filtered = cli(["tail", "--json", "--type", "tool.*", "--agent", "main", ...conn], {
+      signal: ac2.signal,
+      stdout: out2,
+    });
     await waitFor(async () => (await consumers()) === before + 2, 10_000, "the tails' consumers");
     const live = batch(4);
     await publish(live, "json");
     await waitFor(() => ndjson(out.text).length === live.length, 10_000, "tail output");
-    await waitFor(() => ndjson(out2.text).length === live.filter((e) => e.agent === "main" && e.type.startsWith("tool.")).length, 10_000, "filtered tail");
+    await waitFor(
+      () => ndjson(out2.text).length === live.filter((e) => e.agent === "main" && e.type.startsWith("tool.")).length,
+      10_000,
+      "filtered tail",
+    );
     ac.abort();
     ac2.abort();
     const r = await running;
     expect(r.code).toBe(0);
     expect((await filtered).code).toBe(0);
     expectEnvelopes(ndjson(out.text), live);
-    expectEnvelopes(ndjson(out2.text), live.filter((e) => e.agent === "main" && e.type.startsWith("tool.")));
+    expectEnvelopes(
+      ndjson(out2.text),
+      live.filter((e) => e.agent === "main" && e.type.startsWith("tool.")),
+    );
     all.push(...live);
     batches.push(live);
-    await waitFor(async () => (await consumers()) === before, 10_000, "consumers deleted"); // nothing left on the server
+    // Nothing left on the server.
+    await waitFor(async () => (await consumers()) === before, 10_000, "consumers deleted");
   });
 
   it("tail --last n prints the newest n first", async () => {
@@ -251,7 +306,13 @@ describe("read side against a real nats-server", () => {
 
   it("answers eventstore.query and the agent tool through the registered handlers", async () => {
     resetPluginState();
-    const api = fakeApi({ natsUrl: server.url, streamName: STREAM, subjectPrefix: PREFIX, agentTool: true, enabled: false });
+    const api = fakeApi({
+      natsUrl: server.url,
+      streamName: STREAM,
+      subjectPrefix: PREFIX,
+      agentTool: true,
+      enabled: false,
+    });
     plugin.register(api);
     expect(api.clis).toEqual([{ commands: ["eventstore"] }]);
     const q = async (params: Record<string, unknown>) => {
@@ -261,20 +322,35 @@ describe("read side against a real nats-server", () => {
     };
     const newest = (keep: (e: Captured) => boolean, n: number) => all.filter(keep).slice(-n);
     let r = await q({ agent: "main", type: "tool.*", limit: 3 });
-    expectEnvelopes(r.events, newest((e) => e.agent === "main" && e.type.startsWith("tool."), 3));
+    expectEnvelopes(
+      r.events,
+      newest((e) => e.agent === "main" && e.type.startsWith("tool."), 3),
+    );
     expect(r).toMatchObject({ count: 3, limit: 3, capped: false, hasMore: true });
     r = await q({ session: "agent:viola:chat" });
-    expectEnvelopes(r.events, all.filter((e) => e.session === "agent:viola:chat"));
+    expectEnvelopes(
+      r.events,
+      all.filter((e) => e.session === "agent:viola:chat"),
+    );
     expect(r.hasMore).toBe(false);
     r = await q({ runId: "run-1-1" });
-    expectEnvelopes(r.events, all.filter((e) => e.payload.runId === "run-1-1"));
+    expectEnvelopes(
+      r.events,
+      all.filter((e) => e.payload.runId === "run-1-1"),
+    );
     r = await q({ since: new Date(t1).toISOString(), until: t2, type: ["run.end"] });
-    expectEnvelopes(r.events, batches[1].filter((e) => e.type === "run.end"));
+    expectEnvelopes(
+      r.events,
+      batches[1].filter((e) => e.type === "run.end"),
+    );
     r = await q({ limit: 1_000_000 });
     expect(r).toMatchObject({ limit: 1000, capped: true, count: all.length });
     expectEnvelopes(r.events, all);
     const bad = await api.call("eventstore.query", { limit: -1 });
-    expect(bad).toMatchObject({ ok: false, error: { code: "INVALID_REQUEST", message: expect.stringMatching(/limit/) } });
+    expect(bad).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_REQUEST", message: expect.stringMatching(/limit/) },
+    });
 
     const tool = api.tools.get("eventstore_recent")!;
     expect(tool).toBeDefined();
@@ -302,7 +378,12 @@ describe("read side against a real nats-server", () => {
     await jsm.streams.add({ name: "rs-copy", subjects: ["copy.>"], duplicate_window: 120_000_000_000 });
     const first = await cli(["replay", ...conn, "--to-stream", "rs-copy"]);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(new RegExp(`re-published ${all.length} events to stream rs-copy \\(copy\\.>\\), ${all.length} stored, 0 already there, 0 failed`));
+    expect(first.stderr).toMatch(
+      new RegExp(
+        `re-published ${all.length} events to stream rs-copy \\(copy\\.>\\), ` +
+          `${all.length} stored, 0 already there, 0 failed`,
+      ),
+    );
     const again = await cli(["replay", ...conn, "--to-stream", "rs-copy", "--type", "tool.*"]);
     const tools = all.filter((e) => e.type.startsWith("tool.")).length;
     expect(again.stderr).toMatch(new RegExp(`re-published ${tools} events .* 0 stored, ${tools} already there`));
@@ -311,7 +392,9 @@ describe("read side against a real nats-server", () => {
     expect(copy.map((m) => m.msgId)).toEqual(source.map((m) => m.msgId));
     expect(copy.map((m) => m.subject)).toEqual(source.map((m) => m.subject.replace(PREFIX, "copy")));
     expect(copy.map((m) => m.contentType)).toEqual(source.map((m) => m.contentType));
-    expect(copy.map((m) => Buffer.from(m.data).toString("base64"))).toEqual(source.map((m) => Buffer.from(m.data).toString("base64")));
+    expect(copy.map((m) => Buffer.from(m.data).toString("base64"))).toEqual(
+      source.map((m) => Buffer.from(m.data).toString("base64")),
+    );
     // Core NATS (no stream): a subscriber sees each event.
     const seen: string[] = [];
     const sub = nc.subscribe("core.>", { callback: (_e, m) => void seen.push(m.headers?.get("Nats-Msg-Id") ?? "") });
@@ -345,18 +428,38 @@ describe("read side against a real nats-server", () => {
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/stream no-such-stream .*not found/) });
     // --config openclaw.json (the plugin's entry) and NATS_URL; --context (a nats CLI context).
     const conf = join(scratch, "openclaw.json");
-    writeFileSync(conf, JSON.stringify({ plugins: { entries: { "nats-eventstore": { config: { streamName: STREAM, subjectPrefix: PREFIX } } } } }));
-    const viaConfig = await spawnBin(["replay", "--json", "--config", conf, "--agent", "viola"], { NATS_URL: server.url }).done;
-    expectEnvelopes(ndjson(viaConfig.stdout), all.filter((e) => e.agent === "viola"));
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        plugins: { entries: { "nats-eventstore": { config: { streamName: STREAM, subjectPrefix: PREFIX } } } },
+      }),
+    );
+    const viaConfig = await spawnBin(["replay", "--json", "--config", conf, "--agent", "viola"], {
+      NATS_URL: server.url,
+    }).done;
+    expectEnvelopes(
+      ndjson(viaConfig.stdout),
+      all.filter((e) => e.agent === "viola"),
+    );
     mkdirSync(join(scratch, "xdg", "nats", "context"), { recursive: true });
     writeFileSync(join(scratch, "xdg", "nats", "context", "test.json"), JSON.stringify({ url: server.url }));
-    const viaContext = await spawnBin(["replay", "--json", "--context", "test", "--stream", STREAM, "--prefix", PREFIX, "--type", "run.end"], {
-      XDG_CONFIG_HOME: join(scratch, "xdg"),
-    }).done;
-    expectEnvelopes(ndjson(viaContext.stdout), all.filter((e) => e.type === "run.end"));
+    const viaContext = await spawnBin(
+      ["replay", "--json", "--context", "test", "--stream", STREAM, "--prefix", PREFIX, "--type", "run.end"],
+      {
+        XDG_CONFIG_HOME: join(scratch, "xdg"),
+      },
+    ).done;
+    expectEnvelopes(
+      ndjson(viaContext.stdout),
+      all.filter((e) => e.type === "run.end"),
+    );
     // A tail ends cleanly on SIGINT.
     const t = spawnBin(["tail", "--json", ...conn]);
-    await waitFor(async () => (await (await jetstreamManager(nc)).streams.info(STREAM)).state.consumer_count > 0, 10_000, "bin tail");
+    await waitFor(
+      async () => (await (await jetstreamManager(nc)).streams.info(STREAM)).state.consumer_count > 0,
+      10_000,
+      "bin tail",
+    );
     const live = batch(5);
     await publish(live, "json");
     await waitFor(() => ndjson(t.stdout()).length === live.length, 10_000, "bin tail output");
@@ -371,7 +474,11 @@ describe("read side against a real nats-server", () => {
     const ac = new AbortController();
     const out = new MemoryOut();
     const running = cli(["tail", "--json", ...conn], { signal: ac.signal, stdout: out });
-    await waitFor(async () => (await (await jetstreamManager(nc)).streams.info(STREAM)).state.consumer_count > 0, 10_000, "tail");
+    await waitFor(
+      async () => (await (await jetstreamManager(nc)).streams.info(STREAM)).state.consumer_count > 0,
+      10_000,
+      "tail",
+    );
     const before = batch(6);
     await publish(before, "json");
     await waitFor(() => ndjson(out.text).length === before.length, 10_000, "before restart");

@@ -9,7 +9,14 @@ import { EVENT_TYPES } from "../../src/event-types.ts";
 import { parseCommandLine, UsageError } from "../../src/cli/args.ts";
 import { resolveSettings } from "../../src/cli/settings.ts";
 import { decodeEnvelope, framedTs, MalformedEvent } from "../../src/read/decode.ts";
-import { envelopeMatches, prefilterNeedles, resolveTypes, sessionMatcher, subjectPlan, FilterError } from "../../src/read/filter.ts";
+import {
+  envelopeMatches,
+  prefilterNeedles,
+  resolveTypes,
+  sessionMatcher,
+  subjectPlan,
+  FilterError,
+} from "../../src/read/filter.ts";
 import { isJson } from "../../src/read/json-check.ts";
 import { parseDuration, parseTime, TimeSpecError } from "../../src/read/time.ts";
 import { parseQuery, QueryError, QUERY_MAX_LIMIT } from "../../src/read/query.ts";
@@ -40,26 +47,41 @@ describe("filters", () => {
   it("turns type globs into the concrete types they match", () => {
     expect(resolveTypes(["tool.*"])).toEqual(["tool.call", "tool.result"]);
     expect(resolveTypes(["msg.*"]).sort()).toEqual(["msg.in", "msg.out", "msg.sending"]);
-    expect(resolveTypes(["*.end"]).sort()).toEqual(["run.end", "session.end", "subagent.ended"].filter((t) => t.endsWith(".end")));
+    expect(resolveTypes(["*.end"]).sort()).toEqual(
+      ["run.end", "session.end", "subagent.ended"].filter((t) => t.endsWith(".end")),
+    );
     expect(resolveTypes(["run.start,tool.call"])).toEqual(["run.start", "tool.call"]);
     expect(resolveTypes(["future.type"])).toEqual(["future.type"]); // exact names pass (a newer plugin)
     expect(() => resolveTypes(["nothing.*"])).toThrow(FilterError);
     expect(() => resolveTypes(["a b"])).toThrow(FilterError);
   });
 
-  it("builds consumer filter subjects: one exact subject, several on NATS 2.10, a wider one plus a subject set on 2.9", () => {
+  it("builds consumer filter subjects: one exact subject, several on NATS 2.10, a wider one on 2.9", () => {
     expect(subjectPlan("p", {}, false)).toEqual({ filters: ["p.>"] });
     expect(subjectPlan("p", { agents: ["main"] }, false)).toEqual({ filters: ["p.main.*"] });
     expect(subjectPlan("p", { types: ["tool.call"] }, false)).toEqual({ filters: ["p.*.tool_call"] });
-    expect(subjectPlan("p", { agents: ["my.bot"], types: ["msg.in"] }, false).filters[0]).toMatch(/^p\.my_bot-[0-9a-f]{8}\.msg_in$/);
+    expect(subjectPlan("p", { agents: ["my.bot"], types: ["msg.in"] }, false).filters[0]).toMatch(
+      /^p\.my_bot-[0-9a-f]{8}\.msg_in$/,
+    );
     const two = { agents: ["main"], types: ["tool.call", "tool.result"] };
     expect(subjectPlan("p", two, true)).toEqual({ filters: ["p.main.tool_call", "p.main.tool_result"] });
     const narrow = subjectPlan("p", two, false);
     expect(narrow.filters).toEqual(["p.main.*"]);
-    expect(["p.main.tool_call", "p.main.tool_result", "p.main.msg_in"].map(narrow.accept!)).toEqual([true, true, false]);
+    expect(["p.main.tool_call", "p.main.tool_result", "p.main.msg_in"].map(narrow.accept!)).toEqual([
+      true,
+      true,
+      false,
+    ]);
     const wide = subjectPlan("p", { agents: ["a", "b"], types: ["x", "y"] }, false);
     expect(wide.filters).toEqual(["p.>"]);
-    expect(["p.a.x", "p.b.y", "p.c.x", "p.a.z", "q.a.x", "p.a"].map(wide.accept!)).toEqual([true, true, false, false, false, false]);
+    expect(["p.a.x", "p.b.y", "p.c.x", "p.a.z", "q.a.x", "p.a"].map(wide.accept!)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
     const types = subjectPlan("p", { types: ["tool.call", "tool.result"] }, false);
     expect(types.filters).toEqual(["p.>"]);
     expect(["p.x.tool_call", "p.y.tool_result", "p.x.msg_in"].map(types.accept!)).toEqual([true, true, false]);
@@ -69,11 +91,24 @@ describe("filters", () => {
     expect(sessionMatcher("agent:main:x")("agent:main:x")).toBe(true);
     expect(sessionMatcher("agent:main:x")("agent:other:x")).toBe(false);
     const m = sessionMatcher("x");
-    expect([m("agent:main:x"), m("agent:viola:x"), m("x"), m("agent:main:y:x"), m("agent:main:xx")]).toEqual([true, true, true, false, false]);
+    expect([m("agent:main:x"), m("agent:viola:x"), m("x"), m("agent:main:y:x"), m("agent:main:xx")]).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 
   it("pre-filters bodies only with needles every matching body contains", () => {
-    const env = { id: "i", ts: 5, agent: "main", session: "agent:main:x", type: "tool.call", payload: { runId: "r-1" } };
+    const env = {
+      id: "i",
+      ts: 5,
+      agent: "main",
+      session: "agent:main:x",
+      type: "tool.call",
+      payload: { runId: "r-1" },
+    };
     const json = Buffer.from(JSON.stringify(env));
     const mp = Buffer.from(pack(env));
     for (const f of [{ session: "agent:main:x" }, { session: "x" }, { runId: "r-1" }, { session: "x", runId: "r-1" }]) {
@@ -91,9 +126,34 @@ describe("filters", () => {
 describe("JSON check and envelopes", () => {
   it("agrees with JSON.parse on valid and broken JSON", () => {
     const samples = [
-      '{"a":1}', "[]", "{}", '"s"', "0", "-1.5e+3", "true", "null", '{"a":[1,{"b":"\\u00e9\\n"}],"c":false}', " { } ",
-      "{", '{"a":}', '{"a" 1}', "[1,]", '{"a":1,}', "01", "1.", '"\\x"', '"a\nb"', "tru", "{}{}", '{"a":1}x', "", "[1 2]",
-      '{"a":"\\ud83d\\ude00"}', "-", "1e", '{"a":-0.0}',
+      '{"a":1}',
+      "[]",
+      "{}",
+      '"s"',
+      "0",
+      "-1.5e+3",
+      "true",
+      "null",
+      '{"a":[1,{"b":"\\u00e9\\n"}],"c":false}',
+      " { } ",
+      "{",
+      '{"a":}',
+      '{"a" 1}',
+      "[1,]",
+      '{"a":1,}',
+      "01",
+      "1.",
+      '"\\x"',
+      '"a\nb"',
+      "tru",
+      "{}{}",
+      '{"a":1}x',
+      "",
+      "[1 2]",
+      '{"a":"\\ud83d\\ude00"}',
+      "-",
+      "1e",
+      '{"a":-0.0}',
     ];
     for (const s of samples) {
       let valid = true;
@@ -105,7 +165,16 @@ describe("JSON check and envelopes", () => {
       expect(isJson(Buffer.from(s)), s).toBe(valid);
     }
     // Random cuts and byte flips of a real envelope.
-    const env = Buffer.from(JSON.stringify({ id: "x", ts: 1, agent: "a", session: "s", type: "t", payload: { q: [1, "two", { three: null }], é: "ü\t" } }));
+    const env = Buffer.from(
+      JSON.stringify({
+        id: "x",
+        ts: 1,
+        agent: "a",
+        session: "s",
+        type: "t",
+        payload: { q: [1, "two", { three: null }], é: "ü\t" },
+      }),
+    );
     let seed = 7;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let i = 0; i < 3000; i++) {
@@ -123,7 +192,14 @@ describe("JSON check and envelopes", () => {
   });
 
   it("reads the ts of the plugin's JSON layout without parsing, and nothing else", () => {
-    const env = { id: "01a22ce6-9fa6-7f3d-a86a-0c0000000001", ts: 1796049641382, agent: "main", session: "agent:main:s0", type: "tool.call", payload: { a: "x\"y" } };
+    const env = {
+      id: "01a22ce6-9fa6-7f3d-a86a-0c0000000001",
+      ts: 1796049641382,
+      agent: "main",
+      session: "agent:main:s0",
+      type: "tool.call",
+      payload: { a: 'x"y' },
+    };
     expect(framedTs(Buffer.from(JSON.stringify(env)))).toBe(env.ts);
     expect(framedTs(Buffer.from(JSON.stringify({ ...env, payload: [] })))).toBe(-1);
     expect(framedTs(Buffer.from(JSON.stringify(env, null, 1)))).toBe(-1);
@@ -154,20 +230,54 @@ describe("JSON check and envelopes", () => {
   });
 
   it("shows each type's key fields on one line", () => {
-    const line = eventLine({ id: "i", ts: Date.parse("2026-11-30T14:28:44.261Z"), agent: "main", session: "agent:main:e2e", type: "tool.result", payload: { toolName: "ls", durationMs: 27, error: "boom" } });
+    const line = eventLine({
+      id: "i",
+      ts: Date.parse("2026-11-30T14:28:44.261Z"),
+      agent: "main",
+      session: "agent:main:e2e",
+      type: "tool.result",
+      payload: { toolName: "ls", durationMs: 27, error: "boom" },
+    });
     expect(line).toMatch(/main {8}tool\.result\s+e2e {2}ls {2}27 ms {2}error: "boom"$/);
-    const ok = { id: "i", ts: 0, agent: "a", session: "s", type: "tool.result", payload: { toolName: "ls", result: { content: [{ type: "text", text: "a\nb" }] } } };
+    const ok = {
+      id: "i",
+      ts: 0,
+      agent: "a",
+      session: "s",
+      type: "tool.result",
+      payload: { toolName: "ls", result: { content: [{ type: "text", text: "a\nb" }] } },
+    };
     expect(summary(ok)).toBe("ls  → a b"); // OpenClaw's {content: [{type: "text", text}]} shows as its text
-    expect(summary({ id: "i", ts: 0, agent: "a", session: "s", type: "llm.output", payload: { model: "m", assistantTextCount: 1, usage: { input: 30, output: 8 } } })).toBe("m  1 texts  tokens in 30 out 8");
-    expect(summary({ id: "i", ts: 0, agent: "a", session: "s", type: "msg.in", payload: { from: "u", content: "x".repeat(500) } }, 50).length).toBeLessThan(70);
+    expect(
+      summary({
+        id: "i",
+        ts: 0,
+        agent: "a",
+        session: "s",
+        type: "llm.output",
+        payload: { model: "m", assistantTextCount: 1, usage: { input: 30, output: 8 } },
+      }),
+    ).toBe("m  1 texts  tokens in 30 out 8");
+    expect(
+      summary(
+        { id: "i", ts: 0, agent: "a", session: "s", type: "msg.in", payload: { from: "u", content: "x".repeat(500) } },
+        50,
+      ).length,
+    ).toBeLessThan(70);
   });
 });
 
 describe("command line", () => {
   it("parses commands, options and positionals; usage errors are UsageErrors", () => {
     const r = parseCommandLine(["replay", "--agent", "a,b", "--type", "tool.*", "--since", "2h", "--json"]);
-    expect(r).toMatchObject({ command: "replay", values: { agent: ["a,b"], type: ["tool.*"], since: "2h", json: true } });
-    expect(parseCommandLine(["session", "agent:main:x"])).toMatchObject({ command: "session", positionals: ["agent:main:x"] });
+    expect(r).toMatchObject({
+      command: "replay",
+      values: { agent: ["a,b"], type: ["tool.*"], since: "2h", json: true },
+    });
+    expect(parseCommandLine(["session", "agent:main:x"])).toMatchObject({
+      command: "session",
+      positionals: ["agent:main:x"],
+    });
     expect(parseCommandLine([])).toEqual({ help: "main" });
     expect(parseCommandLine(["tail", "--help"])).toEqual({ help: "tail" });
     expect(parseCommandLine(["help", "stats"])).toEqual({ help: "stats" });
@@ -180,18 +290,48 @@ describe("command line", () => {
     const home = join(scratch, "home");
     mkdirSync(join(home, ".config", "nats", "context"), { recursive: true });
     const ctxFile = join(home, ".config", "nats", "context", "dev.json");
-    writeFileSync(ctxFile, JSON.stringify({ url: "nats://10.0.0.1:4222", user: "u", password: "p", creds: "~/x.creds", description: "d" }));
+    writeFileSync(
+      ctxFile,
+      JSON.stringify({ url: "nats://10.0.0.1:4222", user: "u", password: "p", creds: "~/x.creds", description: "d" }),
+    );
     const env = { HOME: home, NATS_URL: "nats://env:4222" };
     expect(natsContextPath("dev", env)).toBe(ctxFile);
     expect(natsContextPath("dev", { ...env, XDG_CONFIG_HOME: "/xdg" })).toBe("/xdg/nats/context/dev.json");
-    expect(loadNatsContext("dev", env)).toMatchObject({ url: "nats://10.0.0.1:4222", user: "u", password: "p", creds: join(home, "x.creds") });
+    expect(loadNatsContext("dev", env)).toMatchObject({
+      url: "nats://10.0.0.1:4222",
+      user: "u",
+      password: "p",
+      creds: join(home, "x.creds"),
+    });
     const conf = join(scratch, "openclaw.json");
-    writeFileSync(conf, JSON.stringify({ plugins: { entries: { "nats-eventstore": { config: { natsUrl: "nats://conf:4222", streamName: "s1", subjectPrefix: "a.b" } } } } }));
-    expect(resolveSettings({}, env)).toEqual({ server: { url: "nats://env:4222" }, stream: "openclaw-events", prefix: "openclaw.events" });
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        plugins: {
+          entries: {
+            "nats-eventstore": { config: { natsUrl: "nats://conf:4222", streamName: "s1", subjectPrefix: "a.b" } },
+          },
+        },
+      }),
+    );
+    expect(resolveSettings({}, env)).toEqual({
+      server: { url: "nats://env:4222" },
+      stream: "openclaw-events",
+      prefix: "openclaw.events",
+    });
     expect(resolveSettings({}, {})).toMatchObject({ server: { url: "nats://localhost:4222" } });
-    expect(resolveSettings({ config: conf }, env)).toEqual({ server: { url: "nats://conf:4222" }, stream: "s1", prefix: "a.b" });
-    expect(resolveSettings({ config: conf, context: "dev" }, env).server).toMatchObject({ url: "nats://10.0.0.1:4222", user: "u" });
-    expect(resolveSettings({ config: conf, context: "dev", server: "nats://flag:1", stream: "s2", prefix: "c" }, env)).toMatchObject({
+    expect(resolveSettings({ config: conf }, env)).toEqual({
+      server: { url: "nats://conf:4222" },
+      stream: "s1",
+      prefix: "a.b",
+    });
+    expect(resolveSettings({ config: conf, context: "dev" }, env).server).toMatchObject({
+      url: "nats://10.0.0.1:4222",
+      user: "u",
+    });
+    expect(
+      resolveSettings({ config: conf, context: "dev", server: "nats://flag:1", stream: "s2", prefix: "c" }, env),
+    ).toMatchObject({
       server: { url: "nats://flag:1", user: "u" },
       stream: "s2",
       prefix: "c",
@@ -206,11 +346,24 @@ describe("command line", () => {
 describe("query parameters and tool output", () => {
   it("validates parameters and caps the limit", () => {
     const q = parseQuery({ agent: "main,viola", type: ["tool.*"], session: "s", runId: "r", since: "1h", limit: 5 });
-    expect(q.filter).toMatchObject({ agents: ["main", "viola"], types: ["tool.call", "tool.result"], session: "s", runId: "r" });
+    expect(q.filter).toMatchObject({
+      agents: ["main", "viola"],
+      types: ["tool.call", "tool.result"],
+      session: "s",
+      runId: "r",
+    });
     expect(q.limit).toBe(5);
     expect(parseQuery({ limit: 10 ** 6 })).toMatchObject({ limit: QUERY_MAX_LIMIT, capped: true });
     expect(parseQuery({}, 50, 20).limit).toBe(20);
-    for (const bad of [{ limit: 0 }, { limit: "5" }, { since: "soon" }, { type: "zz.*" }, { agent: 3 }, { session: "" }, { bogus: 1 }]) {
+    for (const bad of [
+      { limit: 0 },
+      { limit: "5" },
+      { since: "soon" },
+      { type: "zz.*" },
+      { agent: 3 },
+      { session: "" },
+      { bogus: 1 },
+    ]) {
       expect(() => parseQuery(bad), JSON.stringify(bad)).toThrow(QueryError);
     }
   });
