@@ -1,11 +1,10 @@
 // The command line, shared by `openclaw eventstore <command>` and the package's bin: parse, find
 // the stream, connect, run the command. Exit codes: 0 ok, 1 error, 2 usage.
 import { redactUrl } from "../config.ts";
-import { ConnectError, connectReader } from "../read/connect.ts";
+import { connectReader } from "../read/connect.ts";
 import { readConnection } from "../read/events.ts";
 import { FilterError, resolveTypes, type EventFilter } from "../read/filter.ts";
 import { styleFor } from "../read/format.ts";
-import { RepublishError } from "../read/republish.ts";
 import { parseTime, TimeSpecError } from "../read/time.ts";
 import { HELP, listOption, parseCommandLine, UsageError, type CommandName, type ParsedArgs } from "./args.ts";
 import { malformedReporter, type CliHost, type CliIO, type CommandContext } from "./context.ts";
@@ -44,17 +43,14 @@ export async function runCli(argv: string[], io: CliIO, host: CliHost = {}): Pro
     io.stderr.write(`error: ${redactUrl(msg)}\n${code === EXIT_USAGE ? "run with --help for the options\n" : ""}`);
     return code;
   };
-  let args: ParsedArgs;
-  let ctx: Omit<CommandContext, "conn">;
   try {
-    const parsed = parseCommandLine(argv);
-    if ("help" in parsed) {
-      io.stdout.write(`${HELP[parsed.help]}\n`);
+    const args = parseCommandLine(argv);
+    if ("help" in args) {
+      io.stdout.write(`${HELP[args.help]}\n`);
       return EXIT_OK;
     }
-    args = parsed;
     const reporter = malformedReporter(io.stderr);
-    ctx = {
+    const ctx: Omit<CommandContext, "conn"> = {
       io,
       host,
       args,
@@ -79,8 +75,7 @@ export async function runCli(argv: string[], io: CliIO, host: CliHost = {}): Pro
       await nc.close().catch(() => undefined);
     }
   } catch (e) {
-    if (isUsage(e)) return fail(EXIT_USAGE, (e as Error).message);
-    if (e instanceof ConnectError || e instanceof RepublishError) return fail(EXIT_ERROR, e.message);
-    return fail(EXIT_ERROR, e instanceof Error ? e.message : String(e));
+    // ConnectError, RepublishError and anything else: the message says what went wrong.
+    return fail(isUsage(e) ? EXIT_USAGE : EXIT_ERROR, e instanceof Error ? e.message : String(e));
   }
 }

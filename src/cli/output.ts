@@ -1,6 +1,7 @@
 // Buffered output for events: lines are gathered into 256 KiB chunks (one write per chunk, not
 // per event) and the reader is paused while the destination (a pipe, a terminal) is full.
 import type { Writable } from "node:stream";
+import type { StoredEvent } from "../read/events.ts";
 
 const CHUNK = 256 * 1024;
 const NL = 0x0a;
@@ -77,4 +78,10 @@ export class LineOutput {
     this.flush();
     if (this.waiting) await this.waiting;
   }
+}
+
+/** An event as an NDJSON line: the stored JSON as it is when it was only checked, else re-encoded. */
+export function writeJson(out: LineOutput, e: StoredEvent): void {
+  if (e.env === undefined) out.bytes(e.msg.data);
+  else out.line(JSON.stringify(e.env));
 }

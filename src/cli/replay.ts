@@ -4,9 +4,8 @@ import { eventLine } from "../read/format.ts";
 import { Republisher, streamPrefix } from "../read/republish.ts";
 import { intOption, UsageError } from "./args.ts";
 import { aborted, type CommandContext } from "./context.ts";
-import { LineOutput } from "./output.ts";
+import { LineOutput, writeJson } from "./output.ts";
 import { ProgressBar } from "./progress.ts";
-import { writeJson } from "./tail.ts";
 
 export async function replay(ctx: CommandContext): Promise<number> {
   const { io, settings, conn, filter, args } = ctx;
@@ -56,9 +55,8 @@ export async function replay(ctx: CommandContext): Promise<number> {
     (v.progress === true || (io.stderr.isTTY === true && (!io.stdout.isTTY || !!republisher)));
   if (wantBar && pending > 0)
     bar = new ProgressBar(io.stderr, Math.min(pending, limit ?? pending), () => read.progress);
-  const stopped = aborted(io.signal).then(() => read.stop());
+  void aborted(io.signal).then(() => read.stop()); // Ctrl-C: what was read so far stays printed
   const summary = await read.done;
-  void stopped;
   bar?.stop();
   await out.end();
   if (republisher) {

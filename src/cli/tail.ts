@@ -4,13 +4,7 @@ import { eventLine } from "../read/format.ts";
 import { latestEvents } from "../read/latest.ts";
 import { intOption } from "./args.ts";
 import { aborted, type CommandContext } from "./context.ts";
-import { LineOutput } from "./output.ts";
-
-/** Writes an event as an NDJSON line: the stored JSON as it is when it was checked, else re-encoded. */
-export function writeJson(out: LineOutput, e: StoredEvent): void {
-  if (e.env === undefined) out.bytes(e.msg.data);
-  else out.line(JSON.stringify(e.env));
-}
+import { LineOutput, writeJson } from "./output.ts";
 
 export async function tail(ctx: CommandContext): Promise<number> {
   const { io, settings, conn, filter, args } = ctx;
@@ -38,7 +32,7 @@ export async function tail(ctx: CommandContext): Promise<number> {
   const read = new EventRead(conn, {
     stream: settings.stream,
     prefix: settings.prefix,
-    filter: { ...filter, since: undefined, until: undefined },
+    filter,
     start: { seq: from },
     follow: true,
     decode: json ? "checked" : "envelope",

@@ -41,6 +41,7 @@ export async function seqAtTime(conn: ReadConnection, stream: string, prefix: st
     },
   );
   const pending = await reader.start();
+  if (found > 0) return found; // it came while the consumer was being made
   if (pending === 0) {
     await reader.stop();
     return (await conn.jsm.streams.info(stream)).state.last_seq + 1;

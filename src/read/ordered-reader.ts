@@ -129,6 +129,7 @@ export class OrderedReader {
   /** Creates the consumer; resolves with the number of matching messages it will deliver (now). */
   async start(): Promise<number> {
     const pending = await this.create(this.opts.start);
+    if (this.stopped) return pending; // the first message already ended the read
     const hb = this.opts.heartbeatMs ?? 5000;
     this.watchdog = setInterval(
       () => {
@@ -202,7 +203,7 @@ export class OrderedReader {
         // stop() came while this consumer was being made (a reset): it is not ours to keep.
         sub.unsubscribe();
         await this.jsm.consumers.delete(this.opts.stream, ci.name).catch(() => false);
-        return 0;
+        return ci.num_pending;
       }
       this.consumer = ci.name;
       return ci.num_pending;
