@@ -52,6 +52,7 @@ interface Report {
   sessionText?: string;
   queryResult?: unknown;
   gatewayReplayJson?: string;
+  gatewayUsageError?: { code: number | null; stderr: string };
   binReplayJson?: string;
   binStatsJson?: string;
   binSessionJson?: string;
@@ -210,6 +211,8 @@ async function main(): Promise<number> {
       const conn = ["--server", nats.url, "--stream", STREAM];
       const replay = await gw.cli(["eventstore", "replay", "--json", "--type", "tool.*"], { timeoutMs: 120_000 });
       report.gatewayReplayJson = replay.stdout;
+      const usage = await gw.cli(["eventstore", "replay", "--bogus"], { timeoutMs: 120_000, allowFailure: true });
+      report.gatewayUsageError = { code: usage.code, stderr: usage.stderr };
       report.binReplayJson = (await bin(["replay", "--json", ...conn])).stdout;
       report.binStatsJson = (await bin(["stats", "--json", "--no-gateway", ...conn])).stdout;
       report.binSessionJson = (await bin(["session", sessionKey, "--json", ...conn])).stdout;

@@ -9,10 +9,11 @@ import { pluginState } from "./plugin-state.ts";
 import type { OpenClawPluginApi } from "./plugin-api.ts";
 import { ensurePipeline, startService, stopService } from "./service.ts";
 import { registerReaderService, registerReadSide } from "./read/register.ts";
+import { PLUGIN_ID } from "./plugin-id.ts";
 import { statusText } from "./status-text.ts";
 import type { EventStoreStatus } from "./status.ts";
 
-export const PLUGIN_ID = "nats-eventstore";
+export { PLUGIN_ID };
 
 const CONVERSATION_TYPES = HOOKS.filter((h) => h.conversation).flatMap((h) => [h.type, ...(h.also ? [h.also.type] : [])]);
 

@@ -4,9 +4,8 @@
 import { readFileSync } from "node:fs";
 import { DEFAULTS, resolveConfig } from "../config.ts";
 import { loadNatsContext, type ServerSettings } from "../read/connect.ts";
+import { PLUGIN_ID } from "../plugin-id.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
-
-export const PLUGIN_ID = "nats-eventstore";
 
 export interface ReadSettings {
   server: ServerSettings;
@@ -42,16 +41,18 @@ export function resolveSettings(
   hostPluginConfig?: Record<string, unknown>,
 ): ReadSettings {
   const file = typeof values.config === "string" ? values.config : undefined;
-  const raw = file !== undefined ? readOpenClawConfig(file) : hostPluginConfig;
-  const r = resolveConfig(raw ?? {});
-  if (!r.ok) throw new UsageError(`the plugin config ${file ? `in ${file} ` : ""}is invalid: ${r.error}`);
-  const configured = raw?.natsUrl !== undefined;
-  let server: ServerSettings = { url: configured ? r.config.natsUrl : (env.NATS_URL ?? DEFAULTS.natsUrl) };
+  const raw = (file !== undefined ? readOpenClawConfig(file) : hostPluginConfig) ?? {};
+  // --stream and --prefix are checked by the plugin's own rules for streamName and subjectPrefix.
+  const r = resolveConfig({
+    ...raw,
+    ...(typeof values.stream === "string" ? { streamName: values.stream } : {}),
+    ...(typeof values.prefix === "string" ? { subjectPrefix: values.prefix.replace(/\.$/, "") } : {}),
+  });
+  if (!r.ok) throw new UsageError(`invalid settings${file ? ` (with ${file})` : ""}: ${r.error}`);
+  let server: ServerSettings = {
+    url: raw.natsUrl !== undefined ? r.config.natsUrl : (env.NATS_URL ?? DEFAULTS.natsUrl),
+  };
   if (typeof values.context === "string") server = loadNatsContext(values.context, env);
   if (typeof values.server === "string") server = { ...server, url: values.server };
-  const stream = typeof values.stream === "string" ? values.stream : r.config.streamName;
-  const prefix = typeof values.prefix === "string" ? values.prefix.replace(/\.$/, "") : r.config.subjectPrefix;
-  if (!/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(prefix))
-    throw new UsageError(`--prefix must be a subject prefix without wildcards, got ${prefix}`);
-  return { server, stream, prefix };
+  return { server, stream: r.config.streamName, prefix: r.config.subjectPrefix };
 }

@@ -25,6 +25,7 @@ interface DemoReport {
   sessionText?: string;
   queryResult?: { events: Envelope[]; count: number; hasMore: boolean };
   gatewayReplayJson?: string;
+  gatewayUsageError?: { code: number | null; stderr: string };
   binReplayJson?: string;
   binSessionJson?: string;
   eventstatus?: string;
@@ -103,6 +104,11 @@ describe("npm run demo", () => {
     const viaGateway = ndjson(report.gatewayReplayJson ?? "");
     expect(viaGateway.length).toBeGreaterThanOrEqual(12);
     expect(viaGateway.map((e) => e.id)).toEqual(events.filter((e) => e.type.startsWith("tool.")).map((e) => e.id));
+    // Exit codes survive OpenClaw's CLI: a usage error is 2.
+    expect(report.gatewayUsageError).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/Unknown option '--bogus'/),
+    });
     // stats: counts by agent (researcher and writer had no events after it), and the plugin's status.
     const text = report.statsText ?? "";
     for (const agent of ["researcher", "writer"]) {
