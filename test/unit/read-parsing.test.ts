@@ -23,6 +23,7 @@ import { parseQuery, QueryError, QUERY_MAX_LIMIT } from "../../src/read/query.ts
 import { boundedText } from "../../src/read/agent-tool.ts";
 import { loadNatsContext, natsContextPath } from "../../src/read/connect.ts";
 import { eventLine, summary } from "../../src/read/format.ts";
+import { parseAckSubject } from "../../src/read/ordered-reader.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "read-parsing-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -264,6 +265,20 @@ describe("JSON check and envelopes", () => {
         50,
       ).length,
     ).toBeLessThan(70);
+  });
+});
+
+describe("delivery info", () => {
+  it("reads sequences, store time and pending count from both forms of the ack subject", () => {
+    const out = { seq: 0, dseq: 0, storedMs: 0, pending: 0 };
+    const ts = "1796049641382123456";
+    expect(parseAckSubject(Buffer.from(`$JS.ACK.rs-events.rAbc_-12x.1.4012.17.${ts}.250`), out)).toBe(true);
+    expect(out).toEqual({ seq: 4012, dseq: 17, storedMs: 1796049641382, pending: 250 });
+    expect(parseAckSubject(Buffer.from(`$JS.ACK._.ACCHASH.rs-events.rAbc.1.9.3.${ts}.0.RaNd0m`), out)).toBe(true);
+    expect(out).toEqual({ seq: 9, dseq: 3, storedMs: 1796049641382, pending: 0 });
+    for (const bad of ["$JS.ACK.s.c.1.x.3.1.0", "$JS.ACK.too.short", "$JS.ACK.s.c.1.0.0.1.0"]) {
+      expect(parseAckSubject(Buffer.from(bad), out), bad).toBe(false);
+    }
   });
 });
 
