@@ -50,6 +50,8 @@ export interface EventStoreConfig {
   tls: TlsConfig;
   /** A `nats` CLI context (name or path); its settings fill in what the keys above leave unset. */
   natsContext: string;
+  /** Registers the eventstore_recent agent tool (off by default). */
+  agentTool: boolean;
 }
 
 export interface TlsConfig {
@@ -90,6 +92,7 @@ export const DEFAULTS: EventStoreConfig = {
   credsFile: "",
   tls: { caFile: "", certFile: "", keyFile: "", handshakeFirst: false },
   natsContext: "",
+  agentTool: false,
 };
 
 export type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
@@ -245,6 +248,7 @@ const SPEC: Record<string, Check> = {
   nkeySeedFile: text(4096),
   credsFile: text(4096),
   natsContext: text(4096),
+  agentTool: bool,
 };
 
 const TLS_SPEC: Record<string, Check> = { caFile: text(4096), certFile: text(4096), keyFile: text(4096), handshakeFirst: bool };

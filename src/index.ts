@@ -1,5 +1,6 @@
 // Plugin entry. register() is synchronous and cheap: it validates the config and registers hooks,
-// the /eventstatus command, the eventstore.status gateway method and the service. It spawns
+// the /eventstatus command, the eventstore.status gateway method and the service, and the read
+// side (the `openclaw eventstore` CLI, eventstore.query, the optional eventstore_recent tool). It spawns
 // nothing and connects to nothing (the CLI runs it too); the service's start does that.
 import { resolveConfig, type EventStoreConfig } from "./config.ts";
 import { HOOKS } from "./hooks/table.ts";
@@ -7,10 +8,12 @@ import { registerHooks } from "./hooks/register-hooks.ts";
 import { pluginState } from "./plugin-state.ts";
 import type { OpenClawPluginApi } from "./plugin-api.ts";
 import { ensurePipeline, startService, stopService } from "./service.ts";
+import { registerReaderService, registerReadSide } from "./read/register.ts";
+import { PLUGIN_ID } from "./plugin-id.ts";
 import { statusText } from "./status-text.ts";
 import type { EventStoreStatus } from "./status.ts";
 
-export const PLUGIN_ID = "nats-eventstore";
+export { PLUGIN_ID };
 
 const CONVERSATION_TYPES = HOOKS.filter((h) => h.conversation).flatMap((h) => [h.type, ...(h.also ? [h.also.type] : [])]);
 
@@ -76,6 +79,7 @@ function register(api: OpenClawPluginApi): void {
   );
 
   const r = resolveConfig(api.pluginConfig);
+  registerReadSide(api, r.ok ? r.config : undefined, r.ok ? undefined : r.error);
   if (!r.ok) {
     state.configError = r.error;
     api.logger.error(`[nats-eventstore] invalid config, plugin disabled: ${r.error}`);
@@ -96,6 +100,7 @@ function register(api: OpenClawPluginApi): void {
     start: (ctx) => startService(config, api.logger, ctx?.stateDir),
     stop: () => stopService(),
   });
+  registerReaderService(api);
 }
 
 export default {

@@ -27,6 +27,39 @@ export interface ServiceContext {
   logger?: PluginLogger;
 }
 
+/** The part of a Commander command (OpenClaw's CLI) that registerCli registrars use here. */
+export interface CliCommand {
+  command(name: string): CliCommand;
+  description(text: string): CliCommand;
+  helpOption(enabled: boolean): CliCommand;
+  allowUnknownOption(allow: boolean): CliCommand;
+  allowExcessArguments(allow: boolean): CliCommand;
+  argument(spec: string): CliCommand;
+  action(fn: (args: string[]) => void | Promise<void>): CliCommand;
+}
+
+/** A root command's metadata; machineOutput tells OpenClaw that stdout carries JSON (its own notes go to stderr). */
+export interface CliDescriptor {
+  name: string;
+  description: string;
+  hasSubcommands: boolean;
+  machineOutput?: (p: { argv: readonly string[]; stdoutIsTTY: boolean }) => boolean;
+}
+
+export interface AgentToolResult {
+  content: { type: "text"; text: string }[];
+  details: unknown;
+}
+
+/** An agent tool (OpenClaw's AgentTool): JSON Schema parameters, execute(toolCallId, params). */
+export interface AgentTool {
+  name: string;
+  label: string;
+  description: string;
+  parameters: Record<string, unknown>;
+  execute(toolCallId: string, params: unknown, signal?: AbortSignal): Promise<AgentToolResult>;
+}
+
 export interface OpenClawPluginApi {
   id: string;
   registrationMode?: string;
@@ -42,5 +75,10 @@ export interface OpenClawPluginApi {
     handler: (ctx: PluginCommandContext) => { text: string } | Promise<{ text: string }>;
   }): void;
   registerGatewayMethod(method: string, handler: (opts: GatewayMethodOptions) => void | Promise<void>, opts?: { scope?: string }): void;
+  registerCli?(
+    registrar: (ctx: { program: CliCommand; config?: unknown }) => void | Promise<void>,
+    opts?: { commands?: string[]; descriptors?: CliDescriptor[] },
+  ): void;
+  registerTool?(tool: AgentTool, opts?: { name?: string; optional?: boolean }): void;
   registerService(service: { id: string; start: (ctx: ServiceContext) => void | Promise<void>; stop?: (ctx: ServiceContext) => void | Promise<void> }): void;
 }

@@ -1,18 +1,26 @@
 // A stand-in for the OpenClaw plugin API (unit tests only; the e2e test uses the real host).
-import type { GatewayMethodOptions, HookHandler, OpenClawPluginApi } from "../../src/plugin-api.ts";
+import type { AgentTool, GatewayMethodOptions, HookHandler, OpenClawPluginApi } from "../../src/plugin-api.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
 import { EnvelopeBuilder } from "../../workers/envelope.ts";
 import { CTL_INSTANCE } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
+
+export interface MethodAnswer {
+  ok: boolean;
+  payload: unknown;
+  error?: { code: string; message: string };
+}
 
 export interface FakeApi extends OpenClawPluginApi {
   hooks: Map<string, HookHandler>;
   commands: Map<string, () => Promise<{ text: string }> | { text: string }>;
   methods: Map<string, (o: GatewayMethodOptions) => void | Promise<void>>;
   services: { id: string; start: (c: object) => void | Promise<void>; stop?: (c: object) => void | Promise<void> }[];
+  tools: Map<string, AgentTool>;
+  clis: { commands: string[] }[];
   logs: string[];
   fire(hook: string, event: unknown, ctx?: unknown): unknown;
-  call(method: string): Promise<{ ok: boolean; payload: unknown }>;
+  call(method: string, params?: Record<string, unknown>): Promise<MethodAnswer>;
 }
 
 export function fakeApi(pluginConfig: Record<string, unknown> | undefined, allowConversationAccess = true): FakeApi {
@@ -25,6 +33,8 @@ export function fakeApi(pluginConfig: Record<string, unknown> | undefined, allow
     commands: new Map(),
     methods: new Map(),
     services: [],
+    tools: new Map(),
+    clis: [],
     logs: [],
     logger: {
       info: (m) => api.logs.push(`info ${m}`),
@@ -44,14 +54,20 @@ export function fakeApi(pluginConfig: Record<string, unknown> | undefined, allow
     registerService(s) {
       api.services.push(s);
     },
+    registerTool(tool) {
+      api.tools.set(tool.name, tool);
+    },
+    registerCli(_registrar, opts) {
+      api.clis.push({ commands: (opts?.descriptors ?? []).map((d) => d.name) });
+    },
     fire(hook, event, ctx) {
       const h = api.hooks.get(hook);
       if (!h) throw new Error(`no handler for ${hook}`);
       return h(event, ctx);
     },
-    call(method) {
+    call(method, params = {}) {
       return new Promise((resolve) => {
-        void api.methods.get(method)!({ params: {}, respond: (ok, payload) => resolve({ ok, payload }) });
+        void api.methods.get(method)!({ params, respond: (ok, payload, error) => resolve({ ok, payload, error }) });
       });
     },
   };

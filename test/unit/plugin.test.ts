@@ -61,12 +61,12 @@ afterEach(async () => {
 });
 
 describe("plugin registration", () => {
-  it("registers every hook of the table, the command, the gateway method and one service, and spawns nothing", () => {
+  it("registers every hook of the table, the command, the gateway methods and the services, and spawns nothing", () => {
     const api = setup();
     expect([...api.hooks.keys()].sort()).toEqual([...HOOK_NAMES].sort());
     expect([...api.commands.keys()]).toEqual(["eventstatus"]);
-    expect([...api.methods.keys()]).toEqual(["eventstore.status"]);
-    expect(api.services.map((s) => s.id)).toEqual(["nats-eventstore"]);
+    expect([...api.methods.keys()]).toEqual(["eventstore.status", "eventstore.query"]);
+    expect(api.services.map((s) => s.id)).toEqual(["nats-eventstore", "nats-eventstore-reader"]);
     expect(pluginState().pipeline).toBeUndefined(); // nothing allocated until a hook fires or the service starts
   });
 

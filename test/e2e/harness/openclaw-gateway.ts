@@ -522,17 +522,22 @@ export class OpenClawGateway {
   }
 
   /**
-   * One agent turn: `openclaw agent --agent main --session-key <key> --json --message <message>`.
+   * One agent turn: `openclaw agent --agent main --session-key <key> --json --message <message>`
+   * (options.agent: another configured agent).
    * Resolves with the CLI's JSON ({ runId, status, summary, result: { payloads: [{ text }], meta } }).
    * A bare session key "x" becomes "agent:main:x" inside the gateway.
    */
-  async agentTurn(sessionKey: string, message: string, options: { timeoutSeconds?: number } = {}): Promise<unknown> {
+  async agentTurn(
+    sessionKey: string,
+    message: string,
+    options: { timeoutSeconds?: number; agent?: string } = {},
+  ): Promise<unknown> {
     const timeoutSeconds = options.timeoutSeconds ?? 120;
     const res = await this.cli(
       [
         "agent",
         "--agent",
-        "main",
+        options.agent ?? "main",
         "--session-key",
         sessionKey,
         "--timeout",
