@@ -62,7 +62,7 @@ describe("filters", () => {
     expect(subjectPlan("p", { agents: ["main"] }, false)).toEqual({ filters: ["p.main.*"] });
     expect(subjectPlan("p", { types: ["tool.call"] }, false)).toEqual({ filters: ["p.*.tool_call"] });
     expect(subjectPlan("p", { agents: ["my.bot"], types: ["msg.in"] }, false).filters[0]).toMatch(
-      /^p\.my_bot-[0-9a-f]{8}\.msg_in$/,
+      /^p\.my_bot-[0-9a-f]{16}\.msg_in$/,
     );
     const two = { agents: ["main"], types: ["tool.call", "tool.result"] };
     expect(subjectPlan("p", two, true)).toEqual({ filters: ["p.main.tool_call", "p.main.tool_result"] });
