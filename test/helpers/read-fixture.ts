@@ -88,7 +88,8 @@ export function batch(b: number): Captured[] {
 
 export function captureAll(p: EventPipeline, events: Captured[]): void {
   for (const e of events) {
-    const r = p.capture(eventTypeIndex(e.type), e.agent, e.session, e.payload);
+    // Gateway-level events carry the plugin's "system" label, as the hooks capture them.
+    const r = p.capture(eventTypeIndex(e.type), e.agent, e.session, e.payload, e.agent === "system");
     if (r !== "ok") throw new Error(`capture ${e.type}: ${r}`);
   }
 }
