@@ -41,12 +41,13 @@ export interface ConnectionPlan {
 }
 
 /** `~`, `$VAR` and `${VAR}` in a context path, expanded as the `nats` CLI does. */
-function expandPath(p: string, env: NodeJS.ProcessEnv): string {
+/** `~` and `$VAR`/`${VAR}` in a path from a context or the config, as the nats CLI expands them. */
+export function expandPath(p: string, env: NodeJS.ProcessEnv): string {
   const vars = p.replace(
     /\$\{(\w+)\}|\$(\w+)/g,
     (_, a: string | undefined, b: string | undefined) => env[a ?? b ?? ""] ?? "",
   );
-  if (vars === "~" || vars.startsWith("~/")) return join(homedir(), vars.slice(1));
+  if (vars === "~" || vars.startsWith("~/")) return join(env.HOME || homedir(), vars.slice(1));
   return vars;
 }
 
@@ -54,7 +55,7 @@ function expandPath(p: string, env: NodeJS.ProcessEnv): string {
 export function natsContextPath(nameOrPath: string, env: NodeJS.ProcessEnv = process.env): string {
   if (nameOrPath.includes("/") || nameOrPath.endsWith(".json")) return resolve(expandPath(nameOrPath, env));
   const base =
-    env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(homedir(), ".config");
+    env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME || homedir(), ".config");
   return join(base, "nats", "context", `${nameOrPath}.json`);
 }
 

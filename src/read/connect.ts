@@ -2,8 +2,6 @@
 // (credentials in the URL, comma-separated servers) or a `nats` CLI context (credentials files,
 // nkeys, TLS). Credentials never appear in a message: URLs are shown redacted.
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import {
   connect,
   credsAuthenticator,
@@ -13,6 +11,7 @@ import {
 } from "@nats-io/transport-node";
 import { redactUrl } from "../config.ts";
 import { connectionOptions } from "../../workers/nats-connection.ts";
+import { expandPath, natsContextPath } from "../../workers/nats-auth.ts";
 
 export interface ServerSettings {
   /** One URL or a comma-separated list; may carry user:password@ or token@. */
@@ -30,15 +29,8 @@ export interface ServerSettings {
 
 export class ConnectError extends Error {}
 
-const expandHome = (p: string, env: NodeJS.ProcessEnv) =>
-  p.startsWith("~/") ? join(env.HOME || homedir(), p.slice(2)) : p;
-
-/** Where the `nats` CLI keeps a context: $XDG_CONFIG_HOME/nats/context/<name>.json or ~/.config/... */
-export function natsContextPath(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (name.includes("/") || name.endsWith(".json")) return expandHome(name, env);
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
-  return join(base, "nats", "context", `${name}.json`);
-}
+// One definition of where a context lives and how its paths expand: the worker's (natsContext).
+export { natsContextPath } from "../../workers/nats-auth.ts";
 
 /** Server settings from a `nats` CLI context file (fields url, user, password, token, creds, nkey, ca, cert, key). */
 export function loadNatsContext(name: string, env: NodeJS.ProcessEnv = process.env): ServerSettings {
@@ -51,7 +43,7 @@ export function loadNatsContext(name: string, env: NodeJS.ProcessEnv = process.e
     throw new ConnectError(`cannot read nats context ${JSON.stringify(name)} (${file}): ${why}`);
   }
   const str = (k: string) => (typeof raw[k] === "string" && raw[k] !== "" ? (raw[k] as string) : undefined);
-  const path = (k: string) => (str(k) ? expandHome(str(k)!, env) : undefined);
+  const path = (k: string) => (str(k) ? expandPath(str(k)!, env) : undefined);
   return {
     url: str("url") ?? "nats://127.0.0.1:4222",
     user: str("user"),
