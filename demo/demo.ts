@@ -7,6 +7,7 @@
 //   5. `openclaw eventstore stats`, a session timeline, eventstore.query and /eventstatus;
 //   6. everything stopped and removed.
 // EVENTSTORE_DEMO_REPORT=<file> also writes what it saw as JSON (for the test that runs the demo).
+import type { Report } from "./report.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,23 +42,6 @@ const indent = (text: string, pad = "   ") =>
     .map((l) => pad + l)
     .join("\n");
 
-interface Report {
-  agents: readonly string[];
-  gatewayRunId?: string;
-  natsPort?: number;
-  tailLines: string[];
-  turns: { agent: string; turn: number; text: string }[];
-  statsText?: string;
-  sessionKey?: string;
-  sessionText?: string;
-  queryResult?: unknown;
-  gatewayReplayJson?: string;
-  gatewayUsageError?: { code: number | null; stderr: string };
-  binReplayJson?: string;
-  binStatsJson?: string;
-  binSessionJson?: string;
-  eventstatus?: string;
-}
 
 function bin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

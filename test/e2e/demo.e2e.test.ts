@@ -11,25 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Envelope } from "../../src/event-types.ts";
+import type { Report } from "../../demo/report.ts";
 import type { Timeline } from "../../src/read/timeline.ts";
 import { ndjson, REPO } from "../helpers/read-fixture.ts";
 
-interface DemoReport {
-  agents: string[];
-  gatewayRunId?: string;
-  natsPort?: number;
-  tailLines: string[];
-  turns: { agent: string; turn: number; text: string }[];
-  statsText?: string;
-  sessionKey?: string;
-  sessionText?: string;
-  queryResult?: { events: Envelope[]; count: number; hasMore: boolean };
-  gatewayReplayJson?: string;
-  gatewayUsageError?: { code: number | null; stderr: string };
-  binReplayJson?: string;
-  binSessionJson?: string;
-  eventstatus?: string;
-}
+/** The demo's report, with the query result as eventstore.query answers it. */
+type DemoReport = Report & { queryResult?: { events: Envelope[]; count: number; hasMore: boolean } };
 
 const work = mkdtempSync(join(tmpdir(), "demo-e2e-"));
 const reportFile = join(work, "report.json");
