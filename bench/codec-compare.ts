@@ -67,8 +67,18 @@ function recordFormat(kind: "msgpack" | "json") {
       let bytes = 0;
       for (let i = 0; i < BATCH; i++) {
         const slice = ring.subarray(offsets[i], offsets[i + 1]);
-        const r = kind === "msgpack" ? packr.unpack(slice) : JSON.parse(ring.toString("utf8", offsets[i], offsets[i + 1]));
-        bytes += Buffer.from(JSON.stringify({ id: randomUUID(), ts: r.ts, agent: r.agent, session: r.session, type: r.type, payload: r.payload })).length;
+        const r =
+          kind === "msgpack" ? packr.unpack(slice) : JSON.parse(ring.toString("utf8", offsets[i], offsets[i + 1]));
+        bytes += Buffer.from(
+          JSON.stringify({
+            id: randomUUID(),
+            ts: r.ts,
+            agent: r.agent,
+            session: r.session,
+            type: r.type,
+            payload: r.payload,
+          }),
+        ).length;
       }
       return bytes;
     },

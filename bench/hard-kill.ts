@@ -74,7 +74,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runOnce(server: NatsServer, stream: string, rate: number, tickMs: number): Promise<RunResult> {
   const self = fileURLToPath(import.meta.url);
-  const proc = spawn(process.execPath, [self, "--child", server.url, stream, String(rate), String(tickMs)], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, [self, "--child", server.url, stream, String(rate), String(tickMs)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let buf = "";
   let ready = false;
   let intent = 0;
@@ -156,7 +158,9 @@ function median(xs: number[]): number {
 async function parent(runs: number, rate: number, tickMs: number): Promise<void> {
   const server = await NatsServer.start();
   const perMs = rate / 1000;
-  console.log(`hard kill of the host process: ${runs} runs at ${rate} events/s in ${tickMs} ms ticks, ${natsServerVersion()}, Node ${process.version}`);
+  console.log(
+    `hard kill of the host process: ${runs} runs at ${rate} events/s in ${tickMs} ms ticks, ${natsServerVersion()}, Node ${process.version}`,
+  );
   console.log("run  kill@ms  captured(low..high)  acked-seen  stored  dups  lost(low..high)  lost ms");
   const results: RunResult[] = [];
   try {
@@ -173,7 +177,8 @@ async function parent(runs: number, rate: number, tickMs: number): Promise<void>
   const lost = results.map((r) => r.lost);
   const lostHigh = results.map((r) => r.lostHigh);
   const fmt = (xs: number[]) => `min ${Math.min(...xs)}, median ${median(xs)}, max ${Math.max(...xs)}`;
-  const fmtMs = (xs: number[]) => `min ${(Math.min(...xs) / perMs).toFixed(1)}, median ${(median(xs) / perMs).toFixed(1)}, max ${(Math.max(...xs) / perMs).toFixed(1)}`;
+  const fmtMs = (xs: number[]) =>
+    `min ${(Math.min(...xs) / perMs).toFixed(1)}, median ${(median(xs) / perMs).toFixed(1)}, max ${(Math.max(...xs) / perMs).toFixed(1)}`;
   console.log(`lost events (captured lower bound - stored): ${fmt(lost)}`);
   console.log(`lost events (captured upper bound - stored): ${fmt(lostHigh)}`);
   console.log(`lost ms of events at ${rate}/s: ${fmtMs(lost)} (upper bound: ${fmtMs(lostHigh)})`);

@@ -10,13 +10,70 @@ import { pluginState } from "../src/plugin-state.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
 import type { HookHandler, OpenClawPluginApi } from "../src/plugin-api.ts";
 
-const CTX = { agentId: "main", sessionKey: "agent:main:bench", sessionId: "e7ca463f-c065-4771-ad8f-42f507490034", runId: "7be1e42e-e99e-47a9-86ed-6065933c9f9a" };
+const CTX = {
+  agentId: "main",
+  sessionKey: "agent:main:bench",
+  sessionId: "e7ca463f-c065-4771-ad8f-42f507490034",
+  runId: "7be1e42e-e99e-47a9-86ed-6065933c9f9a",
+};
 const SAMPLES: [string, object, object][] = [
-  ["before_tool_call", { toolName: "ls", params: { path: "." }, runId: CTX.runId, toolCallId: "call_fake_1" }, { ...CTX, toolName: "ls" }],
-  ["after_tool_call", { toolName: "ls", params: { path: "." }, toolCallId: "call_fake_1", result: { content: [{ type: "text", text: ".git/\nsrc/\nREADME.md" }] }, durationMs: 27 }, CTX],
-  ["llm_input", { runId: CTX.runId, sessionId: CTX.sessionId, provider: "openai", model: "gpt-5", systemPrompt: "x".repeat(4000), prompt: "list the workspace", historyMessages: [1, 2, 3], imagesCount: 0, tools: new Array(12).fill({}) }, CTX],
-  ["model_call_ended", { runId: CTX.runId, callId: `${CTX.runId}:model:1`, provider: "openai", model: "gpt-5", durationMs: 812, outcome: "completed", timeToFirstByteMs: 240, requestPayloadBytes: 59449, responseStreamBytes: 650 }, CTX],
-  ["message_received", { from: "telegram:123", content: "hello there", messageId: "m1", senderId: "u1", metadata: { provider: "telegram", surface: "dm" } }, { channelId: "telegram", sessionKey: CTX.sessionKey }],
+  [
+    "before_tool_call",
+    { toolName: "ls", params: { path: "." }, runId: CTX.runId, toolCallId: "call_fake_1" },
+    { ...CTX, toolName: "ls" },
+  ],
+  [
+    "after_tool_call",
+    {
+      toolName: "ls",
+      params: { path: "." },
+      toolCallId: "call_fake_1",
+      result: { content: [{ type: "text", text: ".git/\nsrc/\nREADME.md" }] },
+      durationMs: 27,
+    },
+    CTX,
+  ],
+  [
+    "llm_input",
+    {
+      runId: CTX.runId,
+      sessionId: CTX.sessionId,
+      provider: "openai",
+      model: "gpt-5",
+      systemPrompt: "x".repeat(4000),
+      prompt: "list the workspace",
+      historyMessages: [1, 2, 3],
+      imagesCount: 0,
+      tools: new Array(12).fill({}),
+    },
+    CTX,
+  ],
+  [
+    "model_call_ended",
+    {
+      runId: CTX.runId,
+      callId: `${CTX.runId}:model:1`,
+      provider: "openai",
+      model: "gpt-5",
+      durationMs: 812,
+      outcome: "completed",
+      timeToFirstByteMs: 240,
+      requestPayloadBytes: 59449,
+      responseStreamBytes: 650,
+    },
+    CTX,
+  ],
+  [
+    "message_received",
+    {
+      from: "telegram:123",
+      content: "hello there",
+      messageId: "m1",
+      senderId: "u1",
+      metadata: { provider: "telegram", surface: "dm" },
+    },
+    { channelId: "telegram", sessionKey: CTX.sessionKey },
+  ],
   ["session_start", { sessionId: CTX.sessionId, sessionKey: CTX.sessionKey }, CTX],
 ];
 
@@ -38,23 +95,29 @@ const bench = new Bench({ time: 1000, warmupTime: 300 });
 let consumer: RingConsumer | undefined;
 for (const [hook, event, ctx] of SAMPLES) {
   const fn = hooks.get(hook)!;
-  bench.add(hook, () => {
-    for (let i = 0; i < CALLS; i++) fn(event, ctx);
-  }, {
-    afterEach: () => {
-      // free the ring between iterations (not part of the hook's cost)
-      const p = pluginState().pipeline!;
-      consumer ??= new RingConsumer(p.views);
-      while (consumer.next() >= 0);
-      consumer.release(consumer.cursor);
+  bench.add(
+    hook,
+    () => {
+      for (let i = 0; i < CALLS; i++) fn(event, ctx);
     },
-  });
+    {
+      afterEach: () => {
+        // free the ring between iterations (not part of the hook's cost)
+        const p = pluginState().pipeline!;
+        consumer ??= new RingConsumer(p.views);
+        while (consumer.next() >= 0);
+        consumer.release(consumer.cursor);
+      },
+    },
+  );
 }
 await bench.run();
 console.log(`node ${process.version}; host-thread ns per hook call (median of ${CALLS}-call iterations):`);
 for (const t of bench.tasks) {
   const r = t.result as { latency?: { p50?: number; p99?: number } } | undefined;
-  console.log(`${t.name.padEnd(20)} p50 ${(((r?.latency?.p50 ?? NaN) * 1e6) / CALLS).toFixed(0).padStart(6)} ns   p99 ${(((r?.latency?.p99 ?? NaN) * 1e6) / CALLS).toFixed(0).padStart(6)} ns`);
+  console.log(
+    `${t.name.padEnd(20)} p50 ${(((r?.latency?.p50 ?? NaN) * 1e6) / CALLS).toFixed(0).padStart(6)} ns   p99 ${(((r?.latency?.p99 ?? NaN) * 1e6) / CALLS).toFixed(0).padStart(6)} ns`,
+  );
 }
 
 if (process.argv.includes("--hostile")) {

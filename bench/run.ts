@@ -52,9 +52,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
   const started = performance.now();
   const quick = opts.quick ?? false;
   const log = opts.log ?? ((l: string) => console.log(l));
-  const only = opts.only === undefined ? null : (Array.isArray(opts.only) ? opts.only : opts.only.split(",")).map((s) => s.trim()).filter(Boolean);
+  const only =
+    opts.only === undefined
+      ? null
+      : (Array.isArray(opts.only) ? opts.only : opts.only.split(",")).map((s) => s.trim()).filter(Boolean);
   const unknown = only?.filter((id) => id !== "micro" && !SCENARIO_IDS.includes(id)) ?? [];
-  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(", ")}; known: micro, ${SCENARIO_IDS.join(", ")}`);
+  if (unknown.length)
+    throw new Error(`unknown scenario(s) ${unknown.join(", ")}; known: micro, ${SCENARIO_IDS.join(", ")}`);
   const list = scenarios(quick).filter((s) => !only || only.includes(s.id));
   const withMicro = opts.micro ?? (!only || only.includes("micro"));
   const progress = opts.progress === false ? undefined : new ProgressLine();
@@ -117,7 +121,15 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
         const scenarioRows: Row[] = [];
         for (const mode of order) {
           const names = streamNames(s.id, mode);
-          const spec: RunSpec = { scenario: s, mode, url: server.url, ...names, maxInFlight, inlineFullCallers: INLINE_FULL_CALLERS, settleTimeoutMs: 30_000 };
+          const spec: RunSpec = {
+            scenario: s,
+            mode,
+            url: server.url,
+            ...names,
+            maxInFlight,
+            inlineFullCallers: INLINE_FULL_CALLERS,
+            settleTimeoutMs: 30_000,
+          };
           const label = `${s.id} ${mode}`;
           progress?.update(`${label}: starting`);
           let cpuAtStart: number | undefined;
@@ -130,7 +142,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
               spec,
               {
                 progress: (p) => {
-                  const goal = s.durationMs && p.phase === "run" ? `${(p.elapsedMs / 1000).toFixed(1)}/${s.durationMs / 1000} s` : `${(p.elapsedMs / 1000).toFixed(1)} s`;
+                  const goal =
+                    s.durationMs && p.phase === "run"
+                      ? `${(p.elapsedMs / 1000).toFixed(1)}/${s.durationMs / 1000} s`
+                      : `${(p.elapsedMs / 1000).toFixed(1)} s`;
                   progress?.update(`${label}: ${p.phase} ${goal}  ${fmtInt(p.acked)}/${fmtInt(p.sent)} acked`);
                 },
                 mark: (at) => {
@@ -163,7 +178,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     }
 
     header.durationSec = Math.round((performance.now() - started) / 1000);
-    const report: BenchReport = { header, micro, results: rows, scenarios: list.map((s) => ({ id: s.id, title: s.title })) };
+    const report: BenchReport = {
+      header,
+      micro,
+      results: rows,
+      scenarios: list.map((s) => ({ id: s.id, title: s.title })),
+    };
     const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
     mkdirSync(outDir, { recursive: true });
     const files = { json: join(outDir, "latest.json"), html: join(outDir, "report.html") };
@@ -171,7 +191,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     writeFileSync(files.html, renderHtml(report));
 
     log("");
-    log("All results (latency: capture->ack; bursty and rate-*: intended time -> stored by JetStream; see bench/README.md)");
+    log(
+      "All results (latency: capture->ack; bursty and rate-*: intended time -> stored by JetStream; see bench/README.md)",
+    );
     for (const l of rowsTable(rows)) log(l);
     if (micro.length) {
       log("");
@@ -209,7 +231,8 @@ function parseArgs(argv: string[]): CliOptions {
     else if (a === "--no-micro") o.micro = false;
     else if (a === "--no-progress") o.progress = false;
     else if (a === "--help" || a === "-h") o.help = true;
-    else if (a === "--markdown") o.markdown = argv[i + 1]?.startsWith("-") === false ? argv[++i] : join(DEFAULT_OUT, "latest.json");
+    else if (a === "--markdown")
+      o.markdown = argv[i + 1]?.startsWith("-") === false ? argv[++i] : join(DEFAULT_OUT, "latest.json");
     else throw new Error(`unknown option ${a} (try --help)`);
   }
   return o;
@@ -246,7 +269,9 @@ if (import.meta.main) {
     (r) => {
       const bad = r.results.filter((x) => !x.verified);
       if (bad.length) {
-        console.error(`${bad.length} run(s) did not ack and store every event: ${bad.map((x) => `${x.scenario}/${x.mode}`).join(", ")}`);
+        console.error(
+          `${bad.length} run(s) did not ack and store every event: ${bad.map((x) => `${x.scenario}/${x.mode}`).join(", ")}`,
+        );
         process.exitCode = 1;
       }
     },

@@ -42,7 +42,6 @@ const indent = (text: string, pad = "   ") =>
     .map((l) => pad + l)
     .join("\n");
 
-
 function bin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });

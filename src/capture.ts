@@ -87,7 +87,8 @@ export class EventCapture {
     if (session.length > MAX_SESSION_CHARS) session = session.slice(0, MAX_SESSION_CHARS);
 
     // Upper bound of the record (3 UTF-8 bytes per UTF-16 unit), exact where that is cheap.
-    const bodyMax = typeof body === "string" ? (body.length > 4096 ? Buffer.byteLength(body) : body.length * 3) : body.length;
+    const bodyMax =
+      typeof body === "string" ? (body.length > 4096 ? Buffer.byteLength(body) : body.length * 3) : body.length;
     const maxLen = REC_HEADER + agent.length * 3 + session.length * 3 + bodyMax;
     if (maxLen > this.maxRecordBytes) {
       c[C.droppedTooLarge]++;

@@ -251,7 +251,12 @@ const SPEC: Record<string, Check> = {
   agentTool: bool,
 };
 
-const TLS_SPEC: Record<string, Check> = { caFile: text(4096), certFile: text(4096), keyFile: text(4096), handshakeFirst: bool };
+const TLS_SPEC: Record<string, Check> = {
+  caFile: text(4096),
+  certFile: text(4096),
+  keyFile: text(4096),
+  handshakeFirst: bool,
+};
 
 const RETENTION_SPEC: Record<string, Check> = {
   maxMessages: (v, key) => (v === -1 ? v : int(1, Number.MAX_SAFE_INTEGER)(v, key)),
@@ -270,7 +275,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Own keys only: "__proto__", "hasOwnProperty" or "valueOf" are unknown settings, not Object.prototype's members. */
-function applySpec(raw: Record<string, unknown>, spec: Record<string, Check>, prefix: string, out: Record<string, unknown>): void {
+function applySpec(
+  raw: Record<string, unknown>,
+  spec: Record<string, Check>,
+  prefix: string,
+  out: Record<string, unknown>,
+): void {
   for (const [k, value] of Object.entries(raw)) {
     const name = `${prefix}${k.length > 64 ? `${k.slice(0, 60)}…` : k}`;
     if (!Object.hasOwn(spec, k)) throw new ConfigError(`${name} is not a known setting`);
@@ -317,7 +327,9 @@ export function resolveConfig(raw: unknown): ConfigResult {
       );
     }
     if (config.maxPayloadBytes * 4 > config.ringBytes) {
-      throw new ConfigError(`ringBytes (${config.ringBytes}) must be at least 4 x maxPayloadBytes (${config.maxPayloadBytes})`);
+      throw new ConfigError(
+        `ringBytes (${config.ringBytes}) must be at least 4 x maxPayloadBytes (${config.maxPayloadBytes})`,
+      );
     }
     return { ok: true, config };
   } catch (e) {

@@ -29,7 +29,8 @@ export class DropReporter {
       parts.push(`${now_.ringFull - this.seen.ringFull} because the ring was full (the spool full, failing or off)`);
     }
     if (now_.tooLarge > this.seen.tooLarge) parts.push(`${now_.tooLarge - this.seen.tooLarge} too large for the ring`);
-    if (now_.rejected > this.seen.rejected) parts.push(`${now_.rejected - this.seen.rejected} that could not be encoded`);
+    if (now_.rejected > this.seen.rejected)
+      parts.push(`${now_.rejected - this.seen.rejected} that could not be encoded`);
     if (now_.undeliverable > this.seen.undeliverable) {
       parts.push(`${now_.undeliverable - this.seen.undeliverable} larger than the server's max_payload`);
     }

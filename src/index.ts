@@ -15,9 +15,15 @@ import type { EventStoreStatus } from "./status.ts";
 
 export { PLUGIN_ID };
 
-const CONVERSATION_TYPES = HOOKS.filter((h) => h.conversation).flatMap((h) => [h.type, ...(h.also ? [h.also.type] : [])]);
+const CONVERSATION_TYPES = HOOKS.filter((h) => h.conversation).flatMap((h) => [
+  h.type,
+  ...(h.also ? [h.also.type] : []),
+]);
 
-export type PluginStatus = { enabled: false; error?: string } | (EventStoreStatus & { hints: string[] }) | { enabled: true; connection: { state: "not started" }; hints: string[] };
+export type PluginStatus =
+  | { enabled: false; error?: string }
+  | (EventStoreStatus & { hints: string[] })
+  | { enabled: true; connection: { state: "not started" }; hints: string[] };
 
 function hints(config: EventStoreConfig | undefined): string[] {
   const st = pluginState();
@@ -47,7 +53,8 @@ export async function collectStatus(): Promise<PluginStatus> {
 
 async function statusCommandText(): Promise<string> {
   const s = await collectStatus();
-  if (s.enabled === false) return s.error ? `NATS event store is disabled: ${s.error}` : "NATS event store is disabled (enabled: false)";
+  if (s.enabled === false)
+    return s.error ? `NATS event store is disabled: ${s.error}` : "NATS event store is disabled (enabled: false)";
   if (!("counters" in s)) return `NATS event store: not started yet${s.hints.map((h) => `\nhint: ${h}`).join("")}`;
   return statusText(s, s.hints);
 }

@@ -36,10 +36,10 @@ export function parseNatsUrl(value: string): NatsServers {
   const out: NatsServers = { servers: [], tls: false };
   let credentialsFrom = 0;
   let credentials: string | undefined;
-  parts.forEach((part, i) => {
+  for (const [i, part] of parts.entries()) {
     const entry = parts.length === 1 ? "the server URL" : `server ${i + 1} of ${parts.length}`;
     const s = part.trim();
-    const fail = (why: string) => {
+    const fail = (why: string): never => {
       throw new NatsUrlError(`${entry} ${why}`);
     };
     if (s === "") fail("is empty");
@@ -96,7 +96,7 @@ export function parseNatsUrl(value: string): NatsServers {
     if (scheme === "tls") out.tls = true;
     const host = u.hostname.startsWith("[") ? u.hostname : u.hostname.includes(":") ? `[${u.hostname}]` : u.hostname;
     out.servers.push(`${host}:${u.port || DEFAULT_PORT}`);
-  });
+  }
   return out;
 }
 

@@ -23,7 +23,10 @@ export class EventPipeline {
   constructor(config: EventStoreConfig, logger: Logger) {
     this.config = config;
     this.views = ringViews(createRing(config.ringBytes, randomBytes(4).readInt32LE(0)));
-    this.captureRing = new EventCapture(this.views, { encoding: config.encoding, maxPayloadBytes: config.maxPayloadBytes });
+    this.captureRing = new EventCapture(this.views, {
+      encoding: config.encoding,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
     this.supervisor = new WorkerSupervisor(this.views, config, logger);
     this.sampleRates();
     this.sampler = setInterval(() => this.sampleRates(), 1000);

@@ -74,11 +74,19 @@ export interface OpenClawPluginApi {
     requireAuth?: boolean;
     handler: (ctx: PluginCommandContext) => { text: string } | Promise<{ text: string }>;
   }): void;
-  registerGatewayMethod(method: string, handler: (opts: GatewayMethodOptions) => void | Promise<void>, opts?: { scope?: string }): void;
+  registerGatewayMethod(
+    method: string,
+    handler: (opts: GatewayMethodOptions) => void | Promise<void>,
+    opts?: { scope?: string },
+  ): void;
   registerCli?(
     registrar: (ctx: { program: CliCommand; config?: unknown }) => void | Promise<void>,
     opts?: { commands?: string[]; descriptors?: CliDescriptor[] },
   ): void;
   registerTool?(tool: AgentTool, opts?: { name?: string; optional?: boolean }): void;
-  registerService(service: { id: string; start: (ctx: ServiceContext) => void | Promise<void>; stop?: (ctx: ServiceContext) => void | Promise<void> }): void;
+  registerService(service: {
+    id: string;
+    start: (ctx: ServiceContext) => void | Promise<void>;
+    stop?: (ctx: ServiceContext) => void | Promise<void>;
+  }): void;
 }

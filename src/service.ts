@@ -46,7 +46,9 @@ export async function startService(config: EventStoreConfig, logger: PluginLogge
   }
   const p = ensurePipeline(config, logger);
   p.start(spoolDirFor(config, stateDir), host);
-  logger.info(`[nats-eventstore] publishing to stream ${config.streamName} (subjects ${config.subjectPrefix}.>) from a worker thread`);
+  logger.info(
+    `[nats-eventstore] publishing to stream ${config.streamName} (subjects ${config.subjectPrefix}.>) from a worker thread`,
+  );
 }
 
 /** Stops the worker; what it could not store anywhere is logged by the supervisor, with its count. */

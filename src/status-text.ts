@@ -34,7 +34,9 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
   if (sp.spooled > 0 || sp.bytes > 0 || sp.failed || sp.recovered > 0 || sp.damaged.segments > 0) {
     const state = sp.failed ? ", FAILING (see the gateway log)" : sp.full ? ", FULL (spoolMaxBytes)" : "";
     const earlier = sp.recovered > 0 ? `, ${n(sp.recovered)} from an earlier run stored` : "";
-    lines.push(`spool: ${mib(sp.bytes)} on disk, ${n(sp.spooled)} spooled, ${n(sp.replayed)} replayed${earlier}${state}`);
+    lines.push(
+      `spool: ${mib(sp.bytes)} on disk, ${n(sp.spooled)} spooled, ${n(sp.replayed)} replayed${earlier}${state}`,
+    );
     if (sp.damaged.segments > 0) {
       lines.push(
         `spool damage: ${n(sp.damaged.segments)} file(s) set aside as *.bad, ${n(sp.damaged.records)} unreadable stretch(es), ${n(sp.damaged.bytes)} bytes (see the gateway log)`,

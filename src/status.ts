@@ -119,7 +119,10 @@ export function readCounters(v: RingViews): Counters {
 
 export function hostCost(v: RingViews): EventStoreStatus["host"] {
   const n = v.counters;
-  return { hookCalls: n[C.hookCalls], costNsPerCall: n[C.hookCostSamples] > 0 ? Math.round(n[C.hookCostNs] / n[C.hookCostSamples]) : 0 };
+  return {
+    hookCalls: n[C.hookCalls],
+    costNsPerCall: n[C.hookCostSamples] > 0 ? Math.round(n[C.hookCostNs] / n[C.hookCostSamples]) : 0,
+  };
 }
 
 export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
@@ -133,7 +136,11 @@ const EMPTY: Percentiles = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 }
 /** Merges compressed histograms (microseconds) and returns percentiles in milliseconds. */
 export function percentiles(encoded: string[]): Percentiles {
   if (encoded.length === 0) return EMPTY;
-  const total = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  const total = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e));
   if (total.totalCount === 0) return EMPTY;
   const ms = (p: number) => Math.round(total.getValueAtPercentile(p)) / 1000;
@@ -147,7 +154,11 @@ export function mergeSnapshots(a: LatencySnapshot, b: LatencySnapshot): LatencyS
     h.add(hdr.decodeFromCompressedBase64(y));
     return hdr.encodeIntoCompressedBase64(h);
   };
-  return { captureToAck: add(a.captureToAck, b.captureToAck), publishToAck: add(a.publishToAck, b.publishToAck), cpuUs: a.cpuUs + b.cpuUs };
+  return {
+    captureToAck: add(a.captureToAck, b.captureToAck),
+    publishToAck: add(a.publishToAck, b.publishToAck),
+    cpuUs: a.cpuUs + b.cpuUs,
+  };
 }
 
 export function latencyPercentiles(snapshots: LatencySnapshot[]): EventStoreStatus["latency"] {

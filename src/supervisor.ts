@@ -15,7 +15,14 @@ import { parseNatsUrl, redactUrl, secretsOf } from "./nats-url.ts";
 import { mergeSnapshots } from "./status.ts";
 import { ProgressWatchdog, stallBoundMs } from "./watchdog.ts";
 import { DropReporter } from "./drop-report.ts";
-import type { ConnectionState, HostMessage, LatencySnapshot, StreamInfoSummary, WorkerData, WorkerMessage } from "./worker-protocol.ts";
+import type {
+  ConnectionState,
+  HostMessage,
+  LatencySnapshot,
+  StreamInfoSummary,
+  WorkerData,
+  WorkerMessage,
+} from "./worker-protocol.ts";
 
 export interface Logger {
   info(msg: string): void;
@@ -196,7 +203,8 @@ export class WorkerSupervisor {
     if (this.worker !== w) return;
     this.worker = undefined;
     this.stopWatchdog();
-    if (this.lastSnapshot) this.pastLatency = this.pastLatency ? mergeSnapshots(this.pastLatency, this.lastSnapshot) : this.lastSnapshot;
+    if (this.lastSnapshot)
+      this.pastLatency = this.pastLatency ? mergeSnapshots(this.pastLatency, this.lastSnapshot) : this.lastSnapshot;
     this.lastSnapshot = undefined;
     for (const resolve of this.waiting.values()) resolve(undefined);
     this.waiting.clear();
@@ -211,7 +219,9 @@ export class WorkerSupervisor {
     if (!stalled) {
       this.connection = "closed";
       this.views.counters[C.workerCrashes]++;
-      this.logger.warn(`[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, unacked events stay queued`);
+      this.logger.warn(
+        `[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, unacked events stay queued`,
+      );
     }
     this.restartTimer = setTimeout(() => this.launch(), delay);
     this.restartTimer.unref();

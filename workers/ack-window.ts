@@ -72,7 +72,15 @@ export class AckWindow<Segment> {
   }
 
   /** Adds an entry and returns its token; `segment` undefined for a ring record. */
-  add(pos: number, end: number, segment: Segment | undefined, own: boolean, captured: number, now: number, timeoutMs: number): number {
+  add(
+    pos: number,
+    end: number,
+    segment: Segment | undefined,
+    own: boolean,
+    captured: number,
+    now: number,
+    timeoutMs: number,
+  ): number {
     const token = this.high++;
     const i = token & this.mask;
     this.state[i] = SENT;

@@ -117,7 +117,9 @@ export class EnvelopeBuilder {
     );
     // The bytes between the session and the payload depend only on the type: precompute them.
     this.typeParts = EVENT_TYPES.map((t) =>
-      this.json ? ascii(`,"type":${JSON.stringify(t)},"payload":`) : Buffer.concat([msgpackStr("type"), msgpackStr(t), msgpackStr("payload")]),
+      this.json
+        ? ascii(`,"type":${JSON.stringify(t)},"payload":`)
+        : Buffer.concat([msgpackStr("type"), msgpackStr(t), msgpackStr("payload")]),
     );
   }
 
@@ -157,7 +159,18 @@ export class EnvelopeBuilder {
       const agentJson = agentRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", a0, s0)));
       const sessionJson = sessionRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", s0, p0)));
       const size =
-        hdrLen + 8 + 36 + 7 + 16 + 10 + (agentJson ? agentJson.length : agentLen + 2) + 11 + (sessionJson ? sessionJson.length : sessionLen + 2) + typePart.length + payLen + 1;
+        hdrLen +
+        8 +
+        36 +
+        7 +
+        16 +
+        10 +
+        (agentJson ? agentJson.length : agentLen + 2) +
+        11 +
+        (sessionJson ? sessionJson.length : sessionLen + 2) +
+        typePart.length +
+        payLen +
+        1;
       const off = this.arena.take(size);
       const buf = this.arena.buf;
       let o = this.header(buf, off, ts, seq, instance);
@@ -253,7 +266,6 @@ export class EnvelopeBuilder {
   private lastAgent = new Uint8Array(0);
   private lastLabel = false;
   private lastByType: string[] = [];
-
 }
 
 /**

@@ -9,7 +9,12 @@ function threadCpuUs(): number {
 }
 
 const build = () =>
-  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, bitBucketSize: 32 });
+  hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 32,
+  });
 
 export class LatencyRecorder {
   readonly captureToAck = build();

@@ -55,7 +55,9 @@ export function expandPath(p: string, env: NodeJS.ProcessEnv): string {
 export function natsContextPath(nameOrPath: string, env: NodeJS.ProcessEnv = process.env): string {
   if (nameOrPath.includes("/") || nameOrPath.endsWith(".json")) return resolve(expandPath(nameOrPath, env));
   const base =
-    env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME || homedir(), ".config");
+    env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME)
+      ? env.XDG_CONFIG_HOME
+      : join(env.HOME || homedir(), ".config");
   return join(base, "nats", "context", `${nameOrPath}.json`);
 }
 
@@ -113,7 +115,10 @@ function contextLiteral(value: string, field: string, where: string, env: NodeJS
     if (v === undefined) throw new ConnectionSetupError(`${where}: "${field}" names ${name}, which is not set`);
     return v;
   }
-  if (value.startsWith("data:")) return dataUri(value, field, where).toString("utf8").replace(/[\r\n]+$/, "");
+  if (value.startsWith("data:"))
+    return dataUri(value, field, where)
+      .toString("utf8")
+      .replace(/[\r\n]+$/, "");
   if (/^(op|nsc):\/\//.test(value)) {
     const scheme = value.split(":")[0];
     throw new ConnectionSetupError(`${where}: "${field}" uses ${scheme}://, which the plugin cannot resolve`);
@@ -224,8 +229,8 @@ function parseCreds(data: Buffer): { jwt: string; seed: Uint8Array } {
   CREDS.lastIndex = 0;
   const jwt = CREDS.exec(s)?.[1]?.trim();
   const seed = CREDS.exec(s)?.[1]?.trim();
-  if (!jwt || jwt.split(".").length !== 3) throw new Error("no user JWT between -----BEGIN NATS USER JWT----- lines");
-  if (!seed || !seed.startsWith("SU")) {
+  if (jwt?.split(".").length !== 3) throw new Error("no user JWT between -----BEGIN NATS USER JWT----- lines");
+  if (!seed?.startsWith("SU")) {
     throw new Error("no user NKey seed (SU...) between -----BEGIN USER NKEY SEED----- lines");
   }
   const seedBytes = new TextEncoder().encode(seed);

@@ -91,7 +91,9 @@ export function describeNak(reply: Msg): string {
     return `status ${code ?? "?"} ${reply.headers?.description ?? ""}`.trim();
   }
   try {
-    const e = (JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { description?: string; err_code?: number } }).error;
+    const e = (
+      JSON.parse(new TextDecoder().decode(reply.data)) as { error?: { description?: string; err_code?: number } }
+    ).error;
     if (e) return `${e.description ?? "error"}${e.err_code ? ` (err_code ${e.err_code})` : ""}`;
   } catch {
     // not JSON: fall through

@@ -120,7 +120,8 @@ function openBacklog(): Backlog | undefined {
     }
     const spool = new Spool(spoolDir, config.spoolMaxBytes, instance, config.encoding, log);
     const pending = spool.open();
-    if (pending > 0) log("info", `found ${pending} spool segment(s) in ${spoolDir} from an earlier run; publishing them first`);
+    if (pending > 0)
+      log("info", `found ${pending} spool segment(s) in ${spoolDir} from an earlier run; publishing them first`);
     const b = new Backlog(spool, views, consumer, window);
     spoolCounters(spool);
     return b;
@@ -143,7 +144,9 @@ function spoolCounters(spool: Spool): void {
 /** Publishes the record in window slot `i` (again, for a retry). */
 function send(i: number, token: number): void {
   const seg = window.segment[i];
-  const m = seg ? builderFor(seg.encoding).build(window.pos[i], seg.src, seg.instance) : ringBuilder.build(window.pos[i]);
+  const m = seg
+    ? builderFor(seg.encoding).build(window.pos[i], seg.src, seg.instance)
+    : ringBuilder.build(window.pos[i]);
   try {
     st.publisher!.publish(m.subject, m.headers, m.body, token);
   } catch (e) {
@@ -166,7 +169,8 @@ function publishRecord(pos: number, end: number, seg: ReplaySegment | undefined,
   const own = seg === undefined || seg.instance === instance;
   if (own) {
     const seq = src.f64[(pos + REC_SEQ) >>> 3];
-    if (seq < c[C.publishedUpTo]) c[C.retried]++; // published before (a predecessor worker, or before spooling)
+    if (seq < c[C.publishedUpTo])
+      c[C.retried]++; // published before (a predecessor worker, or before spooling)
     else {
       c[C.published]++;
       c[C.publishedUpTo] = seq + 1;
@@ -204,7 +208,10 @@ function pump(): void {
   }
   c[C.inFlight] = window.size;
   checkRing(); // a busy worker checks here, not only on its timer
-  if (st.stopping) return checkStopped();
+  if (st.stopping) {
+    checkStopped();
+    return;
+  }
   if (ringTurn && !window.full && !st.sleeping) waitForRecords(now);
 }
 
@@ -246,7 +253,8 @@ function scheduleRelease(): void {
 
 /** Gives ring space back up to `to`; never backwards (spooling may have released past acked records). */
 function releaseRing(to: number): void {
-  if (to === Atomics.load(views.ctl, CTL_RELEASE) >>> 0 || !ahead(to, Atomics.load(views.ctl, CTL_RELEASE) >>> 0)) return;
+  if (to === Atomics.load(views.ctl, CTL_RELEASE) >>> 0 || !ahead(to, Atomics.load(views.ctl, CTL_RELEASE) >>> 0))
+    return;
   consumer.release(to);
   st.ringProgressAt = sharedClockMs();
 }
@@ -366,13 +374,19 @@ function moveRing(): void {
     c[C.spoolFailed] = 1;
     if (!spoolFailureLogged) {
       spoolFailureLogged = true;
-      log("error", `spool write failed in ${spool.dir}: ${spool.error}; events wait in the ring and are dropped when it is full`);
+      log(
+        "error",
+        `spool write failed in ${spool.dir}: ${spool.error}; events wait in the ring and are dropped when it is full`,
+      );
     }
   } else if (!r.complete) {
     st.fullAt = spool.bytes;
     if (c[C.spoolFull] === 0) {
       c[C.spoolFull] = 1;
-      log("warn", `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`);
+      log(
+        "warn",
+        `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`,
+      );
     }
   }
   if (r.moved > 0 || r.releaseTo >= 0) scheduleRelease(); // the moved entries are finished now
@@ -402,7 +416,11 @@ async function watchStatus(conn: NatsConnection): Promise<void> {
       case "reconnect":
         st.connected = true;
         c[C.reconnects]++;
-        post({ t: "connection", state: st.streamReady ? "connected" : "connecting", server: redactUrl(String(s.server)) });
+        post({
+          t: "connection",
+          state: st.streamReady ? "connected" : "connecting",
+          server: redactUrl(String(s.server)),
+        });
         if (st.streamReady) resendAll();
         schedulePump();
         break;

@@ -45,8 +45,10 @@ const HINT_GROUPS: [string, number][] = [
   ["api-key|auth-token|access-token", HINT_API_HEADER | HINT_WORD],
   ["secret.?access", HINT_AWS | HINT_WORD],
   ["pass|pwd|secret|token|key|auth|credential", HINT_WORD],
-  [String.raw`sk-|[sr]k_|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|xapp-|akia|asia|aiza|hf_|npm_|gsk_|xai-|sg\.|eyj|:aa`,
-    HINT_VENDOR],
+  [
+    String.raw`sk-|[sr]k_|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|xapp-|akia|asia|aiza|hf_|npm_|gsk_|xai-|sg\.|eyj|:aa`,
+    HINT_VENDOR,
+  ],
 ];
 const HINTS = new RegExp(HINT_GROUPS.map(([source]) => `(${source})`).join("|"), "gi");
 const HINT_BITS = [0, ...HINT_GROUPS.map(([, bits]) => bits)];
@@ -77,8 +79,19 @@ function keyKind(name: string): RedactKind {
 // Names that make the value after them a secret. A prefix stays outside the match, so DB_PASSWORD,
 // GITHUB_TOKEN, client_secret or access_token are found by their last word.
 const SECRET_WORDS = [
-  "password", "passwd", "pwd", "passphrase", "secret[-_]?key", "secret", "token", "api[-_]?key", "apikey",
-  "access[-_]?key", "private[-_]?key", "auth", "credentials?",
+  "password",
+  "passwd",
+  "pwd",
+  "passphrase",
+  "secret[-_]?key",
+  "secret",
+  "token",
+  "api[-_]?key",
+  "apikey",
+  "access[-_]?key",
+  "private[-_]?key",
+  "auth",
+  "credentials?",
 ].join("|");
 const WORD_START = String.raw`(?<![A-Za-z0-9])`;
 const PEM_BEGIN = "-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY-----";
@@ -139,7 +152,11 @@ const RULES: Rule[] = [
     kind: () => "private-key",
     needs: HINT_PEM,
   },
-  { re: new RegExp(String.raw`()(${PEM_BEGIN}[A-Za-z0-9+/=\s:,.-]*)`, "g"), kind: () => "private-key", needs: HINT_PEM },
+  {
+    re: new RegExp(String.raw`()(${PEM_BEGIN}[A-Za-z0-9+/=\s:,.-]*)`, "g"),
+    kind: () => "private-key",
+    needs: HINT_PEM,
+  },
   // Passwords in URLs (scheme://user:password@host), up to the last "@" before the host.
   // (The scheme is a look-behind: matching starts at "://", a literal V8 finds fast.)
   {
@@ -200,19 +217,54 @@ const RULES: Rule[] = [
  */
 const CANDIDATE = new RegExp(
   [
-    String.raw`s(?:k[-_]|g\.|ecret)`, "rk_", "g(?:h[pousr]_|ithub_pat_|lpat-|sk_)", "x(?:ox[a-z]-|app-|ai-)",
-    "a(?:kia|sia|iza|pi.?key|ccess.?key|uth)", "hf_", "npm_", "eyj", "-----begin", String.raw`:(?:\/\/|aa)`,
-    "p(?:assw|wd|assphrase|rivate.?key)", "token", "bearer", "c(?:redential|ookie)",
+    String.raw`s(?:k[-_]|g\.|ecret)`,
+    "rk_",
+    "g(?:h[pousr]_|ithub_pat_|lpat-|sk_)",
+    "x(?:ox[a-z]-|app-|ai-)",
+    "a(?:kia|sia|iza|pi.?key|ccess.?key|uth)",
+    "hf_",
+    "npm_",
+    "eyj",
+    "-----begin",
+    String.raw`:(?:\/\/|aa)`,
+    "p(?:assw|wd|assphrase|rivate.?key)",
+    "token",
+    "bearer",
+    "c(?:redential|ookie)",
   ].join("|"),
   "i",
 );
 
 /** JSON object keys (normalised: lower case, no - or _) whose string values are secrets as a whole. */
 const SECRET_KEYS = new Set([
-  "password", "passwd", "pwd", "passphrase", "secret", "clientsecret", "appsecret", "token", "accesstoken",
-  "refreshtoken", "idtoken", "authtoken", "sessiontoken", "bearertoken", "apitoken", "apikey", "xapikey", "accesskey",
-  "secretkey", "authorization", "proxyauthorization", "cookie", "setcookie", "privatekey", "awssecretaccesskey",
-  "secretaccesskey", "credential", "credentials",
+  "password",
+  "passwd",
+  "pwd",
+  "passphrase",
+  "secret",
+  "clientsecret",
+  "appsecret",
+  "token",
+  "accesstoken",
+  "refreshtoken",
+  "idtoken",
+  "authtoken",
+  "sessiontoken",
+  "bearertoken",
+  "apitoken",
+  "apikey",
+  "xapikey",
+  "accesskey",
+  "secretkey",
+  "authorization",
+  "proxyauthorization",
+  "cookie",
+  "setcookie",
+  "privatekey",
+  "awssecretaccesskey",
+  "secretaccesskey",
+  "credential",
+  "credentials",
 ]);
 
 function secretKeyKind(key: string): RedactKind | undefined {
@@ -372,7 +424,7 @@ export class Redactor {
     try {
       while (p < n) {
         const top = frames[frames.length - 1];
-        const isKey = top !== undefined && top.map && top.seen % 2 === 0;
+        const isKey = top?.map && top.seen % 2 === 0;
         const t = b[p];
         let str = -1; // header length of a str item
         let len = 0;
@@ -380,12 +432,12 @@ export class Redactor {
         let open = -1; // items of a container item
         let map = false;
         if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) size = 1;
-        else if (t >= 0x80 && t <= 0x8f) ((open = (t & 0x0f) * 2), (map = true));
+        else if (t >= 0x80 && t <= 0x8f) (open = (t & 0x0f) * 2), (map = true);
         else if (t >= 0x90 && t <= 0x9f) open = t & 0x0f;
-        else if (t >= 0xa0 && t <= 0xbf) ((str = 1), (len = t & 0x1f));
-        else if (t === 0xd9) ((str = 2), (len = b[p + 1]));
-        else if (t === 0xda) ((str = 3), (len = b.readUInt16BE(p + 1)));
-        else if (t === 0xdb) ((str = 5), (len = b.readUInt32BE(p + 1)));
+        else if (t >= 0xa0 && t <= 0xbf) (str = 1), (len = t & 0x1f);
+        else if (t === 0xd9) (str = 2), (len = b[p + 1]);
+        else if (t === 0xda) (str = 3), (len = b.readUInt16BE(p + 1));
+        else if (t === 0xdb) (str = 5), (len = b.readUInt32BE(p + 1));
         else if (t === 0xc4) size = 2 + b[p + 1];
         else if (t === 0xc5) size = 3 + b.readUInt16BE(p + 1);
         else if (t === 0xc6) size = 5 + b.readUInt32BE(p + 1);
@@ -398,8 +450,8 @@ export class Redactor {
         else if (t >= 0xd4 && t <= 0xd8) size = 2 + (1 << (t - 0xd4));
         else if (t === 0xdc) open = b.readUInt16BE(p + 1);
         else if (t === 0xdd) open = b.readUInt32BE(p + 1);
-        else if (t === 0xde) ((open = b.readUInt16BE(p + 1) * 2), (map = true));
-        else if (t === 0xdf) ((open = b.readUInt32BE(p + 1) * 2), (map = true));
+        else if (t === 0xde) (open = b.readUInt16BE(p + 1) * 2), (map = true);
+        else if (t === 0xdf) (open = b.readUInt32BE(p + 1) * 2), (map = true);
         else throw new Error("not MessagePack");
         if (open >= 0) {
           const header = t <= 0x9f ? 1 : t === 0xdc || t === 0xde ? 3 : 5;

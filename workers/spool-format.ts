@@ -13,7 +13,14 @@
 import { crc32 } from "node:zlib";
 import { EVENT_TYPES } from "../src/event-types.ts";
 import { align8 } from "../src/ring/layout.ts";
-import { REC_AGENT_LEN, REC_HEADER, REC_LEN, REC_PAYLOAD_LEN, REC_SESSION_LEN, REC_TYPE } from "../src/record/format.ts";
+import {
+  REC_AGENT_LEN,
+  REC_HEADER,
+  REC_LEN,
+  REC_PAYLOAD_LEN,
+  REC_SESSION_LEN,
+  REC_TYPE,
+} from "../src/record/format.ts";
 import type { Encoding } from "../src/config.ts";
 
 export const SEGMENT_MAGIC = 0x5345434f; // "OCES" little-endian
@@ -53,7 +60,8 @@ export function decodeSegmentHeader(b: Uint8Array): SegmentHeader | string {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   if (buf.length < V1_HEADER_BYTES || buf.readUInt32LE(0) !== SEGMENT_MAGIC) return "not a spool segment (bad magic)";
   const version = buf.readUInt32LE(4);
-  if (version === 1) return { version: 1, instance: buf.readUInt32LE(8), encoding: undefined, dataStart: V1_HEADER_BYTES };
+  if (version === 1)
+    return { version: 1, instance: buf.readUInt32LE(8), encoding: undefined, dataStart: V1_HEADER_BYTES };
   if (version !== SEGMENT_VERSION) return `unknown spool segment version ${version}`;
   if (buf.length < SEGMENT_HEADER_BYTES || buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) {
     return "damaged segment header (checksum)";
@@ -104,7 +112,8 @@ export function recordProblem(s: SegmentBytes, pos: number, limit: number): stri
   const len = s.u32[(pos + REC_LEN) >>> 2];
   if (len < REC_HEADER || len > MAX_RECORD_BYTES || pos + len > limit) return `bad record length ${len}`;
   if (s.u16[(pos + REC_TYPE) >>> 1] >= EVENT_TYPES.length) return `unknown event type ${s.u16[(pos + REC_TYPE) >>> 1]}`;
-  const fields = s.u16[(pos + REC_AGENT_LEN) >>> 1] + s.u16[(pos + REC_SESSION_LEN) >>> 1] + s.u32[(pos + REC_PAYLOAD_LEN) >>> 2];
+  const fields =
+    s.u16[(pos + REC_AGENT_LEN) >>> 1] + s.u16[(pos + REC_SESSION_LEN) >>> 1] + s.u32[(pos + REC_PAYLOAD_LEN) >>> 2];
   if (REC_HEADER + fields > len) return "record fields overrun its length";
   return undefined;
 }
@@ -217,7 +226,8 @@ function frameProblem(s: SegmentBytes, o: number, size: number): string | undefi
  * object) starts with "{", a MessagePack one with a map marker.
  */
 export function sniffEncoding(s: SegmentBytes, recordPos: number): Encoding {
-  const p = recordPos + REC_HEADER + s.u16[(recordPos + REC_AGENT_LEN) >>> 1] + s.u16[(recordPos + REC_SESSION_LEN) >>> 1];
+  const p =
+    recordPos + REC_HEADER + s.u16[(recordPos + REC_AGENT_LEN) >>> 1] + s.u16[(recordPos + REC_SESSION_LEN) >>> 1];
   return s.bytes[p] === 0x7b ? "json" : "msgpack";
 }
 

@@ -380,7 +380,10 @@ export class Spool {
       if (why !== undefined) this.log("warn", `spool file ${name} cannot be replayed (${why}); kept as ${name}.bad`);
     } catch (e) {
       this.ignored.add(name);
-      this.log("warn", `spool file ${name} cannot be replayed (${why ?? "damaged"}) nor renamed (${errorText(e)}); skipped`);
+      this.log(
+        "warn",
+        `spool file ${name} cannot be replayed (${why ?? "damaged"}) nor renamed (${errorText(e)}); skipped`,
+      );
     }
   }
 

@@ -2,7 +2,13 @@
 // is updated where NATS allows it; what NATS cannot change (storage, retention kind) is reported
 // in words an operator can act on, and publishing goes on into the stream as it is.
 import { nanos } from "@nats-io/transport-node";
-import { type JetStreamManager, JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
+import {
+  type JetStreamManager,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+} from "@nats-io/jetstream";
 import type { StreamConfig } from "@nats-io/jetstream";
 import { redactUrl, type EventStoreConfig } from "../src/config.ts";
 import type { StreamInfoSummary } from "../src/worker-protocol.ts";
@@ -37,10 +43,14 @@ export async function ensureStream(jsm: JetStreamManager, c: EventStoreConfig): 
 
   const problems: string[] = [];
   if (have.storage !== want.storage) {
-    problems.push(`it uses ${have.storage} storage but storage is "${c.storage}"; NATS cannot change storage, so delete the stream or set storage to "${have.storage}"`);
+    problems.push(
+      `it uses ${have.storage} storage but storage is "${c.storage}"; NATS cannot change storage, so delete the stream or set storage to "${have.storage}"`,
+    );
   }
   if (have.retention !== want.retention) {
-    problems.push(`it has ${have.retention} retention, not limits; NATS cannot change the retention kind, so delete the stream or use another streamName`);
+    problems.push(
+      `it has ${have.retention} retention, not limits; NATS cannot change the retention kind, so delete the stream or use another streamName`,
+    );
   }
   const subject = want.subjects[0];
   const subjects = have.subjects?.includes(subject) ? have.subjects : [...(have.subjects ?? []), subject];

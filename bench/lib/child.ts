@@ -20,7 +20,11 @@ export class BenchChild {
   constructor() {
     // --expose-gc: the child collects garbage between warm-up and measuring. No inherited flags
     // (a test runner's loaders must not leak into the measured process).
-    this.proc = fork(ENTRY, [], { execArgv: ["--expose-gc", "--no-warnings"], serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.proc = fork(ENTRY, [], {
+      execArgv: ["--expose-gc", "--no-warnings"],
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     this.proc.on("message", (m: ChildMessage) => {
       const w = this.waiting;
       if (!w) return;
@@ -50,10 +54,12 @@ export class BenchChild {
         this.proc.kill("SIGKILL");
         reject(new Error(`run did not finish within ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
-      const done = <T>(f: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        f(v);
-      };
+      const done =
+        <T>(f: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer);
+          f(v);
+        };
       this.waiting = { resolve: done(resolve), reject: done(reject), on };
       this.proc.send(msg);
     });

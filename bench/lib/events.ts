@@ -64,7 +64,13 @@ export function makeEvents(spec: EventSetSpec): BenchEvent[] {
     if (spec.secrets) payload.result = { content: [{ type: "text", text: SECRET_RESULT }] };
     const base = JSON.stringify(payload).length;
     (payload.params as { pad: string }).pad = "x".repeat(Math.max(0, spec.payloadBytes - base));
-    out[i] = { type, typeIndex: eventTypeIndex(type), agent, session: `agent:${agent}:main`, payload: JSON.parse(JSON.stringify(payload)) };
+    out[i] = {
+      type,
+      typeIndex: eventTypeIndex(type),
+      agent,
+      session: `agent:${agent}:main`,
+      payload: JSON.parse(JSON.stringify(payload)),
+    };
   }
   return out;
 }

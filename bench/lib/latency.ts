@@ -4,7 +4,12 @@ import * as hdr from "hdr-histogram-js";
 
 export type Histogram = hdr.Histogram;
 
-const SETTINGS = { lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 as const, bitBucketSize: 32 as const };
+const SETTINGS = {
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 3_600_000_000,
+  numberOfSignificantValueDigits: 3 as const,
+  bitBucketSize: 32 as const,
+};
 
 export function newHistogram(): Histogram {
   return hdr.build(SETTINGS);
@@ -55,7 +60,10 @@ export function summarize(h: Histogram): LatencySummary | null {
     p99Ms: ms(h.getValueAtPercentile(99)),
     p999Ms: ms(h.getValueAtPercentile(99.9)),
     maxMs: ms(h.maxValue),
-    curve: CURVE_PERCENTILES.map((p) => [p, ms(p === 0 ? h.minNonZeroValue : p === 100 ? h.maxValue : h.getValueAtPercentile(p))]),
+    curve: CURVE_PERCENTILES.map((p) => [
+      p,
+      ms(p === 0 ? h.minNonZeroValue : p === 100 ? h.maxValue : h.getValueAtPercentile(p)),
+    ]),
   };
 }
 

@@ -17,7 +17,11 @@ export function toMarkdown(r: BenchReport): string {
     );
   }
   if (r.micro.length) {
-    out.push("", "| host-side call, per event (tinybench) | mean ns | p50 ns | p99 ns |", "| --- | ---: | ---: | ---: |");
+    out.push(
+      "",
+      "| host-side call, per event (tinybench) | mean ns | p50 ns | p99 ns |",
+      "| --- | ---: | ---: | ---: |",
+    );
     for (const m of r.micro) out.push(`| ${m.name} | ${fmtInt(m.meanNs)} | ${fmtInt(m.p50Ns)} | ${fmtInt(m.p99Ns)} |`);
   }
   return `${out.join("\n")}\n`;

@@ -70,7 +70,12 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
   });
   let token = 0;
 
-  const bench = new Bench({ time: quick ? 250 : 1500, warmupTime: quick ? 100 : 300, iterations: quick ? 16 : 64, throws: true });
+  const bench = new Bench({
+    time: quick ? 250 : 1500,
+    warmupTime: quick ? 100 : 300,
+    iterations: quick ? 16 : 64,
+    throws: true,
+  });
   bench.add(
     `offloaded: EventPipeline.capture (${envelopeBytes} B event)`,
     () => {
@@ -105,7 +110,8 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
   let headersFor = -1;
   // Every message needs an id of its own (the stream de-duplicates): made before the timed loop.
   const makeHeaders = () => {
-    for (let i = 0; i < PER_ITERATION; i++) headers[i] = Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${ceilingMsgs[i].id}-${token + i}\r\n\r\n`);
+    for (let i = 0; i < PER_ITERATION; i++)
+      headers[i] = Buffer.from(`NATS/1.0\r\nNats-Msg-Id: ${ceilingMsgs[i].id}-${token + i}\r\n\r\n`);
     headersFor = token;
   };
   bench.add(
@@ -162,12 +168,15 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
   const written = v.counters[C.written];
   const out: MicroResult[] = bench.tasks.map((t) => {
     const r = t.result;
-    if (r.state !== "completed") throw new Error(`micro-benchmark ${t.name}: ${r.state === "errored" ? r.error.message : r.state}`);
+    if (r.state !== "completed")
+      throw new Error(`micro-benchmark ${t.name}: ${r.state === "errored" ? r.error.message : r.state}`);
     const ns = (ms: number) => Math.round((ms * 1e6) / PER_ITERATION);
     let notes = "";
     if (t.name.startsWith("offloaded")) notes = captured === written ? "" : `${captured - written} captures refused`;
-    if (t.name.includes("js.publish")) notes = jsFailures ? `${jsFailures} publishes failed` : "sync part of the call; acks awaited between iterations";
-    if (t.name.startsWith("ceiling")) notes = ackErrors ? `${ackErrors} negative acks` : "acks awaited between iterations";
+    if (t.name.includes("js.publish"))
+      notes = jsFailures ? `${jsFailures} publishes failed` : "sync part of the call; acks awaited between iterations";
+    if (t.name.startsWith("ceiling"))
+      notes = ackErrors ? `${ackErrors} negative acks` : "acks awaited between iterations";
     return {
       name: t.name,
       meanNs: ns(r.latency.mean),

@@ -20,7 +20,12 @@ export function intendedAt(plan: PacedPlan, i: number): number {
 }
 
 /** Offers every event of `plan` through `fire`, recording how late each one was into `lag`. */
-export function runPaced(plan: PacedPlan, fire: (i: number) => void, lag: Histogram, onTick?: (sent: number) => void): Promise<void> {
+export function runPaced(
+  plan: PacedPlan,
+  fire: (i: number) => void,
+  lag: Histogram,
+  onTick?: (sent: number) => void,
+): Promise<void> {
   return new Promise((resolve) => {
     let i = 0;
     const tick = () => {

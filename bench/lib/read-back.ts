@@ -16,7 +16,12 @@ export interface ReadBackResult {
   seconds: number;
 }
 
-export async function readBack(url: string, stream: string, onMessage: (m: StoredMessage) => void, timeoutMs = 120_000): Promise<ReadBackResult> {
+export async function readBack(
+  url: string,
+  stream: string,
+  onMessage: (m: StoredMessage) => void,
+  timeoutMs = 120_000,
+): Promise<ReadBackResult> {
   const nc = await connect({ servers: url, noAsyncTraces: true });
   try {
     const total = (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;

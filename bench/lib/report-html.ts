@@ -28,7 +28,31 @@ function groups(r: BenchReport, value: (x: Row) => number | null, text: (x: Row)
 }
 
 function table(r: BenchReport): string {
-  const head = ["scenario", "mode", "events", "acked ev/s", "MB/s", "x ceiling", "latency", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "sched lag p99 ms", "host ns/ev", "host CPU ns/ev", "loop p99 ms", "ELU", "CPU µs/ev", "server µs/ev", "RSS MB", "errors", "dropped", "verified", "notes"];
+  const head = [
+    "scenario",
+    "mode",
+    "events",
+    "acked ev/s",
+    "MB/s",
+    "x ceiling",
+    "latency",
+    "p50 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "sched lag p99 ms",
+    "host ns/ev",
+    "host CPU ns/ev",
+    "loop p99 ms",
+    "ELU",
+    "CPU µs/ev",
+    "server µs/ev",
+    "RSS MB",
+    "errors",
+    "dropped",
+    "verified",
+    "notes",
+  ];
   let last = "";
   const body = r.results.map((x) => {
     const sep = x.scenario !== last ? ' class="sep"' : "";
@@ -67,21 +91,62 @@ export function renderHtml(r: BenchReport): string {
   const h = r.header;
   const swatch = (m: string) => `<span style="background:${MODE_COLORS[m]}"></span>${m}`;
   const key = `<p class="key">${MODE_ORDER.map(swatch).join("")}</p>`;
-  const throughput = barChart("Acked events per second (consumer-read: messages read per second), log scale", groups(r, (x) => x.eventsPerSec || null, (x) => `${fmtInt(x.eventsPerSec)}${x.vsCeiling !== null && x.mode !== "ceiling" ? ` (${x.vsCeiling.toFixed(2)}x)` : ""}`), "");
-  const hostCost = barChart("Host-thread time inside the capture / publish call, ns per event, log scale", groups(r, (x) => x.hostNsPerEvent, (x) => (x.hostNsPerEvent === null ? "-" : `${fmtInt(x.hostNsPerEvent)} ns`)), " ns");
-  const hostCpu = barChart("Host-thread CPU time per event (calls, ack handling, load driver), ns, log scale", groups(r, (x) => x.hostCpuNsPerEvent, (x) => (x.hostCpuNsPerEvent === null ? "-" : `${fmtInt(x.hostCpuNsPerEvent)} ns`)), " ns");
-  const loop = barChart("Host event-loop delay p99 during the run, ms, log scale", groups(r, (x) => (x.loopDelayP99Ms > 0 ? x.loopDelayP99Ms : null), (x) => `${fmtMs(x.loopDelayP99Ms)} ms (ELU ${x.elu.toFixed(2)})`), " ms");
+  const throughput = barChart(
+    "Acked events per second (consumer-read: messages read per second), log scale",
+    groups(
+      r,
+      (x) => x.eventsPerSec || null,
+      (x) =>
+        `${fmtInt(x.eventsPerSec)}${x.vsCeiling !== null && x.mode !== "ceiling" ? ` (${x.vsCeiling.toFixed(2)}x)` : ""}`,
+    ),
+    "",
+  );
+  const hostCost = barChart(
+    "Host-thread time inside the capture / publish call, ns per event, log scale",
+    groups(
+      r,
+      (x) => x.hostNsPerEvent,
+      (x) => (x.hostNsPerEvent === null ? "-" : `${fmtInt(x.hostNsPerEvent)} ns`),
+    ),
+    " ns",
+  );
+  const hostCpu = barChart(
+    "Host-thread CPU time per event (calls, ack handling, load driver), ns, log scale",
+    groups(
+      r,
+      (x) => x.hostCpuNsPerEvent,
+      (x) => (x.hostCpuNsPerEvent === null ? "-" : `${fmtInt(x.hostCpuNsPerEvent)} ns`),
+    ),
+    " ns",
+  );
+  const loop = barChart(
+    "Host event-loop delay p99 during the run, ms, log scale",
+    groups(
+      r,
+      (x) => (x.loopDelayP99Ms > 0 ? x.loopDelayP99Ms : null),
+      (x) => `${fmtMs(x.loopDelayP99Ms)} ms (ELU ${x.elu.toFixed(2)})`,
+    ),
+    " ms",
+  );
   const curves = r.scenarios
     .map((s) => {
       const rows = r.results.filter((x) => x.scenario === s.id && x.curve);
       if (rows.length === 0) return "";
-      return percentileChart(`${s.id}: ${rows[0].latencyBasis}`, rows.map((x) => ({ series: x.mode, points: x.curve! })));
+      return percentileChart(
+        `${s.id}: ${rows[0].latencyBasis}`,
+        rows.map((x) => ({ series: x.mode, points: x.curve! })),
+      );
     })
     .join("");
   const micro = r.micro.length
     ? `<h2>Call cost (tinybench, per event; host thread unless marked worker)</h2><table><tr><th>call</th><th>mean ns</th><th>p50 ns</th><th>p99 ns</th><th>±%</th><th>samples</th><th class="l">notes</th></tr>${r.micro
-        .map((m) => `<tr><td>${esc(m.name)}</td><td>${fmtInt(m.meanNs)}</td><td>${fmtInt(m.p50Ns)}</td><td>${fmtInt(m.p99Ns)}</td><td>${m.rmePct.toFixed(1)}</td><td>${fmtInt(m.samples)}</td><td class="l note">${esc(m.notes)}</td></tr>`)
-        .join("")}</table><p class="note">Each sample loops over ${r.micro[0].perIteration} calls; the figures are divided by that.</p>`
+        .map(
+          (m) =>
+            `<tr><td>${esc(m.name)}</td><td>${fmtInt(m.meanNs)}</td><td>${fmtInt(m.p50Ns)}</td><td>${fmtInt(m.p99Ns)}</td><td>${m.rmePct.toFixed(1)}</td><td>${fmtInt(m.samples)}</td><td class="l note">${esc(m.notes)}</td></tr>`,
+        )
+        .join(
+          "",
+        )}</table><p class="note">Each sample loops over ${r.micro[0].perIteration} calls; the figures are divided by that.</p>`
     : "";
   const scenarios = `<table>${r.scenarios.map((s) => `<tr><td>${esc(s.id)}</td><td class="l">${esc(s.title)}</td></tr>`).join("")}</table>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>openclaw-nats-eventstore bench ${esc(h.date)}</title><style>${CSS}</style></head><body>

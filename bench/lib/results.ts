@@ -98,10 +98,13 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
   const verified = accounted && stored === expected && (!rb || (rb.missing === 0 && rb.duplicates === 0));
   const notes = [...r.notes];
   if (r.errors > 0 && !offloaded && stored === expected) {
-    notes.push(`${r.errors} publishes reported failed (timed out) although JetStream stored every event: the host was too busy to take the acks in time`);
+    notes.push(
+      `${r.errors} publishes reported failed (timed out) although JetStream stored every event: the host was too busy to take the acks in time`,
+    );
   }
   if (stored !== expected) notes.push(`stream holds ${stored} of the ${expected} events offered and not dropped`);
-  if (rb && (rb.missing || rb.duplicates)) notes.push(`read-back: ${rb.missing} missing, ${rb.duplicates} duplicated or unknown`);
+  if (rb && (rb.missing || rb.duplicates))
+    notes.push(`read-back: ${rb.missing} missing, ${rb.duplicates} duplicated or unknown`);
   const perEvent = done > 0 ? 1 / done : 0;
   return {
     scenario: r.scenario,
@@ -142,7 +145,8 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
 /** Fills vsCeiling for every row of a scenario from its ceiling row. */
 export function addRatios(rows: Row[]): void {
   const ceiling = rows.find((r) => r.mode === "ceiling");
-  for (const r of rows) r.vsCeiling = ceiling && ceiling.eventsPerSec > 0 ? round(r.eventsPerSec / ceiling.eventsPerSec, 2) : null;
+  for (const r of rows)
+    r.vsCeiling = ceiling && ceiling.eventsPerSec > 0 ? round(r.eventsPerSec / ceiling.eventsPerSec, 2) : null;
 }
 
 /** A row for a run that failed outright (the error is in its notes). */

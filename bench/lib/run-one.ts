@@ -58,7 +58,11 @@ class SeqCheck {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-export async function runOne(spec: RunSpec, progress: (p: Progress) => void = () => {}, mark: (at: "start" | "end") => Promise<void> = async () => {}): Promise<RunResult> {
+export async function runOne(
+  spec: RunSpec,
+  progress: (p: Progress) => void = () => {},
+  mark: (at: "start" | "end") => Promise<void> = async () => {},
+): Promise<RunResult> {
   const s = spec.scenario;
   const notes: string[] = [];
   const mode = await createMode(spec);
@@ -161,7 +165,10 @@ export async function runOne(spec: RunSpec, progress: (p: Progress) => void = ()
           recordMs(stored, d);
         });
         readMessages = r.messages;
-        if (minStoredMinusIntended < -0.5) notes.push(`clock check: an event was stored ${(-minStoredMinusIntended).toFixed(2)} ms before its intended time`);
+        if (minStoredMinusIntended < -0.5)
+          notes.push(
+            `clock check: an event was stored ${(-minStoredMinusIntended).toFixed(2)} ms before its intended time`,
+          );
       }
 
       const readBackFigures =
@@ -170,7 +177,8 @@ export async function runOne(spec: RunSpec, progress: (p: Progress) => void = ()
               messages: readMessages,
               missing: check.missing(),
               duplicates: check.duplicates + check.foreign,
-              clockSkewMs: Number.isFinite(minStoredMinusIntended) && minStoredMinusIntended < 0 ? -minStoredMinusIntended : 0,
+              clockSkewMs:
+                Number.isFinite(minStoredMinusIntended) && minStoredMinusIntended < 0 ? -minStoredMinusIntended : 0,
             }
           : undefined;
 
@@ -191,10 +199,27 @@ export async function runOne(spec: RunSpec, progress: (p: Progress) => void = ()
         notes: [...notes, ...mode.notes],
       };
       if (s.load.kind === "read") {
-        return { ...base, seconds, latency: "", latencyBasis: "none", fill, readBack: readBackFigures, hostNs: 0, hostCalls: 0, notes: [...base.notes, `read ${readBytes} bytes`] };
+        return {
+          ...base,
+          seconds,
+          latency: "",
+          latencyBasis: "none",
+          fill,
+          readBack: readBackFigures,
+          hostNs: 0,
+          hostCalls: 0,
+          notes: [...base.notes, `read ${readBytes} bytes`],
+        };
       }
       if (plan) {
-        return { ...base, latency: encode(stored), latencyBasis: "intended->stored", ackLatency: encode(own), scheduleLag: encode(lag), readBack: readBackFigures };
+        return {
+          ...base,
+          latency: encode(stored),
+          latencyBasis: "intended->stored",
+          ackLatency: encode(own),
+          scheduleLag: encode(lag),
+          readBack: readBackFigures,
+        };
       }
       return { ...base, latency: encode(own) };
     } finally {

@@ -16,16 +16,22 @@ const SEED: Record<string, number> = {
 };
 
 export function summaryLines(r: BenchReport): string[] {
-  const find = (scenario: string, mode: string): Row | undefined => r.results.find((x) => x.scenario === scenario && x.mode === mode);
+  const find = (scenario: string, mode: string): Row | undefined =>
+    r.results.find((x) => x.scenario === scenario && x.mode === mode);
   const out: string[] = ["Design targets, offloaded mode, this run:"];
   const sustained = find("sustained", "offloaded");
-  if (sustained?.vsCeiling != null) out.push(`  sustained throughput vs the inbox-ack ceiling: ${sustained.vsCeiling.toFixed(2)} (target >= 0.90)`);
+  if (sustained?.vsCeiling != null)
+    out.push(`  sustained throughput vs the inbox-ack ceiling: ${sustained.vsCeiling.toFixed(2)} (target >= 0.90)`);
   const capture = r.micro.find((m) => m.name.startsWith("offloaded"));
-  if (capture) out.push(`  host cost of capture(), ~300-byte event: p50 ${fmtInt(capture.p50Ns)} ns per event (target ~1,000 ns)`);
+  if (capture)
+    out.push(`  host cost of capture(), ~300-byte event: p50 ${fmtInt(capture.p50Ns)} ns per event (target ~1,000 ns)`);
   const r10 = find("rate-10k", "offloaded");
   if (r10?.p99Ms != null) out.push(`  p99 at 10k events/s, intended -> stored: ${fmtMs(r10.p99Ms)} ms (target < 2 ms)`);
   const r20 = find("rate-20k", "offloaded");
-  if (r20) out.push(`  event-loop delay p99 at 20k events/s: ${fmtMs(r20.loopDelayP99Ms)} ms, idle ${fmtMs(r.header.idleLoopDelayP99Ms)} ms (target: within 1 ms of idle)`);
+  if (r20)
+    out.push(
+      `  event-loop delay p99 at 20k events/s: ${fmtMs(r20.loopDelayP99Ms)} ms, idle ${fmtMs(r.header.idleLoopDelayP99Ms)} ms (target: within 1 ms of idle)`,
+    );
   const redaction: string[] = [];
   for (const id of ["sustained", "payload-1KB", "secrets"]) {
     const on = find(id, "offloaded");
@@ -43,7 +49,10 @@ export function summaryLines(r: BenchReport): string[] {
   for (const [id, seed] of Object.entries(SEED)) {
     const o = find(id, "offloaded");
     const i = find(id, "inline");
-    if (o || i) vsSeed.push(`  ${id.padEnd(14)} seed ~${fmtInt(seed).padStart(6)}   inline ${fmtInt(i?.eventsPerSec ?? 0).padStart(8)}   offloaded ${fmtInt(o?.eventsPerSec ?? 0).padStart(8)} ev/s`);
+    if (o || i)
+      vsSeed.push(
+        `  ${id.padEnd(14)} seed ~${fmtInt(seed).padStart(6)}   inline ${fmtInt(i?.eventsPerSec ?? 0).padStart(8)}   offloaded ${fmtInt(o?.eventsPerSec ?? 0).padStart(8)} ev/s`,
+      );
   }
   if (vsSeed.length) out.push("Against the seed plugin's README table (its machine, not this one):", ...vsSeed);
   return out;

@@ -55,7 +55,9 @@ export function barChart(title: string, groups: BarGroup[], unit: string, width 
   }
   groups.forEach((g, gi) => {
     const y0 = top + gi * groupH;
-    parts.push(`<text x="${left - 8}" y="${num(y0 + (groupH - gap) / 2 + 4)}" class="lbl" text-anchor="end">${esc(g.label)}</text>`);
+    parts.push(
+      `<text x="${left - 8}" y="${num(y0 + (groupH - gap) / 2 + 4)}" class="lbl" text-anchor="end">${esc(g.label)}</text>`,
+    );
     g.bars.forEach((b, bi) => {
       const y = y0 + bi * (barH + 2);
       if (b.value === null || b.value <= 0) {
@@ -63,7 +65,9 @@ export function barChart(title: string, groups: BarGroup[], unit: string, width 
         return;
       }
       const w = Math.max(1, x(b.value) - left);
-      parts.push(`<rect x="${left}" y="${y}" width="${num(w)}" height="${barH}" fill="${MODE_COLORS[b.series] ?? "#555"}"><title>${esc(`${g.label} ${b.series}: ${b.text}`)}</title></rect>`);
+      parts.push(
+        `<rect x="${left}" y="${y}" width="${num(w)}" height="${barH}" fill="${MODE_COLORS[b.series] ?? "#555"}"><title>${esc(`${g.label} ${b.series}: ${b.text}`)}</title></rect>`,
+      );
       parts.push(`<text x="${num(left + w + 4)}" y="${num(y + barH - 2)}" class="val">${esc(b.text)}</text>`);
     });
   });
@@ -97,18 +101,28 @@ export function percentileChart(title: string, curves: Curve[], width = 440, hei
   const parts: string[] = [`<text x="${left}" y="16" class="t">${esc(title)}</text>`];
   for (const t of ticks) {
     parts.push(`<line x1="${left}" y1="${num(y(t))}" x2="${width - right}" y2="${num(y(t))}" class="grid"/>`);
-    parts.push(`<text x="${left - 5}" y="${num(y(t) + 4)}" class="tick" text-anchor="end">${t >= 1 ? t : t.toPrecision(1)}</text>`);
+    parts.push(
+      `<text x="${left - 5}" y="${num(y(t) + 4)}" class="tick" text-anchor="end">${t >= 1 ? t : t.toPrecision(1)}</text>`,
+    );
   }
   for (const p of [...NINES, 100]) {
     const px = num(x(p));
     parts.push(`<line x1="${px}" y1="${top}" x2="${px}" y2="${top + ph}" class="grid"/>`);
-    parts.push(`<text x="${px}" y="${height - bottom + 14}" class="tick" text-anchor="middle">${p === 100 ? "max" : p === 0 ? "0" : `p${p}`}</text>`);
+    parts.push(
+      `<text x="${px}" y="${height - bottom + 14}" class="tick" text-anchor="middle">${p === 100 ? "max" : p === 0 ? "0" : `p${p}`}</text>`,
+    );
   }
-  parts.push(`<text x="${left + pw / 2}" y="${height - 4}" class="tick" text-anchor="middle">percentile (log scale of nines); y: ms, log</text>`);
+  parts.push(
+    `<text x="${left + pw / 2}" y="${height - 4}" class="tick" text-anchor="middle">percentile (log scale of nines); y: ms, log</text>`,
+  );
   curves.forEach((c, ci) => {
     const d = c.points.map(([p, ms], i) => `${i ? "L" : "M"}${num(x(p))},${num(y(ms))}`).join(" ");
-    parts.push(`<path d="${d}" fill="none" stroke="${MODE_COLORS[c.series] ?? "#555"}" stroke-width="2"><title>${esc(c.series)}</title></path>`);
-    parts.push(`<text x="${width - right - 4}" y="${top + 12 + ci * 13}" class="lgd" text-anchor="end" fill="${MODE_COLORS[c.series] ?? "#555"}">${esc(c.series)}</text>`);
+    parts.push(
+      `<path d="${d}" fill="none" stroke="${MODE_COLORS[c.series] ?? "#555"}" stroke-width="2"><title>${esc(c.series)}</title></path>`,
+    );
+    parts.push(
+      `<text x="${width - right - 4}" y="${top + 12 + ci * 13}" class="lgd" text-anchor="end" fill="${MODE_COLORS[c.series] ?? "#555"}">${esc(c.series)}</text>`,
+    );
   });
   return svg(width, height, parts);
 }

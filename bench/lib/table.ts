@@ -11,16 +11,62 @@ export function fmtMs(v: number | null | undefined): string {
   if (v === null || v === undefined) return "-";
   if (v === 0) return "0";
   if (v >= 100) return String(Math.round(v));
-  return v.toPrecision(3).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  return v
+    .toPrecision(3)
+    .replace(/(\.\d*?)0+$/, "$1")
+    .replace(/\.$/, "");
 }
 
 function pad(cells: string[][], align: ("l" | "r")[]): string[] {
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  return cells.map((r) => r.map((c, i) => (align[i] === "l" ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+  return cells.map((r) =>
+    r
+      .map((c, i) => (align[i] === "l" ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
-const ROW_HEAD = ["scenario", "mode", "events", "acked ev/s", "MB/s", "x ceil", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "host ns/ev", "host CPU ns/ev", "loop p99", "ELU", "RSS MB", "err", "drop", "ok"];
-const ROW_ALIGN: ("l" | "r")[] = ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l"];
+const ROW_HEAD = [
+  "scenario",
+  "mode",
+  "events",
+  "acked ev/s",
+  "MB/s",
+  "x ceil",
+  "p50 ms",
+  "p99 ms",
+  "p99.9 ms",
+  "max ms",
+  "host ns/ev",
+  "host CPU ns/ev",
+  "loop p99",
+  "ELU",
+  "RSS MB",
+  "err",
+  "drop",
+  "ok",
+];
+const ROW_ALIGN: ("l" | "r")[] = [
+  "l",
+  "l",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "r",
+  "l",
+];
 
 function cells(r: Row): string[] {
   const noLat = r.latencyBasis === "none";
@@ -58,8 +104,24 @@ export function rowsTable(rows: Row[]): string[] {
 }
 
 export function microTable(micro: MicroResult[]): string[] {
-  const head = ["call, per event (host thread unless worker:)", "mean ns", "p50 ns", "p99 ns", "±%", "samples", "notes"];
-  const body = micro.map((m) => [m.name, fmtInt(m.meanNs), fmtInt(m.p50Ns), fmtInt(m.p99Ns), m.rmePct.toFixed(1), fmtInt(m.samples), m.notes]);
+  const head = [
+    "call, per event (host thread unless worker:)",
+    "mean ns",
+    "p50 ns",
+    "p99 ns",
+    "±%",
+    "samples",
+    "notes",
+  ];
+  const body = micro.map((m) => [
+    m.name,
+    fmtInt(m.meanNs),
+    fmtInt(m.p50Ns),
+    fmtInt(m.p99Ns),
+    m.rmePct.toFixed(1),
+    fmtInt(m.samples),
+    m.notes,
+  ]);
   return pad([head, head.map((h) => "-".repeat(h.length)), ...body], ["l", "r", "r", "r", "r", "r", "l"]);
 }
 

@@ -11,7 +11,7 @@ import { connectionOptions } from "../../workers/nats-connection.ts";
 import { seedEnvelope, seedSubject, type BenchEvent } from "../lib/events.ts";
 import { recordMs } from "../lib/latency.ts";
 import type { RunSpec } from "../lib/types.ts";
-import { more, waitUntil, OnLoopMode, type BenchMode, type Limit, type ModeStats, type Prepared } from "./mode.ts";
+import { more, waitUntil, OnLoopMode, type BenchMode, type Limit, type Prepared } from "./mode.ts";
 
 interface Encoded extends Prepared {
   subjects: string[];
@@ -133,5 +133,4 @@ export class CeilingMode extends OnLoopMode implements BenchMode {
   settle(timeoutMs: number): Promise<boolean> {
     return waitUntil(() => this.inFlight === 0 && this.queueHead === this.queue.length, timeoutMs);
   }
-
 }

@@ -7,7 +7,7 @@ import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { seedEnvelope, seedSubject, type BenchEvent } from "../lib/events.ts";
 import { recordMs } from "../lib/latency.ts";
 import type { RunSpec } from "../lib/types.ts";
-import { more, waitUntil, OnLoopMode, type BenchMode, type Limit, type ModeStats, type Prepared } from "./mode.ts";
+import { more, waitUntil, OnLoopMode, type BenchMode, type Limit, type Prepared } from "./mode.ts";
 
 /** The seed's publishTimeoutMs default. */
 const PUBLISH_TIMEOUT_MS = 5000;
@@ -27,7 +27,12 @@ export class InlineMode extends OnLoopMode implements BenchMode {
 
   async open(): Promise<void> {
     const u = new URL(this.spec.url);
-    this.nc = await connect({ servers: `${u.hostname}:${u.port || 4222}`, reconnect: true, maxReconnectAttempts: -1, timeout: 5000 });
+    this.nc = await connect({
+      servers: `${u.hostname}:${u.port || 4222}`,
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      timeout: 5000,
+    });
     this.js = jetstream(this.nc);
   }
 
@@ -43,7 +48,10 @@ export class InlineMode extends OnLoopMode implements BenchMode {
       await Promise.race([
         publishPromise,
         new Promise<never>((_resolve, reject) => {
-          timer = setTimeout(() => reject(new Error(`Publish timeout after ${PUBLISH_TIMEOUT_MS}ms`)), PUBLISH_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`Publish timeout after ${PUBLISH_TIMEOUT_MS}ms`)),
+            PUBLISH_TIMEOUT_MS,
+          );
         }),
       ]).finally(() => clearTimeout(timer));
       return true;
@@ -91,5 +99,4 @@ export class InlineMode extends OnLoopMode implements BenchMode {
     if (this.lastError && !this.notes.includes(this.lastError)) this.notes.push(`last error: ${this.lastError}`);
     return ok;
   }
-
 }

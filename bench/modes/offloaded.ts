@@ -36,7 +36,6 @@ interface Baseline {
 export class OffloadedMode implements BenchMode {
   readonly name: "offloaded" | "offloaded-noredact";
   readonly notes: string[] = [];
-  private readonly spec: RunSpec;
   private readonly config: EventStoreConfig;
   private readonly p: EventPipeline;
   private readonly c: Float64Array;
@@ -50,7 +49,6 @@ export class OffloadedMode implements BenchMode {
   private readonly errors: string[] = [];
 
   constructor(spec: RunSpec) {
-    this.spec = spec;
     this.name = spec.mode === "offloaded-noredact" ? spec.mode : "offloaded";
     this.config = offloadedConfig(spec, this.name === "offloaded");
     const logger = { info() {}, warn: (m: string) => this.errors.push(m), error: (m: string) => this.errors.push(m) };
@@ -65,7 +63,8 @@ export class OffloadedMode implements BenchMode {
   async open(): Promise<void> {
     this.p.start();
     const ok = await waitUntil(() => this.p.supervisor.connection === "connected", 20_000);
-    if (!ok) throw new Error(`offloaded pipeline did not connect: ${this.p.supervisor.lastError ?? this.errors.join("; ")}`);
+    if (!ok)
+      throw new Error(`offloaded pipeline did not connect: ${this.p.supervisor.lastError ?? this.errors.join("; ")}`);
   }
 
   prepare(events: BenchEvent[]): Prepared {
@@ -128,7 +127,13 @@ export class OffloadedMode implements BenchMode {
   async beginMeasure(): Promise<void> {
     const c = this.c;
     const snap = await this.p.supervisor.latency();
-    this.base = { captured: c[C.captured], acked: c[C.acked], failed: c[C.failed], dropped: this.dropped(), latency: snap?.captureToAck };
+    this.base = {
+      captured: c[C.captured],
+      acked: c[C.acked],
+      failed: c[C.failed],
+      dropped: this.dropped(),
+      latency: snap?.captureToAck,
+    };
     this.hostMs = this.hostSpans = this.hostEvents = 0;
   }
 
@@ -153,7 +158,8 @@ export class OffloadedMode implements BenchMode {
 
   async close(): Promise<void> {
     const c = this.c;
-    if (c[C.retried] > 0) this.notes.push(`worker re-published ${c[C.retried]} records (${c[C.duplicates]} acked as duplicates)`);
+    if (c[C.retried] > 0)
+      this.notes.push(`worker re-published ${c[C.retried]} records (${c[C.duplicates]} acked as duplicates)`);
     if (c[C.workerCrashes] > 0) this.notes.push(`worker crashed ${c[C.workerCrashes]} times`);
     for (const e of this.errors.slice(0, 3)) this.notes.push(e);
     await this.p.stop();

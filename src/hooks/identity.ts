@@ -39,5 +39,12 @@ export function agentOf(event: Bag, ctx: Bag): string | undefined {
 }
 
 export function sessionOf(event: Bag, ctx: Bag): string {
-  return str(ctx.sessionKey) ?? str(event.sessionKey) ?? str(ctx.sessionId) ?? str(event.sessionId) ?? str(ctx.requesterSessionKey) ?? UNKNOWN;
+  return (
+    str(ctx.sessionKey) ??
+    str(event.sessionKey) ??
+    str(ctx.sessionId) ??
+    str(event.sessionId) ??
+    str(ctx.requesterSessionKey) ??
+    UNKNOWN
+  );
 }

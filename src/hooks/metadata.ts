@@ -13,7 +13,14 @@ const TOKEN = /^[^\s\u0000-\u001f\u007f]+$/;
 /** Error codes such as ENOENT, ETIMEDOUT or ERR_INVALID_ARG_TYPE are kinds, not text. */
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,47}$/;
 const BUILTIN_ERRORS = new Set([
-  "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError", "AggregateError",
+  "Error",
+  "TypeError",
+  "RangeError",
+  "SyntaxError",
+  "ReferenceError",
+  "EvalError",
+  "URIError",
+  "AggregateError",
 ]);
 
 /** Objects the summaries built (their fields are names, kinds and numbers): metadataOnly keeps them. */

@@ -46,7 +46,7 @@ export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => Event
       const session = spec.system ? SYSTEM : sessionOf(e, c);
       const payload = spec.extract(e, c, full);
       p.capture(type, agent, session, full ? payload : metadataOnly(payload), label);
-      if (spec.also && spec.also.when(e)) {
+      if (spec.also?.when(e)) {
         const more = spec.also.extract(e, c, full);
         p.capture(alsoType, agent, session, full ? more : metadataOnly(more), label);
       }
@@ -64,7 +64,11 @@ export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => Event
   };
 }
 
-export function registerHooks(api: OpenClawPluginApi, config: EventStoreConfig, pipeline: () => EventPipeline | undefined): string[] {
+export function registerHooks(
+  api: OpenClawPluginApi,
+  config: EventStoreConfig,
+  pipeline: () => EventPipeline | undefined,
+): string[] {
   const full = config.privacy === "full";
   const hooks = selectedHooks(config);
   for (const spec of hooks) api.on(spec.hook, makeHandler(spec, full, pipeline));

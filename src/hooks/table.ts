@@ -20,7 +20,8 @@ export interface HookSpec {
   also?: { type: string; when: (e: Bag) => boolean; extract: Extract };
 }
 
-const len = (v: unknown): number | undefined => (typeof v === "string" ? v.length : Array.isArray(v) ? v.length : undefined);
+const len = (v: unknown): number | undefined =>
+  typeof v === "string" ? v.length : Array.isArray(v) ? v.length : undefined;
 const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 /** Fields of an OpenClaw tool result (AgentToolResult): names the host defines, safe to list. */
@@ -81,7 +82,13 @@ export const HOOKS: readonly HookSpec[] = [
   {
     hook: "message_sending",
     type: "msg.sending",
-    extract: (e, ctx, full) => content({ to: e.to, channel: ctx.channelId, replyToId: e.replyToId, threadId: e.threadId }, "content", e.content, full),
+    extract: (e, ctx, full) =>
+      content(
+        { to: e.to, channel: ctx.channelId, replyToId: e.replyToId, threadId: e.threadId },
+        "content",
+        e.content,
+        full,
+      ),
   },
   {
     hook: "message_sent",
@@ -96,7 +103,17 @@ export const HOOKS: readonly HookSpec[] = [
   {
     hook: "before_tool_call",
     type: "tool.call",
-    extract: (e, ctx, full) => structured({ toolName: e.toolName ?? ctx.toolName, toolCallId: e.toolCallId ?? ctx.toolCallId, runId: e.runId ?? ctx.runId }, "params", e.params, full),
+    extract: (e, ctx, full) =>
+      structured(
+        {
+          toolName: e.toolName ?? ctx.toolName,
+          toolCallId: e.toolCallId ?? ctx.toolCallId,
+          runId: e.runId ?? ctx.runId,
+        },
+        "params",
+        e.params,
+        full,
+      ),
   },
   {
     hook: "after_tool_call",
@@ -119,7 +136,19 @@ export const HOOKS: readonly HookSpec[] = [
     // Fires once per run, before the model is called, and needs no conversation access.
     hook: "agent_turn_prepare",
     type: "run.start",
-    extract: (e, ctx, full) => content({ runId: ctx.runId, trigger: ctx.trigger, provider: ctx.modelProviderId, model: ctx.modelId, channel: ctx.channelId ?? ctx.channel }, "prompt", e.prompt, full),
+    extract: (e, ctx, full) =>
+      content(
+        {
+          runId: ctx.runId,
+          trigger: ctx.trigger,
+          provider: ctx.modelProviderId,
+          model: ctx.modelId,
+          channel: ctx.channelId ?? ctx.channel,
+        },
+        "prompt",
+        e.prompt,
+        full,
+      ),
   },
   {
     hook: "agent_end",
@@ -189,12 +218,26 @@ export const HOOKS: readonly HookSpec[] = [
     type: "session.compaction_end",
     extract: (e) => ({ messageCount: e.messageCount, compactedCount: e.compactedCount, tokenCount: e.tokenCount }),
   },
-  { hook: "before_reset", type: "session.reset", extract: (e) => ({ reason: e.reason, messageCount: Array.isArray(e.messages) ? e.messages.length : undefined }) },
-  { hook: "session_start", type: "session.start", extract: (e, ctx) => ({ sessionId: e.sessionId ?? ctx.sessionId, resumedFrom: e.resumedFrom }) },
+  {
+    hook: "before_reset",
+    type: "session.reset",
+    extract: (e) => ({ reason: e.reason, messageCount: Array.isArray(e.messages) ? e.messages.length : undefined }),
+  },
+  {
+    hook: "session_start",
+    type: "session.start",
+    extract: (e, ctx) => ({ sessionId: e.sessionId ?? ctx.sessionId, resumedFrom: e.resumedFrom }),
+  },
   {
     hook: "session_end",
     type: "session.end",
-    extract: (e, ctx) => ({ sessionId: e.sessionId ?? ctx.sessionId, messageCount: e.messageCount, durationMs: e.durationMs, reason: e.reason, nextSessionId: e.nextSessionId }),
+    extract: (e, ctx) => ({
+      sessionId: e.sessionId ?? ctx.sessionId,
+      messageCount: e.messageCount,
+      durationMs: e.durationMs,
+      reason: e.reason,
+      nextSessionId: e.nextSessionId,
+    }),
   },
   { hook: "gateway_start", type: "gateway.start", system: true, extract: (e) => ({ port: e.port }) },
   { hook: "gateway_stop", type: "gateway.stop", system: true, extract: (e) => ({ reason: e.reason }) },
@@ -202,7 +245,14 @@ export const HOOKS: readonly HookSpec[] = [
   {
     hook: "model_call_started",
     type: "model.call_start",
-    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, callId: e.callId, provider: e.provider, model: e.model, api: e.api, transport: e.transport }),
+    extract: (e, ctx) => ({
+      runId: e.runId ?? ctx.runId,
+      callId: e.callId,
+      provider: e.provider,
+      model: e.model,
+      api: e.api,
+      transport: e.transport,
+    }),
   },
   {
     hook: "model_call_ended",
@@ -223,7 +273,14 @@ export const HOOKS: readonly HookSpec[] = [
   {
     hook: "subagent_spawned",
     type: "subagent.spawned",
-    extract: (e, ctx) => ({ runId: e.runId ?? ctx.runId, childSessionKey: e.childSessionKey ?? ctx.childSessionKey, childAgentId: e.agentId, label: e.label, mode: e.mode, model: e.resolvedModel }),
+    extract: (e, ctx) => ({
+      runId: e.runId ?? ctx.runId,
+      childSessionKey: e.childSessionKey ?? ctx.childSessionKey,
+      childAgentId: e.agentId,
+      label: e.label,
+      mode: e.mode,
+      model: e.resolvedModel,
+    }),
   },
   {
     hook: "subagent_ended",
@@ -241,18 +298,32 @@ export const HOOKS: readonly HookSpec[] = [
         full,
       ),
   },
-  { hook: "cron_changed", type: "cron.changed", system: true, extract: (e) => ({ action: e.action, jobId: e.jobId, agentId: e.agentId, nextRunAtMs: e.nextRunAtMs }) },
+  {
+    hook: "cron_changed",
+    type: "cron.changed",
+    system: true,
+    extract: (e) => ({ action: e.action, jobId: e.jobId, agentId: e.agentId, nextRunAtMs: e.nextRunAtMs }),
+  },
   {
     hook: "skill_changed",
     type: "skill.changed",
     system: true,
-    extract: (e) => ({ action: e.action, source: e.source, name: (e.after as Bag | undefined)?.name ?? (e.before as Bag | undefined)?.name }),
+    extract: (e) => ({
+      action: e.action,
+      source: e.source,
+      name: (e.after as Bag | undefined)?.name ?? (e.before as Bag | undefined)?.name,
+    }),
   },
   {
     hook: "before_install",
     type: "plugin.install",
     system: true,
-    extract: (e) => ({ targetType: e.targetType, targetName: e.targetName, origin: e.origin, sourcePathKind: e.sourcePathKind }),
+    extract: (e) => ({
+      targetType: e.targetType,
+      targetName: e.targetName,
+      origin: e.origin,
+      sourcePathKind: e.sourcePathKind,
+    }),
   },
 ];
 

@@ -245,7 +245,7 @@ export class OrderedReader {
     // Status messages (code 100): a flow-control request carries a reply subject; an idle
     // heartbeat tells the last consumer sequence sent, and a reply subject when flow control stalled.
     const h = m.headers;
-    if (!h || h.code !== 100) return;
+    if (h?.code !== 100) return;
     const fc = m.reply || h.get("Nats-Consumer-Stalled");
     if (fc) {
       if (this.paused) this.heldReplies.push(fc);

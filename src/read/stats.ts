@@ -134,7 +134,7 @@ export function renderStats(s: Stats, style: Style = PLAIN): string {
     f.runId !== undefined && `run ${f.runId}`,
   ].filter(Boolean);
   const lines = [
-    style.bold(`stream ${st.name}`) + `: ${n(st.messages)} events, ${size(st.bytes)}, ${st.storage} storage${span}`,
+    `${style.bold(`stream ${st.name}`)}: ${n(st.messages)} events, ${size(st.bytes)}, ${st.storage} storage${span}`,
     `limits: max messages ${limit(lim.maxMessages, n)}, max bytes ${limit(lim.maxBytes, size)}, ` +
       `max age ${age(lim.maxAgeMs)}, ` +
       `duplicate window ${window(lim.duplicateWindowMs)}, discard ${lim.discard}; subjects ${st.subjects.join(" ")}`,

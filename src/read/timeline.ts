@@ -206,7 +206,7 @@ export function totalsText(tot: Totals): string[] {
 export function renderTimeline(t: Timeline, style: Style = PLAIN): string {
   const lines: string[] = [];
   const span = t.first !== undefined && t.last !== undefined ? `  ${formatTime(t.first)} → ${formatTime(t.last)}` : "";
-  lines.push(style.bold(`session ${t.session}`) + `  (agent ${t.agents.join(", ") || "?"})${span}`);
+  lines.push(`${style.bold(`session ${t.session}`)}  (agent ${t.agents.join(", ") || "?"})${span}`);
   if (t.entries.length === 0) lines.push("no events");
   for (const e of t.entries) {
     lines.push(`${style.dim(formatTime(e.ts).slice(11))}  ${"  ".repeat(e.depth)}${e.text}`);

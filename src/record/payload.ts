@@ -24,7 +24,12 @@ const NODE_BUDGET = 4096;
 // Standard MessagePack (no msgpackr records or extensions for undefined) so any MessagePack
 // reader can decode the payload; undefined properties are left out, as JSON does.
 // (skipValues is a msgpackr option its type declarations do not list yet.)
-const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: true, skipValues: [undefined] } as ConstructorParameters<typeof Packr>[0]);
+const packr = new Packr({
+  useRecords: false,
+  moreTypes: false,
+  encodeUndefinedAsNil: true,
+  skipValues: [undefined],
+} as ConstructorParameters<typeof Packr>[0]);
 
 // ---------------------------------------------------------------------------------------------
 // The look: is the payload small and plain enough for the plain encoder? The host thread runs one
@@ -302,7 +307,8 @@ function copy(v: unknown, depth: number, b: Budget, seen: Set<object>): unknown 
       const w = copy(x, depth + 1, b, seen);
       if (w === undefined || w === OMITTED) continue;
       // `out["__proto__"] = w` would set the copy's prototype and lose the key: define it instead.
-      if (k === "__proto__") Object.defineProperty(out, k, { value: w, enumerable: true, writable: true, configurable: true });
+      if (k === "__proto__")
+        Object.defineProperty(out, k, { value: w, enumerable: true, writable: true, configurable: true });
       else out[k] = w;
     }
     return out;

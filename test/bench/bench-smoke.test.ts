@@ -17,7 +17,13 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 describe("npm run bench", () => {
   it("runs the quick sequential scenario in every mode and writes well-formed results", async () => {
     const lines: string[] = [];
-    const outcome = await runBench({ quick: true, only: "sequential", outDir: out, log: (l) => lines.push(l), progress: false });
+    const outcome = await runBench({
+      quick: true,
+      only: "sequential",
+      outDir: out,
+      log: (l) => lines.push(l),
+      progress: false,
+    });
 
     const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
     expect(json.header).toMatchObject({ quick: true, only: ["sequential"] });
@@ -31,7 +37,18 @@ describe("npm run bench", () => {
     expect(json.results.map((r: { mode: string }) => r.mode).sort()).toEqual([...MODES].sort());
     for (const r of json.results) {
       expect(r.scenario).toBe("sequential");
-      for (const key of ["eventsPerSec", "p50Ms", "p99Ms", "p999Ms", "hostNsPerEvent", "loopDelayP99Ms", "elu", "rssMb", "errors", "dropped"]) {
+      for (const key of [
+        "eventsPerSec",
+        "p50Ms",
+        "p99Ms",
+        "p999Ms",
+        "hostNsPerEvent",
+        "loopDelayP99Ms",
+        "elu",
+        "rssMb",
+        "errors",
+        "dropped",
+      ]) {
         expect(typeof r[key], `${r.mode}.${key}`).toBe("number");
         expect(Number.isFinite(r[key]), `${r.mode}.${key}`).toBe(true);
       }

@@ -9,7 +9,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeModel, type FakeModel } from "./harness/fake-model.ts";
-import { packPlugin, startGateway, stopAllGateways, turnText, waitUntil, type GatewayStopResult, type OpenClawGateway } from "./harness/openclaw-gateway.ts";
+import {
+  packPlugin,
+  startGateway,
+  stopAllGateways,
+  turnText,
+  waitUntil,
+  type GatewayStopResult,
+  type OpenClawGateway,
+} from "./harness/openclaw-gateway.ts";
 
 const PROBE_DIR = fileURLToPath(new URL("./fixtures/probe-plugin/", import.meta.url));
 const PLUGIN_ID = "e2e-probe";
@@ -92,7 +100,9 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
     const t = Date.now();
     const result = await gw!.agentTurn("e2e-turn", "Harness turn: list the workspace, then answer.");
     timings.agentTurn = Date.now() - t;
-    timings.agentTurnGatewaySide = Number((result as { result?: { meta?: { durationMs?: number } } }).result?.meta?.durationMs);
+    timings.agentTurnGatewaySide = Number(
+      (result as { result?: { meta?: { durationMs?: number } } }).result?.meta?.durationMs,
+    );
     expect(result).toMatchObject({ status: "ok" });
     expect(turnText(result)).toMatch(/^FAKE_FINAL: turn complete/);
     const answers = model!.log().map((r) => r.answer);
@@ -140,7 +150,8 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
     expect(stopped.exitCode === 0 || stopped.signal === "SIGTERM").toBe(true);
     expect(gw!.anythingRunning()).toBe(false);
     expect(stopped.log).toMatch(/shutdown\] completed cleanly/);
-    const token = (JSON.parse(readFileSync(gw!.configPath, "utf8")) as { gateway: { auth: { token: string } } }).gateway.auth.token;
+    const token = (JSON.parse(readFileSync(gw!.configPath, "utf8")) as { gateway: { auth: { token: string } } }).gateway
+      .auth.token;
     expect(token.length).toBeGreaterThan(20);
     expect(stopped.log).not.toContain(token);
 
@@ -175,7 +186,10 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
     for (const h of ["session_start", "llm_input", "before_tool_call", "after_tool_call", "agent_end", "llm_output"]) {
       const hits = inTurn(h);
       expect(hits.length, `${h} for ${turnKey}`).toBeGreaterThanOrEqual(1);
-      expect(hits.every((l) => l.agentId === "main"), `${h} agentId`).toBe(true);
+      expect(
+        hits.every((l) => l.agentId === "main"),
+        `${h} agentId`,
+      ).toBe(true);
     }
     expect(inTurn("before_tool_call")[0]?.toolName).toBe("ls");
     expect(inTurn("after_tool_call")[0]?.toolName).toBe("ls");
@@ -185,7 +199,8 @@ describe("OpenClaw real-host harness (probe plugin)", () => {
 
     // which registration instance receives what (OpenClaw 2026.9.6)
     const modesOf = (h: string) => new Set(all.filter((l) => l.hook === h).map((l) => l.mode));
-    for (const h of ["gateway_start", "gateway_stop", "session_start", "session_end"]) expect([...modesOf(h)], h).toEqual(["full"]);
+    for (const h of ["gateway_start", "gateway_stop", "session_start", "session_end"])
+      expect([...modesOf(h)], h).toEqual(["full"]);
     for (const h of ["llm_input", "llm_output", "agent_end", "before_tool_call", "after_tool_call"]) {
       expect([...modesOf(h)], h).toEqual(["discovery"]);
     }

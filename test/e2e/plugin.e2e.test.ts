@@ -13,7 +13,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeModel, type FakeModel } from "./harness/fake-model.ts";
-import { packPlugin, startGateway, stopAllGateways, turnText, waitUntil, type GatewayStopResult, type OpenClawGateway } from "./harness/openclaw-gateway.ts";
+import {
+  packPlugin,
+  startGateway,
+  stopAllGateways,
+  turnText,
+  waitUntil,
+  type GatewayStopResult,
+  type OpenClawGateway,
+} from "./harness/openclaw-gateway.ts";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { readStream, streamMessageCount } from "../helpers/stream-reader.ts";
 import type { Envelope } from "../../src/event-types.ts";
@@ -80,7 +88,11 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
   }, 60_000);
 
   it("loads at gateway start and publishes gateway.start", async () => {
-    await waitUntil(async () => (await streamMessageCount(nats!.url, STREAM).catch(() => 0)) > 0, 30_000, "first event in the stream");
+    await waitUntil(
+      async () => (await streamMessageCount(nats!.url, STREAM).catch(() => 0)) > 0,
+      30_000,
+      "first event in the stream",
+    );
     expect(gw!.logText()).toMatch(/nats-eventstore/);
   });
 
@@ -94,7 +106,9 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     // llm_output fires after agent_end, right after the turn returns: wait until the turn's events are stored.
     await waitUntil(
       async () => {
-        const s = (await gw!.call("eventstore.status")) as { counters?: { acked: number; pending: number; captured: number } };
+        const s = (await gw!.call("eventstore.status")) as {
+          counters?: { acked: number; pending: number; captured: number };
+        };
         return s.counters !== undefined && s.counters.pending === 0 && s.counters.acked >= 10;
       },
       30_000,
@@ -118,7 +132,9 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     expect(s.latency.captureToAck.p99).toBeGreaterThan(0);
     expect(s.latency.captureToAck.max).toBeGreaterThanOrEqual(s.latency.captureToAck.p99);
     expect(s.hints).toEqual([]); // conversation access is granted
-    console.log(`[e2e] eventstore.status: ${JSON.stringify({ counters: s.counters, latency: s.latency, host: s.host })}`);
+    console.log(
+      `[e2e] eventstore.status: ${JSON.stringify({ counters: s.counters, latency: s.latency, host: s.host })}`,
+    );
   }, 90_000);
 
   it("answers /eventstatus in chat", async () => {
@@ -148,7 +164,11 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
   it("keeps publishing after its own config changes (its registration is replaced)", async () => {
     const before = await status();
     const applied = /config hot reload applied \(.*plugins\.entries\.nats-eventstore/;
-    const reloads = () => gw!.logText().split("\n").filter((l) => applied.test(l)).length;
+    const reloads = () =>
+      gw!
+        .logText()
+        .split("\n")
+        .filter((l) => applied.test(l)).length;
     const earlier = reloads();
     const key = "plugins.entries.nats-eventstore.config.excludeHooks";
     await gw!.cli(["config", "set", key, '["cron_changed"]', "--strict-json"], { timeoutMs: 120_000 });
@@ -167,9 +187,27 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     expect(stopped.forced).toBe(false);
     expect(gw!.anythingRunning()).toBe(false);
     const msgs = await readStream(nats!.url, STREAM);
-    events = msgs.map((m) => ({ subject: m.subject, msgId: m.msgId, env: JSON.parse(Buffer.from(m.data).toString()) as Envelope }));
+    events = msgs.map((m) => ({
+      subject: m.subject,
+      msgId: m.msgId,
+      env: JSON.parse(Buffer.from(m.data).toString()) as Envelope,
+    }));
     const types = new Set(events.map((e) => e.env.type));
-    for (const t of ["gateway.start", "session.start", "run.start", "llm.input", "llm.output", "tool.call", "tool.result", "run.end", "gateway.stop", "model.call_start", "model.call_end", "msg.in", "session.end"]) {
+    for (const t of [
+      "gateway.start",
+      "session.start",
+      "run.start",
+      "llm.input",
+      "llm.output",
+      "tool.call",
+      "tool.result",
+      "run.end",
+      "gateway.stop",
+      "model.call_start",
+      "model.call_end",
+      "msg.in",
+      "session.end",
+    ]) {
       expect(types, t).toContain(t);
     }
     // Every envelope: seed shape, its id as Nats-Msg-Id, subject {prefix}.{agent}.{type}, ids unique.
@@ -180,16 +218,33 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     }
     expect(new Set(events.map((e) => e.env.id)).size).toBe(events.length);
 
-    const of = (type: string, session = TURN_KEY) => events.filter((e) => e.env.type === type && e.env.session === session);
-    for (const t of ["run.start", "llm.input", "llm.output", "tool.call", "tool.result", "run.end", "model.call_start", "model.call_end"]) {
+    const of = (type: string, session = TURN_KEY) =>
+      events.filter((e) => e.env.type === type && e.env.session === session);
+    for (const t of [
+      "run.start",
+      "llm.input",
+      "llm.output",
+      "tool.call",
+      "tool.result",
+      "run.end",
+      "model.call_start",
+      "model.call_end",
+    ]) {
       const hits = of(t);
       expect(hits.length, `${t} in ${TURN_KEY}`).toBeGreaterThanOrEqual(1);
-      expect(hits.every((e) => e.env.agent === "main"), `${t} agent`).toBe(true);
+      expect(
+        hits.every((e) => e.env.agent === "main"),
+        `${t} agent`,
+      ).toBe(true);
     }
     expect(of("tool.call")[0].env.payload).toMatchObject({ toolName: "ls", params: { path: "." } });
     expect(of("tool.result")[0].env.payload).toMatchObject({ toolName: "ls", durationMs: expect.any(Number) });
     expect(of("run.end")[0].env.payload).toMatchObject({ success: true });
-    expect(of("llm.input")[0].env.payload).toMatchObject({ provider: "fake", model: "fake-model", promptLength: expect.any(Number) });
+    expect(of("llm.input")[0].env.payload).toMatchObject({
+      provider: "fake",
+      model: "fake-model",
+      promptLength: expect.any(Number),
+    });
     expect(JSON.stringify(of("llm.input")[0].env.payload)).not.toMatch(/Harness turn/); // metadata only
     expect(of("llm.output")[0].env.payload).toMatchObject({ assistantTextCount: expect.any(Number) });
     expect(of("run.start")[0].env.payload).toMatchObject({ prompt: expect.stringContaining("Harness turn") });
@@ -202,9 +257,15 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     }
     expect(events.find((e) => e.env.type === "gateway.start")!.env.payload).toMatchObject({ port: expect.any(Number) });
     // The /eventstatus command arrived as a message on the webchat path.
-    expect(events.some((e) => e.env.type === "msg.in" && e.env.agent === "main" && e.env.payload.content === "/eventstatus")).toBe(true);
+    expect(
+      events.some((e) => e.env.type === "msg.in" && e.env.agent === "main" && e.env.payload.content === "/eventstatus"),
+    ).toBe(true);
     // Shutdown: gateway.stop and the session ends of the stop were still delivered (drained before exit).
-    expect(events.some((e) => e.env.type === "session.end" && e.env.session === TURN_KEY && e.env.payload.reason === "shutdown")).toBe(true);
+    expect(
+      events.some(
+        (e) => e.env.type === "session.end" && e.env.session === TURN_KEY && e.env.payload.reason === "shutdown",
+      ),
+    ).toBe(true);
     // No event anywhere is labelled with an agent that does not exist here.
     expect(new Set(events.map((e) => e.env.agent))).toEqual(new Set(["main", "system"]));
   }, 60_000);
@@ -226,7 +287,10 @@ describe("nats-eventstore in a real OpenClaw gateway", () => {
     // Every session the test opened ended at the shutdown, after the reloads.
     for (const key of ["e2e-turn", "e2e-cmd", "e2e-spawn", "e2e-exec", "e2e-after"]) {
       const ends = events.filter((e) => e.env.type === "session.end" && e.env.session === `agent:main:${key}`);
-      expect(ends.map((e) => e.env.payload.reason), key).toEqual(["shutdown"]);
+      expect(
+        ends.map((e) => e.env.payload.reason),
+        key,
+      ).toEqual(["shutdown"]);
     }
     // excludeHooks took effect with the replacement: no cron events after it.
     const replaced = events.findIndex((e) => e.env.type === "gateway.stop");

@@ -33,7 +33,7 @@ function deepArray(depth: number): unknown[] {
 
 export const DEEP_OBJECT = deepObject(100_000);
 export const DEEP_ARRAY = deepArray(100_000);
-export const BIG_STRING = "x".repeat(3 * 1024 * 1024 - 7) + "\ud83d\ude00end"; // ~3 MiB, ends in a surrogate pair
+export const BIG_STRING = `${"x".repeat(3 * 1024 * 1024 - 7)}\ud83d\ude00end`; // ~3 MiB, ends in a surrogate pair
 export const BIG_SURROGATES = "\ud800a\udfff".repeat(200_000); // lone surrogates, 600k units
 export const BIG_MULTIBYTE = "é漢".repeat(600_000); // 2- and 3-byte UTF-8
 export const LONG_ARRAY = Array.from({ length: 200_000 }, (_, i) => i);
@@ -75,22 +75,93 @@ export const GIANTS: Record<string, unknown> = {
   "5 MB boxed string": new String(flat("b".repeat(5 * 1024 * 1024))),
   "50,000-entry Map": new Map(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, { i }])),
   "50,000-item Set": new Set(Array.from({ length: 50_000 }, (_, i) => `s${i}`)),
-  "an Error with a 5 MB message and a 5 MB stderr": Object.assign(new Error(flat("m".repeat(5 * 1024 * 1024))), { stderr: flat("e".repeat(5 * 1024 * 1024)) }),
+  "an Error with a 5 MB message and a 5 MB stderr": Object.assign(new Error(flat("m".repeat(5 * 1024 * 1024))), {
+    stderr: flat("e".repeat(5 * 1024 * 1024)),
+  }),
 };
 
 // Known field names of every hook's event and ctx, so hostile values reach what extract() reads.
 export const EVENT_FIELDS = [
-  "from", "timestamp", "messageId", "senderId", "threadId", "metadata", "content", "to", "replyToId", "success", "error",
-  "toolName", "toolCallId", "runId", "params", "result", "durationMs", "prompt", "messages", "sessionId", "provider", "model",
-  "systemPrompt", "historyMessages", "imagesCount", "tools", "assistantTexts", "usage", "messageCount", "compactingCount",
-  "tokenCount", "compactedCount", "reason", "resumedFrom", "nextSessionId", "port", "callId", "api", "transport", "outcome",
-  "errorCategory", "timeToFirstByteMs", "requestPayloadBytes", "responseStreamBytes", "childSessionKey", "agentId", "label",
-  "mode", "resolvedModel", "targetSessionKey", "targetKind", "action", "jobId", "nextRunAtMs", "source", "after", "before",
-  "targetType", "targetName", "origin", "sourcePathKind", "sessionKey",
+  "from",
+  "timestamp",
+  "messageId",
+  "senderId",
+  "threadId",
+  "metadata",
+  "content",
+  "to",
+  "replyToId",
+  "success",
+  "error",
+  "toolName",
+  "toolCallId",
+  "runId",
+  "params",
+  "result",
+  "durationMs",
+  "prompt",
+  "messages",
+  "sessionId",
+  "provider",
+  "model",
+  "systemPrompt",
+  "historyMessages",
+  "imagesCount",
+  "tools",
+  "assistantTexts",
+  "usage",
+  "messageCount",
+  "compactingCount",
+  "tokenCount",
+  "compactedCount",
+  "reason",
+  "resumedFrom",
+  "nextSessionId",
+  "port",
+  "callId",
+  "api",
+  "transport",
+  "outcome",
+  "errorCategory",
+  "timeToFirstByteMs",
+  "requestPayloadBytes",
+  "responseStreamBytes",
+  "childSessionKey",
+  "agentId",
+  "label",
+  "mode",
+  "resolvedModel",
+  "targetSessionKey",
+  "targetKind",
+  "action",
+  "jobId",
+  "nextRunAtMs",
+  "source",
+  "after",
+  "before",
+  "targetType",
+  "targetName",
+  "origin",
+  "sourcePathKind",
+  "sessionKey",
 ];
 export const CTX_FIELDS = [
-  "agentId", "sessionKey", "sessionId", "requesterSessionKey", "conversationId", "childSessionKey", "channelId", "channel",
-  "messageId", "senderId", "toolName", "toolCallId", "runId", "trigger", "modelProviderId", "modelId",
+  "agentId",
+  "sessionKey",
+  "sessionId",
+  "requesterSessionKey",
+  "conversationId",
+  "childSessionKey",
+  "channelId",
+  "channel",
+  "messageId",
+  "senderId",
+  "toolName",
+  "toolCallId",
+  "runId",
+  "trigger",
+  "modelProviderId",
+  "modelId",
 ];
 
 export class Fuzzer {
@@ -125,9 +196,14 @@ export class Fuzzer {
       case 2:
         return `tail\udfff`; // lone low surrogate
       case 3:
-        return "\u0000\u0001\n\r\t\"\\\u2028\u2029\u007f";
+        return '\u0000\u0001\n\r\t"\\\u2028\u2029\u007f';
       case 4:
-        return "agent:" + this.pick(["main", "", "a.b*c>", "\ud83d", " ", "x".repeat(300)]) + ":" + this.pick(["s", "\udc00"]);
+        return (
+          "agent:" +
+          this.pick(["main", "", "a.b*c>", "\ud83d", " ", "x".repeat(300)]) +
+          ":" +
+          this.pick(["s", "\udc00"])
+        );
       case 5:
         return "😀".repeat(1 + this.int(300)); // surrogate pairs; cutting them in half makes lone ones
       case 6:
@@ -216,8 +292,16 @@ export class Fuzzer {
       case 5: {
         const m = new Map<unknown, unknown>();
         this.pool.push(m);
-        for (let i = this.int(5); i > 0; i--) m.set(this.chance(0.5) ? this.key() : this.value(depth + 1), this.value(depth + 1));
-        m.set({ toString: () => { throw new Error("hostile key"); } }, 1);
+        for (let i = this.int(5); i > 0; i--)
+          m.set(this.chance(0.5) ? this.key() : this.value(depth + 1), this.value(depth + 1));
+        m.set(
+          {
+            toString: () => {
+              throw new Error("hostile key");
+            },
+          },
+          1,
+        );
         return m;
       }
       case 6: {
@@ -244,25 +328,54 @@ export class Fuzzer {
       case 11: {
         const e = new Error(this.string());
         this.pool.push(e);
-        if (this.chance(0.5)) Object.defineProperty(e, "message", { get: () => { throw new Error("message getter"); } });
+        if (this.chance(0.5))
+          Object.defineProperty(e, "message", {
+            get: () => {
+              throw new Error("message getter");
+            },
+          });
         (e as { cause?: unknown }).cause = this.value(depth + 1);
         return e;
       }
       case 12:
         return this.pick([
-          { toJSON: () => { throw new Error("toJSON throws"); } },
+          {
+            toJSON: () => {
+              throw new Error("toJSON throws");
+            },
+          },
           { toJSON: () => 10n },
           { toJSON: () => undefined },
-          { toJSON() { return this; } },
+          {
+            toJSON() {
+              return this;
+            },
+          },
           { toJSON: () => DEEP_OBJECT },
         ]);
       case 13:
-        return this.pick([new String("boxed"), new Number(NaN), Object(1n), Object(Symbol("boxed")), /re(g)ex/gi, new WeakMap(), Promise.resolve(1)]);
+        return this.pick([
+          new String("boxed"),
+          new Number(NaN),
+          Object(1n),
+          Object(Symbol("boxed")),
+          /re(g)ex/gi,
+          new WeakMap(),
+          Promise.resolve(1),
+        ]);
       case 14: {
         // a getter that works once, then throws (the handler may read a field twice)
         let reads = 0;
         const o: Record<string, unknown> = {};
-        Object.defineProperty(o, "flaky", { enumerable: true, get: () => (reads++ === 0 ? 1 : (() => { throw new Error("second read"); })()) });
+        Object.defineProperty(o, "flaky", {
+          enumerable: true,
+          get: () =>
+            reads++ === 0
+              ? 1
+              : (() => {
+                  throw new Error("second read");
+                })(),
+        });
         return o;
       }
       case 15: {
@@ -283,7 +396,13 @@ export class Fuzzer {
     this.pool.push(o);
     for (let i = this.int(6); i > 0; i--) {
       const k = this.key();
-      if (k === "__proto__") Object.defineProperty(o, k, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
+      if (k === "__proto__")
+        Object.defineProperty(o, k, {
+          value: this.value(depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else o[k] = this.value(depth + 1);
     }
     return o;
@@ -323,13 +442,35 @@ export class Fuzzer {
    * JSON.stringify is slow to give up on a cycle after a long string), so only a few events get one.
    */
   giant(): unknown {
-    return this.pick<unknown>([BIG_STRING, BIG_SURROGATES, BIG_MULTIBYTE, LONG_ARRAY, LONG_STRINGS, MANY_KEYS, BIG_BUFFER, ...Object.values(GIANTS)]);
+    return this.pick<unknown>([
+      BIG_STRING,
+      BIG_SURROGATES,
+      BIG_MULTIBYTE,
+      LONG_ARRAY,
+      LONG_STRINGS,
+      MANY_KEYS,
+      BIG_BUFFER,
+      ...Object.values(GIANTS),
+    ]);
   }
 
   /** A hook event or context: usually an object with known fields, sometimes not an object at all. */
   bag(fields: string[]): unknown {
     if (this.chance(0.08)) {
-      return this.pick<unknown>([null, undefined, 0, NaN, "event", Symbol("ev"), 10n, () => 1, true, this.proxy(0), DEEP_OBJECT, []]);
+      return this.pick<unknown>([
+        null,
+        undefined,
+        0,
+        NaN,
+        "event",
+        Symbol("ev"),
+        10n,
+        () => 1,
+        true,
+        this.proxy(0),
+        DEEP_OBJECT,
+        [],
+      ]);
     }
     const o: Record<string | symbol, unknown> = {};
     this.pool.push(o);
@@ -340,9 +481,22 @@ export class Fuzzer {
     }
     if (this.chance(0.1)) o[Symbol("sym")] = this.value(0);
     if (this.chance(0.003)) o[this.pick(fields)] = this.giant();
-    if (this.chance(0.05)) Object.defineProperty(o, this.pick(fields), { enumerable: true, get: () => { throw new Error("field getter"); } });
-    if (this.chance(0.05)) return new Proxy(o, { get: (t, k) => (this.chance(0.5) ? (() => { throw new Error("random trap"); })() : Reflect.get(t, k)) });
+    if (this.chance(0.05))
+      Object.defineProperty(o, this.pick(fields), {
+        enumerable: true,
+        get: () => {
+          throw new Error("field getter");
+        },
+      });
+    if (this.chance(0.05))
+      return new Proxy(o, {
+        get: (t, k) =>
+          this.chance(0.5)
+            ? (() => {
+                throw new Error("random trap");
+              })()
+            : Reflect.get(t, k),
+      });
     return o;
   }
 }
-

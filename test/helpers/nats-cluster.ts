@@ -43,7 +43,16 @@ export class NatsCluster {
           const routes = ports.filter((_, j) => j !== i).map((o) => `nats://127.0.0.1:${o.route}`);
           return NatsServer.start({
             port: p.client,
-            args: ["--server_name", `${name}-n${i + 1}`, "--cluster_name", name, "--cluster", `nats://127.0.0.1:${p.route}`, "--routes", routes.join(",")],
+            args: [
+              "--server_name",
+              `${name}-n${i + 1}`,
+              "--cluster_name",
+              name,
+              "--cluster",
+              `nats://127.0.0.1:${p.route}`,
+              "--routes",
+              routes.join(","),
+            ],
           }).then((server) => ({ name: `${name}-n${i + 1}`, server, routePort: p.route }));
         }),
       );
@@ -92,7 +101,11 @@ export class NatsCluster {
       try {
         await this.withJsm(async (jsm) => {
           const probe = `meta-probe-${attempt}`;
-          await jsm.streams.add({ name: probe, subjects: [`${probe}.>`], num_replicas: Math.min(3, this.nodes.length) });
+          await jsm.streams.add({
+            name: probe,
+            subjects: [`${probe}.>`],
+            num_replicas: Math.min(3, this.nodes.length),
+          });
           await jsm.streams.delete(probe);
         });
         return;
@@ -101,7 +114,9 @@ export class NatsCluster {
         await new Promise((r) => setTimeout(r, 250));
       }
     }
-    throw new Error(`no JetStream meta leader within ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`);
+    throw new Error(
+      `no JetStream meta leader within ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`,
+    );
   }
 
   /** server_name of the stream's current leader (waits through an election). */
@@ -117,7 +132,9 @@ export class NatsCluster {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`stream ${stream} has no leader after ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : String(last)}` : ""}`);
+    throw new Error(
+      `stream ${stream} has no leader after ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : String(last)}` : ""}`,
+    );
   }
 
   /** Kills every node and removes their stores. */

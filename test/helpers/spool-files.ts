@@ -12,7 +12,10 @@ import type { Encoding } from "../../src/config.ts";
 export const TOOL_RESULT = 4; // index of "tool.result" in EVENT_TYPES
 
 /** A ring holding `n` captured events with payload {i} (i from `first`), and a consumer at its start. */
-export function filledRing(n: number, opts: { encoding?: Encoding; first?: number; capacity?: number; instance?: number } = {}) {
+export function filledRing(
+  n: number,
+  opts: { encoding?: Encoding; first?: number; capacity?: number; instance?: number } = {},
+) {
   const views = ringViews(createRing(opts.capacity ?? 1 << 20, opts.instance ?? 7));
   const cap = new EventCapture(views, { encoding: opts.encoding ?? "json", maxPayloadBytes: 4096 });
   for (let k = 0; k < n; k++) {
@@ -31,7 +34,13 @@ export function ringRecords(views: RingViews): [number, number][] {
 }
 
 /** Writes a version-2 segment file holding the ring's records; returns the frame offsets. */
-export function writeSegment(dir: string, name: string, views: RingViews, instance: number, encoding: Encoding = "json"): number[] {
+export function writeSegment(
+  dir: string,
+  name: string,
+  views: RingViews,
+  instance: number,
+  encoding: Encoding = "json",
+): number[] {
   const recs = ringRecords(views);
   const size = 32 + recs.reduce((s, [, len]) => s + frameBytes(len), 0);
   const buf = Buffer.alloc(size);

@@ -52,7 +52,11 @@ export async function readStream(url: Server, stream: string): Promise<StoredMes
 }
 
 /** Polls `fn` until it returns true or `timeoutMs` passes. */
-export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number, what = "condition"): Promise<void> {
+export async function waitFor(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -74,6 +78,8 @@ export async function expectEachEventOnce(url: Server, stream: string, n: number
     ids.add(env.id);
   }
   if (msgs.length !== n || seen.size !== n || ids.size !== n) {
-    throw new Error(`stream ${stream}: ${msgs.length} messages, ${seen.size} distinct events, ${ids.size} distinct ids; expected ${n} of each`);
+    throw new Error(
+      `stream ${stream}: ${msgs.length} messages, ${seen.size} distinct events, ${ids.size} distinct ids; expected ${n} of each`,
+    );
   }
 }

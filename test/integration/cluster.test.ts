@@ -32,11 +32,18 @@ describe("3-node JetStream cluster", () => {
    * several times the work of a single server; the point here is failover, not throughput) into an
    * R3 stream, SIGKILLs the node `victim()` names at 30%, and checks that everything arrives once.
    */
-  async function runWithKill(stream: string, victim: (p: EventPipeline) => Promise<string>): Promise<{ killed: string; counters: Counters }> {
+  async function runWithKill(
+    stream: string,
+    victim: (p: EventPipeline) => Promise<string>,
+  ): Promise<{ killed: string; counters: Counters }> {
     const pipeline = testPipeline(cluster.urls, { streamName: stream, subjectPrefix: stream, replicas: 3 });
     p = pipeline;
     pipeline.start();
-    await waitFor(async () => (await pipeline.status()).stream?.action === "created", 30_000, "the R3 stream to be created");
+    await waitFor(
+      async () => (await pipeline.status()).stream?.action === "created",
+      30_000,
+      "the R3 stream to be created",
+    );
 
     const TOTAL = 40_000;
     const PER_MS = 5;
@@ -68,16 +75,24 @@ describe("3-node JetStream cluster", () => {
       const clientOn = nodeOfServer(pipeline.supervisor.server);
       ackedAtKill = (await pipeline.status()).counters.acked;
       await cluster.node(killed).server.stop("SIGKILL");
-      console.log(`${stream}: killed ${killed} at event ${seq} with ${ackedAtKill} acked (stream leader ${leader}, worker connected to ${clientOn})`);
+      console.log(
+        `${stream}: killed ${killed} at event ${seq} with ${ackedAtKill} acked (stream leader ${leader}, worker connected to ${clientOn})`,
+      );
       // No help from the test: acks start again once the client has moved and a leader is elected.
-      await waitFor(async () => (await pipeline.status()).counters.acked > ackedAtKill + 2000, 60_000, "acks after the kill");
+      await waitFor(
+        async () => (await pipeline.status()).counters.acked > ackedAtKill + 2000,
+        60_000,
+        "acks after the kill",
+      );
       await done;
     } finally {
       clearInterval(timer);
     }
     await waitFor(async () => (await pipeline.status()).counters.pending === 0, 90_000, "every captured event acked");
     const s = await pipeline.status();
-    console.log(`${stream}: stream leader now ${await cluster.streamLeader(stream)}; counters ${JSON.stringify(s.counters)}`);
+    console.log(
+      `${stream}: stream leader now ${await cluster.streamLeader(stream)}; counters ${JSON.stringify(s.counters)}`,
+    );
     await pipeline.stop();
 
     expect(results.get("ok")).toBe(TOTAL);

@@ -41,7 +41,13 @@ describe("random faults under load", () => {
     const spoolDir = join(root, "spool");
     const logs: MemoryLogger[] = [];
     const pipelines: EventPipeline[] = [];
-    const cfg = { ringBytes: 4 << 20, maxPayloadBytes: 4096, streamName: "faults", subjectPrefix: "faults", drainTimeoutMs: 1000 };
+    const cfg = {
+      ringBytes: 4 << 20,
+      maxPayloadBytes: 4096,
+      streamName: "faults",
+      subjectPrefix: "faults",
+      drainTimeoutMs: 1000,
+    };
     const newPipeline = () => {
       const log = new MemoryLogger();
       const p = testPipeline(server.url, cfg, log);
@@ -55,7 +61,11 @@ describe("random faults under load", () => {
     let workerKills = 0;
     /** While a pipeline is replaced no hook fires: the old gateway process is gone, the new one not up. */
     let restarting = false;
-    const admin: NatsConnection = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const admin: NatsConnection = await connect({
+      servers: server.url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
 
     /** Captures at `perTick` events per 10 ms for `ms`. */
     const steady = async (ms: number, perTick = 50) => {
@@ -115,7 +125,11 @@ describe("random faults under load", () => {
             await server.stop("SIGTERM");
             await steady(800, 100);
             await server.restart();
-            await waitFor(async () => (await p.status()).counters.spool.replayed > 0 || (await p.status()).counters.pending === 0, 20_000, "replay start");
+            await waitFor(
+              async () => (await p.status()).counters.spool.replayed > 0 || (await p.status()).counters.pending === 0,
+              20_000,
+              "replay start",
+            );
             restarting = true;
             await p.stop();
             p = newPipeline();
@@ -133,13 +147,18 @@ describe("random faults under load", () => {
         60_000,
         "delivery of everything",
       ).catch(async (e) => {
-        console.log(JSON.stringify(await p.status()), readdirSync(spoolDir), logs.map((l) => l.lines.slice(-20)));
+        console.log(
+          JSON.stringify(await p.status()),
+          readdirSync(spoolDir),
+          logs.map((l) => l.lines.slice(-20)),
+        );
         throw e;
       });
       await p.stop();
 
       const statuses = await Promise.all(pipelines.map((q) => q.status()));
-      for (const s of statuses) expect(s.counters.captured).toBe(s.counters.acked + s.counters.dropped.total + s.counters.pending);
+      for (const s of statuses)
+        expect(s.counters.captured).toBe(s.counters.acked + s.counters.dropped.total + s.counters.pending);
       const sum = (f: (s: (typeof statuses)[number]) => number) => statuses.reduce((a, s) => a + f(s), 0);
       const captured = sum((s) => s.counters.captured);
       const dropped = sum((s) => s.counters.dropped.total);
@@ -148,20 +167,32 @@ describe("random faults under load", () => {
       expect(dropped).toBe(0);
       expect(sum((s) => s.counters.workerCrashes)).toBe(workerKills); // never a crash loop
 
-      const stored = (await readStream(server.url, "faults")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i as number);
+      const stored = (await readStream(server.url, "faults")).map(
+        (m) => JSON.parse(Buffer.from(m.data).toString()).payload.i as number,
+      );
       const seen = new Uint8Array(next);
       let duplicates = 0;
       for (const i of stored) if (seen[i]++ > 0) duplicates++;
       const missing = seen.reduce((a, v) => a + (v === 0 ? 1 : 0), 0);
-      if (missing > 0) console.log(`first missing: ${[...seen.keys()].filter((i) => seen[i] === 0).slice(0, 20).join(", ")}`);
-      console.log(`${next} events captured, ${stored.length} stored, ${duplicates} duplicates, ${missing} missing, ${pipelines.length} pipelines`);
+      if (missing > 0)
+        console.log(
+          `first missing: ${[...seen.keys()]
+            .filter((i) => seen[i] === 0)
+            .slice(0, 20)
+            .join(", ")}`,
+        );
+      console.log(
+        `${next} events captured, ${stored.length} stored, ${duplicates} duplicates, ${missing} missing, ${pipelines.length} pipelines`,
+      );
       for (const s of statuses) console.log(JSON.stringify(s.counters));
       expect({ duplicates, missing }).toEqual({ duplicates: 0, missing: 0 });
       // Each stored event is counted once: as acked by the process that captured it, or as
       // recovered by the one that replayed it from the spool.
       expect(sum((s) => s.counters.acked + s.counters.spool.recovered)).toBe(stored.length);
-      if (rounds.includes("corrupt-segment")) expect(sum((s) => s.counters.spool.damaged.segments)).toBeGreaterThanOrEqual(2);
-      for (const log of logs) expect(log.lines.filter((l) => /restarting in/.test(l)).length).toBeLessThanOrEqual(workerKills);
+      if (rounds.includes("corrupt-segment"))
+        expect(sum((s) => s.counters.spool.damaged.segments)).toBeGreaterThanOrEqual(2);
+      for (const log of logs)
+        expect(log.lines.filter((l) => /restarting in/.test(l)).length).toBeLessThanOrEqual(workerKills);
     } finally {
       await admin.close();
       await server.dispose();

@@ -10,7 +10,13 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { unpack } from "msgpackr";
 import { freePort, NatsServer } from "../helpers/nats-server.ts";
-import { expectEachEventOnce, readStream, streamMessageCount, waitFor, withConnection } from "../helpers/stream-reader.ts";
+import {
+  expectEachEventOnce,
+  readStream,
+  streamMessageCount,
+  waitFor,
+  withConnection,
+} from "../helpers/stream-reader.ts";
 import { MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
@@ -26,7 +32,8 @@ const segs = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".seg"))
 async function capture(p: EventPipeline, from: number, n: number, perTick = 200, tickMs = 10): Promise<number> {
   let notOk = 0;
   for (let i = from; i < from + n; ) {
-    for (const end = Math.min(from + n, i + perTick); i < end; i++) if (p.capture(T, "main", "s", { i, PAD }) !== "ok") notOk++;
+    for (const end = Math.min(from + n, i + perTick); i < end; i++)
+      if (p.capture(T, "main", "s", { i, PAD }) !== "ok") notOk++;
     await sleep(tickMs);
   }
   return notOk;
@@ -68,7 +75,11 @@ describe("guarantees", () => {
     const nc = await connect({ servers: server.url });
     const log = new MemoryLogger();
     // A 1 MiB ring holds ~0.3 s of events at 10k/s: JetStream stops acking long before it is full.
-    const p = testPipeline(server.url, { ringBytes: 1 << 20, maxPayloadBytes: 4096, streamName: "full", subjectPrefix: "full" }, log);
+    const p = testPipeline(
+      server.url,
+      { ringBytes: 1 << 20, maxPayloadBytes: 4096, streamName: "full", subjectPrefix: "full" },
+      log,
+    );
     try {
       // Fill the store with another stream's data, then let the plugin publish into what is left.
       const jsm = await jetstreamManager(nc);
@@ -88,7 +99,11 @@ describe("guarantees", () => {
       expect(during.counters.spool.spooled).toBeGreaterThan(0);
       expect(log.lines.some((l) => /JetStream refused an event: insufficient resources/.test(l))).toBe(true);
       await jsm.streams.delete("ballast");
-      await waitFor(async () => (await status(p)).counters.acked === 8000, 60_000, "delivery after the store was freed");
+      await waitFor(
+        async () => (await status(p)).counters.acked === 8000,
+        60_000,
+        "delivery after the store was freed",
+      );
       await expectBalanced(p);
       await p.stop();
       await expectEachEventOnce(server.url, "full", 8000);
@@ -103,7 +118,12 @@ describe("guarantees", () => {
     await spoolWhileDown(dir, 40_000, { ringBytes: 8 << 20, streamName: "behind", subjectPrefix: "behind" });
     const server = await NatsServer.start();
     try {
-      const p = testPipeline(server.url, { ringBytes: 262_144, maxPayloadBytes: 4096, streamName: "behind", subjectPrefix: "behind" });
+      const p = testPipeline(server.url, {
+        ringBytes: 262_144,
+        maxPayloadBytes: 4096,
+        streamName: "behind",
+        subjectPrefix: "behind",
+      });
       p.start(dir);
       await waitFor(() => p.supervisor.connection !== "closed", 10_000, "worker start");
       const notOk = await capture(p, 40_000, 6000, 100);
@@ -115,7 +135,9 @@ describe("guarantees", () => {
       expect(s.counters.acked).toBe(6000);
       await expectBalanced(p);
       await p.stop();
-      const order = (await readStream(server.url, "behind")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i);
+      const order = (await readStream(server.url, "behind")).map(
+        (m) => JSON.parse(Buffer.from(m.data).toString()).payload.i,
+      );
       expect(order.length).toBe(46_000);
       expect(order.every((v, k) => v === k)).toBe(true);
     } finally {
@@ -143,7 +165,11 @@ describe("guarantees", () => {
       p.start(dir);
       for (let i = 300; i < 400; i++) p.capture(T, "main", "s", { i, PAD });
       await waitFor(async () => (await status(p)).counters.acked === 100, 20_000, "the new events");
-      await waitFor(async () => (await status(p)).counters.spool.recovered === 298, 20_000, "the readable spooled events");
+      await waitFor(
+        async () => (await status(p)).counters.spool.recovered === 298,
+        20_000,
+        "the readable spooled events",
+      );
       const s = await status(p);
       expect(s.counters.workerCrashes).toBe(0);
       expect(s.counters.spool.damaged.segments).toBe(3); // the directory, the foreign file, the damaged segment
@@ -151,7 +177,9 @@ describe("guarantees", () => {
       await p.stop();
       expect(readdirSync(dir).filter((f) => f.endsWith(".bad")).length).toBe(3);
       expect(log.lines.filter((l) => l.includes("kept as")).length).toBeGreaterThanOrEqual(3);
-      const got = new Set((await readStream(server.url, "bad")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i));
+      const got = new Set(
+        (await readStream(server.url, "bad")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i),
+      );
       expect(got.size).toBe(398);
       expect(got.has(0) || got.has(1)).toBe(false);
     } finally {
@@ -177,7 +205,9 @@ describe("guarantees", () => {
       await p.stop();
       expect(readdirSync(dir)).toContain(`${seg}.bad`);
       expect(log.lines.some((l) => l.includes(`${seg} is damaged`) && l.includes("99 readable records"))).toBe(true);
-      const got = (await readStream(server.url, "middle")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i);
+      const got = (await readStream(server.url, "middle")).map(
+        (m) => JSON.parse(Buffer.from(m.data).toString()).payload.i,
+      );
       expect(got).toEqual([...Array(100).keys()].filter((k) => k !== 9));
     } finally {
       await server.dispose();
@@ -263,7 +293,9 @@ describe("guarantees", () => {
       const total = await streamMessageCount(server.url, "midreplay");
       expect(total - 5000).toBeLessThanOrEqual(1);
       expect(storedFirst + (await status(second)).counters.spool.recovered).toBeLessThanOrEqual(5001);
-      const distinct = new Set((await readStream(server.url, "midreplay")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i));
+      const distinct = new Set(
+        (await readStream(server.url, "midreplay")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i),
+      );
       expect(distinct.size).toBe(5000);
     } finally {
       await server.dispose();
@@ -318,11 +350,16 @@ describe("guarantees", () => {
       const msgs = await readStream(server.url, "enc");
       expect(msgs.length).toBe(60);
       const is = msgs.map((m) => {
-        const env = m.contentType === "application/msgpack" ? unpack(Buffer.from(m.data)) : JSON.parse(Buffer.from(m.data).toString());
+        const env =
+          m.contentType === "application/msgpack"
+            ? unpack(Buffer.from(m.data))
+            : JSON.parse(Buffer.from(m.data).toString());
         return [env.payload.i, m.contentType || "json"];
       });
       expect(is.filter(([, ct]) => ct === "json").map(([i]) => i)).toEqual([...Array(50).keys()]);
-      expect(is.filter(([, ct]) => ct === "application/msgpack").map(([i]) => i)).toEqual([...Array(10).keys()].map((k) => k + 50));
+      expect(is.filter(([, ct]) => ct === "application/msgpack").map(([i]) => i)).toEqual(
+        [...Array(10).keys()].map((k) => k + 50),
+      );
     } finally {
       await server.dispose();
     }

@@ -68,7 +68,8 @@ describe("lifecycle gaps", () => {
         const next = testPipeline(open.url, { streamName: "backoff", subjectPrefix: "bo" });
         next.start(spoolDir);
         // An earlier process's events count as recovered, apart from this process's own acked.
-        const replayed = async () => (await next.status()).counters.spool.recovered === 500 && segments(spoolDir).length === 0;
+        const replayed = async () =>
+          (await next.status()).counters.spool.recovered === 500 && segments(spoolDir).length === 0;
         await waitFor(replayed, 30_000, "spool replay");
         await next.stop();
         await expectEachEventOnce(open.url, "backoff", 500);

@@ -19,7 +19,11 @@ describe("lifecycle", () => {
 
   it("starts while NATS is down, keeps events in the ring, delivers them once NATS appears", async () => {
     const port = await freePort();
-    const p = testPipeline(`nats://127.0.0.1:${port}`, { streamName: "late", subjectPrefix: "late", connectTimeoutMs: 500 });
+    const p = testPipeline(`nats://127.0.0.1:${port}`, {
+      streamName: "late",
+      subjectPrefix: "late",
+      connectTimeoutMs: 500,
+    });
     p.start();
     for (let i = 0; i < 1000; i++) p.capture(T, "main", "agent:main:main", { i });
     await new Promise((r) => setTimeout(r, 1500));
@@ -53,7 +57,12 @@ describe("lifecycle", () => {
   it("status() adds up: captured = acked + dropped + pending, with percentiles", async () => {
     // A 64 KiB ring and no NATS: the ring fills, further events are dropped and counted.
     const port = await freePort();
-    const p = testPipeline(`nats://127.0.0.1:${port}`, { ringBytes: 65_536, maxPayloadBytes: 4096, streamName: "acct", subjectPrefix: "acct" });
+    const p = testPipeline(`nats://127.0.0.1:${port}`, {
+      ringBytes: 65_536,
+      maxPayloadBytes: 4096,
+      streamName: "acct",
+      subjectPrefix: "acct",
+    });
     p.start();
     const results = new Map<string, number>();
     for (let i = 0; i < 2000; i++) {
@@ -111,7 +120,11 @@ describe("lifecycle", () => {
 
   it("explains clearly when an existing stream differs in what NATS cannot change, and still publishes", async () => {
     const nc = await connect({ servers: server.url });
-    await (await jetstreamManager(nc)).streams.add({ name: "memstream", subjects: ["mem.>"], storage: StorageType.Memory });
+    await (await jetstreamManager(nc)).streams.add({
+      name: "memstream",
+      subjects: ["mem.>"],
+      storage: StorageType.Memory,
+    });
     await nc.close();
     const log = new MemoryLogger();
     const p = testPipeline(server.url, { streamName: "memstream", subjectPrefix: "mem" }, log);
@@ -133,13 +146,21 @@ describe("lifecycle", () => {
       const p = testPipeline(url, { streamName: "authed", subjectPrefix: "authed" }, log);
       p.start();
       p.capture(T, "main", "s", { i: 1 });
-      await waitFor(async () => (await p.status()).counters.acked === 1, 15_000, "ack over an authenticated connection");
+      await waitFor(
+        async () => (await p.status()).counters.acked === 1,
+        15_000,
+        "ack over an authenticated connection",
+      );
       const s = await p.status();
       await p.stop();
       expect(s.connection.server).toBe(`127.0.0.1:${secured.port}`);
       expect(JSON.stringify(s) + log.lines.join("\n")).not.toContain("s3cret-pw");
       // A wrong password never connects, never throws into the host, and is not echoed either.
-      const bad = testPipeline(`nats://alice:wrong-pw@127.0.0.1:${secured.port}`, { streamName: "authed", subjectPrefix: "authed", connectTimeoutMs: 500 }, log);
+      const bad = testPipeline(
+        `nats://alice:wrong-pw@127.0.0.1:${secured.port}`,
+        { streamName: "authed", subjectPrefix: "authed", connectTimeoutMs: 500 },
+        log,
+      );
       bad.start();
       bad.capture(T, "main", "s", { i: 2 });
       await new Promise((r) => setTimeout(r, 1500));
@@ -147,7 +168,9 @@ describe("lifecycle", () => {
       expect(b.connection.state).not.toBe("connected");
       expect(b.counters.pending).toBe(1);
       expect(b.lastError).toMatch(/authorization/i);
-      expect(log.lines.some((l) => /warn .*cannot connect to NATS .*authorization.*retrying in the background/i.test(l))).toBe(true);
+      expect(
+        log.lines.some((l) => /warn .*cannot connect to NATS .*authorization.*retrying in the background/i.test(l)),
+      ).toBe(true);
       await bad.stop();
       expect(JSON.stringify(b) + log.lines.join("\n")).not.toContain("wrong-pw");
     } finally {
@@ -165,7 +188,12 @@ describe("lifecycle", () => {
     const [m] = await readStream(server.url, "mp");
     expect(m.contentType).toBe("application/msgpack");
     const env = unpack(m.data);
-    expect(env).toMatchObject({ agent: "main", session: "agent:main:main", type: "session.start", payload: { sessionId: "abc", n: 1 } });
+    expect(env).toMatchObject({
+      agent: "main",
+      session: "agent:main:main",
+      type: "session.start",
+      payload: { sessionId: "abc", n: 1 },
+    });
     expect(m.msgId).toBe(env.id);
   });
 });

@@ -65,7 +65,13 @@ async function expectExactlyOnce(url: string, stream: string, total: number): Pr
   }
   const missing: number[] = [];
   for (let s = 0; s < total; s++) if (seqs[s] === 0) missing.push(s);
-  expect({ stored: msgs.length, duplicates, foreign, missing: missing.length, firstMissing: missing.slice(0, 10) }).toEqual({
+  expect({
+    stored: msgs.length,
+    duplicates,
+    foreign,
+    missing: missing.length,
+    firstMissing: missing.slice(0, 10),
+  }).toEqual({
     stored: total,
     duplicates: 0,
     foreign: 0,
@@ -94,7 +100,10 @@ describe("NATS restarts under load", () => {
     const TOTAL = 80_000; // 8 s at 10 events/ms
     const run = new PacedCapture(p, TOTAL, 10);
     // Two outages at random points of the run (logged so a failure can be replayed by hand).
-    const plan = [0.2 + Math.random() * 0.15, 0.55 + Math.random() * 0.15].map((at) => ({ at: Math.floor(at * TOTAL), downMs: 200 + Math.floor(Math.random() * 800) }));
+    const plan = [0.2 + Math.random() * 0.15, 0.55 + Math.random() * 0.15].map((at) => ({
+      at: Math.floor(at * TOTAL),
+      downMs: 200 + Math.floor(Math.random() * 800),
+    }));
     console.log(`SIGKILL plan: ${plan.map((k) => `after event ${k.at}, down ${k.downMs} ms`).join("; ")}`);
     try {
       for (const k of plan) {
@@ -104,7 +113,11 @@ describe("NATS restarts under load", () => {
         await sleep(k.downMs);
         await server.restart();
         // Publishing resumes by itself after each restart.
-        await waitFor(async () => (await p.status()).counters.acked > ackedBefore + 1000, 30_000, "acks after the restart");
+        await waitFor(
+          async () => (await p.status()).counters.acked > ackedBefore + 1000,
+          30_000,
+          "acks after the restart",
+        );
       }
       await run.done;
     } finally {
@@ -131,7 +144,11 @@ describe("NATS restarts under load", () => {
   // publishes race new captures) and checks every event by its sequence number.
   it("NATS down at start for a few seconds, then started: every event captured meanwhile arrives exactly once", async () => {
     const port = await freePort();
-    const p = testPipeline(`nats://127.0.0.1:${port}`, { streamName: "latestart", subjectPrefix: "ls", connectTimeoutMs: 500 });
+    const p = testPipeline(`nats://127.0.0.1:${port}`, {
+      streamName: "latestart",
+      subjectPrefix: "ls",
+      connectTimeoutMs: 500,
+    });
     pipelines.push(p);
     p.start();
     const TOTAL = 60_000; // 6 s at 10 events/ms; NATS appears after about half of them

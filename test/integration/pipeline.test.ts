@@ -24,7 +24,11 @@ describe("pipeline against a real nats-server", () => {
     while (sent < N) {
       const end = Math.min(N, sent + 2000);
       for (; sent < end; sent++) {
-        const r = p.capture(t, agents[sent % 3], `agent:${agents[sent % 3]}:s${sent % 7}`, { i: sent, tool: "ls", params: { path: "." } });
+        const r = p.capture(t, agents[sent % 3], `agent:${agents[sent % 3]}:s${sent % 7}`, {
+          i: sent,
+          tool: "ls",
+          params: { path: "." },
+        });
         expect(r).toBe("ok");
       }
       await new Promise((r) => setImmediate(r));
@@ -49,7 +53,9 @@ describe("pipeline against a real nats-server", () => {
     expect(ids.size).toBe(N);
     expect(msgs[0].subject).toBe("it.k.main.tool_call");
     expect(msgs[2].subject).toMatch(/^it\.k\.weird_agent__-[0-9a-f]{16}\.tool_call$/);
-    expect(status.counters.captured).toBe(status.counters.acked + status.counters.dropped.total + status.counters.pending);
+    expect(status.counters.captured).toBe(
+      status.counters.acked + status.counters.dropped.total + status.counters.pending,
+    );
     expect(status.latency.captureToAck.count).toBe(N);
     expect(status.latency.captureToAck.p99).toBeGreaterThan(0);
   }, 120_000);
@@ -57,7 +63,7 @@ describe("pipeline against a real nats-server", () => {
   it("publishes every event type with the right subject", async () => {
     const p = testPipeline(server.url, { streamName: "it-types", subjectPrefix: "it.t" });
     p.start();
-    EVENT_TYPES.forEach((_, i) => p.capture(i, "main", "agent:main:main", { n: i }));
+    for (let i = 0; i < EVENT_TYPES.length; i++) p.capture(i, "main", "agent:main:main", { n: i });
     await waitFor(async () => (await p.status()).counters.acked === EVENT_TYPES.length, 20_000, "acks");
     await p.stop();
     const msgs = await readStream(server.url, "it-types");

@@ -16,8 +16,15 @@ import { SECRET_SAMPLES } from "../helpers/secrets.ts";
 const CTX = { agentId: "main", sessionKey: "agent:main:redaction", runId: "run-1" };
 /** Shapes recognisable on their own, without a key name or a header around them: also sent as ids. */
 const ALONE = new Set([
-  "openai-key", "anthropic-key", "github-token", "slack-token", "stripe-key", "google-api-key", "aws-access-key-id",
-  "jwt", "telegram-bot-token",
+  "openai-key",
+  "anthropic-key",
+  "github-token",
+  "slack-token",
+  "stripe-key",
+  "google-api-key",
+  "aws-access-key-id",
+  "jwt",
+  "telegram-bot-token",
 ]);
 const BARE = SECRET_SAMPLES.filter((x) => ALONE.has(x.kind));
 
@@ -79,10 +86,14 @@ describe("secret redaction through the real pipeline into a real nats-server", (
         plugin.register(api);
         await api.services[0].start({ stateDir });
         const n = fireAll(api);
-        await waitFor(async () => {
-          const s = await collectStatus();
-          return "counters" in s && s.counters.acked === n;
-        }, 30_000, `${n} acks`);
+        await waitFor(
+          async () => {
+            const s = await collectStatus();
+            return "counters" in s && s.counters.acked === n;
+          },
+          30_000,
+          `${n} acks`,
+        );
         const status = await collectStatus();
         const text = (await api.commands.get("eventstatus")!()).text;
         await api.services[0].stop?.({});
@@ -117,10 +128,14 @@ describe("secret redaction through the real pipeline into a real nats-server", (
     plugin.register(api);
     await api.services[0].start({ stateDir });
     api.fire("before_tool_call", { toolName: "exec", params: { command: SECRET_SAMPLES[0].text } }, CTX);
-    await waitFor(async () => {
-      const s = await collectStatus();
-      return "counters" in s && s.counters.acked === 1;
-    }, 20_000, "ack");
+    await waitFor(
+      async () => {
+        const s = await collectStatus();
+        return "counters" in s && s.counters.acked === 1;
+      },
+      20_000,
+      "ack",
+    );
     const text = (await api.commands.get("eventstatus")!()).text;
     await api.services[0].stop?.({});
     const [m] = await readStream(server.url, "red-off");

@@ -29,7 +29,12 @@ describe("disk spool", () => {
   it("an outage that overflows the ring: events go to disk, nothing is dropped, all arrive exactly once", async () => {
     const port = await freePort();
     // 1 MiB ring: ~3,000 events of ~330 bytes. 12,000 events during the outage overflow it 4 times.
-    const p = testPipeline(`nats://127.0.0.1:${port}`, { ringBytes: 1 << 20, maxPayloadBytes: 4096, streamName: "spooled", subjectPrefix: "sp" });
+    const p = testPipeline(`nats://127.0.0.1:${port}`, {
+      ringBytes: 1 << 20,
+      maxPayloadBytes: 4096,
+      streamName: "spooled",
+      subjectPrefix: "sp",
+    });
     p.start(join(dir, "a"));
     await workerUp(p);
     const N = 12_000;
@@ -56,7 +61,9 @@ describe("disk spool", () => {
     expect(readdirSync(join(dir, "a")).some((f) => f.endsWith(".seg"))).toBe(true);
     expect(during.length).toBeGreaterThan(0);
     const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-    console.log(`host capture cost per event (median of batches): before spooling ${median(before).toFixed(0)} ns, while spooling ${median(during).toFixed(0)} ns`);
+    console.log(
+      `host capture cost per event (median of batches): before spooling ${median(before).toFixed(0)} ns, while spooling ${median(during).toFixed(0)} ns`,
+    );
 
     const server = await NatsServer.start({ port });
     try {
@@ -77,7 +84,11 @@ describe("disk spool", () => {
   it("a graceful stop with NATS down spools the ring; the next start (a new process) sends it first, once", async () => {
     const port = await freePort();
     const spoolDir = join(dir, "b");
-    const first = testPipeline(`nats://127.0.0.1:${port}`, { streamName: "restart", subjectPrefix: "rs", drainTimeoutMs: 300 });
+    const first = testPipeline(`nats://127.0.0.1:${port}`, {
+      streamName: "restart",
+      subjectPrefix: "rs",
+      drainTimeoutMs: 300,
+    });
     first.start(spoolDir);
     for (let i = 0; i < 500; i++) first.capture(T, "main", "s", { i });
     await first.stop();
@@ -89,11 +100,17 @@ describe("disk spool", () => {
       const second = testPipeline(server.url, { streamName: "restart", subjectPrefix: "rs" });
       second.start(spoolDir);
       for (let i = 500; i < 600; i++) second.capture(T, "main", "s", { i });
-      await waitFor(async () => (await counters(second)).pending === 0 && readdirSync(spoolDir).every((f) => !f.endsWith(".seg")), 30_000, "spool replay");
+      await waitFor(
+        async () => (await counters(second)).pending === 0 && readdirSync(spoolDir).every((f) => !f.endsWith(".seg")),
+        30_000,
+        "spool replay",
+      );
       await second.stop();
       await expectEachEventOnce(server.url, "restart", 600);
       // The spooled events come first, in capture order.
-      const order = (await readStream(server.url, "restart")).map((m) => JSON.parse(Buffer.from(m.data).toString()).payload.i);
+      const order = (await readStream(server.url, "restart")).map(
+        (m) => JSON.parse(Buffer.from(m.data).toString()).payload.i,
+      );
       expect(order).toEqual([...Array(600).keys()]);
     } finally {
       await server.dispose();
@@ -102,14 +119,23 @@ describe("disk spool", () => {
 
   it("a worker killed while the spool holds events: its successor replays them, nothing lost or doubled", async () => {
     const port = await freePort();
-    const p = testPipeline(`nats://127.0.0.1:${port}`, { ringBytes: 262_144, maxPayloadBytes: 4096, streamName: "crashspool", subjectPrefix: "cs" });
+    const p = testPipeline(`nats://127.0.0.1:${port}`, {
+      ringBytes: 262_144,
+      maxPayloadBytes: 4096,
+      streamName: "crashspool",
+      subjectPrefix: "cs",
+    });
     p.start(join(dir, "c"));
     await workerUp(p);
     for (let i = 0; i < 3000; i++) {
       p.capture(T, "main", "s", { i, PAD });
       if (i % 100 === 99) await new Promise((r) => setTimeout(r, 10));
     }
-    await waitFor(async () => (await counters(p)).dropped.total === 0 && p.views.counters[C.spooled] > 0, 10_000, "spooling");
+    await waitFor(
+      async () => (await counters(p)).dropped.total === 0 && p.views.counters[C.spooled] > 0,
+      10_000,
+      "spooling",
+    );
     await killWorker(p);
     const server = await NatsServer.start({ port });
     try {
@@ -124,7 +150,17 @@ describe("disk spool", () => {
   it("a full spool is reported; events wait in the ring, drops are counted, the rest is delivered once", async () => {
     const port = await freePort();
     const log = new MemoryLogger();
-    const p = testPipeline(`nats://127.0.0.1:${port}`, { ringBytes: 65_536, maxPayloadBytes: 4096, spoolMaxBytes: 100_000, streamName: "fullspool", subjectPrefix: "fs" }, log);
+    const p = testPipeline(
+      `nats://127.0.0.1:${port}`,
+      {
+        ringBytes: 65_536,
+        maxPayloadBytes: 4096,
+        spoolMaxBytes: 100_000,
+        streamName: "fullspool",
+        subjectPrefix: "fs",
+      },
+      log,
+    );
     p.start(join(dir, "d"));
     await workerUp(p);
     let ok = 0;
@@ -132,7 +168,11 @@ describe("disk spool", () => {
       if (p.capture(T, "main", "s", { i, PAD }) === "ok") ok++;
       if (i % 50 === 49) await new Promise((r) => setTimeout(r, 10));
     }
-    await waitFor(() => log.lines.some((l) => l.includes("spool is full (spoolMaxBytes 100000)")), 5000, "the log line");
+    await waitFor(
+      () => log.lines.some((l) => l.includes("spool is full (spoolMaxBytes 100000)")),
+      5000,
+      "the log line",
+    );
     let s = await p.status();
     expect(s.counters.spool.full).toBe(true);
     expect(s.counters.dropped.ringFull).toBe(3000 - ok);
@@ -153,16 +193,28 @@ describe("disk spool", () => {
   it("an unusable spool directory is reported clearly; events wait in the ring, drops are counted", async () => {
     const port = await freePort();
     const log = new MemoryLogger();
-    const p = testPipeline(`nats://127.0.0.1:${port}`, { ringBytes: 65_536, maxPayloadBytes: 4096, streamName: "nospool", subjectPrefix: "ns" }, log);
+    const p = testPipeline(
+      `nats://127.0.0.1:${port}`,
+      { ringBytes: 65_536, maxPayloadBytes: 4096, streamName: "nospool", subjectPrefix: "ns" },
+      log,
+    );
     p.start("/dev/null/spool"); // not a directory
     const results = new Map<string, number>();
     for (let i = 0; i < 1000; i++) {
       const r = p.capture(T, "main", "s", { i, PAD });
       results.set(r, (results.get(r) ?? 0) + 1);
     }
-    await waitFor(() => log.lines.some((l) => l.includes("cannot use spool directory /dev/null/spool")), 5000, "the log line");
+    await waitFor(
+      () => log.lines.some((l) => l.includes("cannot use spool directory /dev/null/spool")),
+      5000,
+      "the log line",
+    );
     // Drops are not silent: the supervisor says how many, and why, within a second or so.
-    await waitFor(() => log.lines.some((l) => /events dropped: \d+ because the ring was full/.test(l)), 5000, "the drop line");
+    await waitFor(
+      () => log.lines.some((l) => /events dropped: \d+ because the ring was full/.test(l)),
+      5000,
+      "the drop line",
+    );
     const s = await p.status();
     expect(s.counters.spool.failed).toBe(true);
     expect(s.counters.dropped.ringFull).toBe(results.get("ring-full"));

@@ -26,7 +26,11 @@ describe("config", () => {
   });
 
   it("keeps given values and fills the rest", () => {
-    const r = resolveConfig({ natsUrl: "nats://a:4222,nats://b:4222", retention: { maxAgeHours: 24 }, encoding: "msgpack" });
+    const r = resolveConfig({
+      natsUrl: "nats://a:4222,nats://b:4222",
+      retention: { maxAgeHours: 24 },
+      encoding: "msgpack",
+    });
     expect(r.ok && r.config.retention).toEqual({ maxMessages: -1, maxBytes: -1, maxAgeHours: 24 });
     expect(r.ok && r.config.encoding).toBe("msgpack");
   });
@@ -45,7 +49,10 @@ describe("config", () => {
     [{ retention: { maxMessages: 0 } }, /retention.maxMessages/],
     [{ retention: { colour: 1 } }, /retention.colour is not a known setting/],
     [{ natsURL: "x" }, /natsURL is not a known setting/],
-    [{ retention: { maxAgeHours: 0.001 }, duplicateWindowMs: 120_000 }, /duplicateWindowMs .* must not exceed retention.maxAgeHours/],
+    [
+      { retention: { maxAgeHours: 0.001 }, duplicateWindowMs: 120_000 },
+      /duplicateWindowMs .* must not exceed retention.maxAgeHours/,
+    ],
     [{ ringBytes: 65536, maxPayloadBytes: 65536 }, /ringBytes .* at least 4 x maxPayloadBytes/],
     ["yes", /must be an object/],
   ])("refuses %j with a message naming the key", (raw, message) => {
@@ -77,7 +84,9 @@ describe("config", () => {
   });
 
   it("never echoes a password or token in a config error", () => {
-    expect(err({ password: 12345678 })).toBe("password must be a string of at most 4096 characters without control characters");
+    expect(err({ password: 12345678 })).toBe(
+      "password must be a string of at most 4096 characters without control characters",
+    );
     expect(err({ token: "s3cret-token", user: "u", password: "s3cret-pw" })).not.toMatch(/s3cret/);
   });
 
@@ -107,9 +116,21 @@ describe("config", () => {
 
   it("a config no JSON file can produce is an error, never a throw", () => {
     expect(err({ maxInFlight: 10n })).toMatch(/maxInFlight must be an integer .* got 10/);
-    const hostile = new Proxy({}, { ownKeys: () => { throw new Error("trap"); } });
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error("trap");
+        },
+      },
+    );
     expect(err(hostile)).toMatch(/could not be read/);
-    const getter = Object.defineProperty({}, "natsUrl", { enumerable: true, get: () => { throw new Error("getter"); } });
+    const getter = Object.defineProperty({}, "natsUrl", {
+      enumerable: true,
+      get: () => {
+        throw new Error("getter");
+      },
+    });
     expect(err(getter)).toMatch(/could not be read/);
   });
 

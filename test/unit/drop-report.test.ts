@@ -14,7 +14,9 @@ describe("drop reports", () => {
     );
     v.counters[C.droppedRingFull] = 130;
     expect(r.check(5000)).toBeUndefined(); // within 10 s of the last line
-    expect(r.check(11_000)).toBe("events dropped: 10 because the ring was full (the spool full, failing or off); see /eventstatus");
+    expect(r.check(11_000)).toBe(
+      "events dropped: 10 because the ring was full (the spool full, failing or off); see /eventstatus",
+    );
     expect(r.check(30_000)).toBeUndefined();
   });
 });

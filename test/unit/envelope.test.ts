@@ -28,7 +28,12 @@ describe("record -> envelope", () => {
     const before = Date.now();
     const { env, headers, m } = roundTrip("json", "main", "agent:main:main", { from: "u1", content: "hi", n: 3 });
     expect(Object.keys(env)).toEqual(["id", "ts", "agent", "session", "type", "payload"]);
-    expect(env).toMatchObject({ agent: "main", session: "agent:main:main", type: "msg.in", payload: { from: "u1", content: "hi", n: 3 } });
+    expect(env).toMatchObject({
+      agent: "main",
+      session: "agent:main:main",
+      type: "msg.in",
+      payload: { from: "u1", content: "hi", n: 3 },
+    });
     expect(env.ts).toBeGreaterThanOrEqual(before);
     expect(env.ts).toBeLessThanOrEqual(Date.now());
     expect(env.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -55,7 +60,11 @@ describe("record -> envelope", () => {
   });
 
   it("builds a standard MessagePack envelope with a Content-Type header", () => {
-    const { env, headers } = roundTrip("msgpack", "main", "agent:main:x", { list: [1, 2], nested: { ok: true }, s: "x".repeat(300) });
+    const { env, headers } = roundTrip("msgpack", "main", "agent:main:x", {
+      list: [1, 2],
+      nested: { ok: true },
+      s: "x".repeat(300),
+    });
     expect(Object.keys(env)).toEqual(["id", "ts", "agent", "session", "type", "payload"]);
     expect(typeof env.ts).toBe("number");
     expect(env.payload).toEqual({ list: [1, 2], nested: { ok: true }, s: "x".repeat(300) });
@@ -96,7 +105,14 @@ describe("record -> envelope", () => {
   });
 
   it("marks a payload whose properties cannot even be listed, without throwing", () => {
-    const hostile = new Proxy({}, { ownKeys: () => { throw new Error("no"); } });
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error("no");
+        },
+      },
+    );
     const { result, env, v } = roundTrip("json", "main", "s", { inner: hostile });
     expect(result).toBe("ok");
     expect(env.payload).toEqual({ inner: "[Unreadable]" });

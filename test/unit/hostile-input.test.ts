@@ -73,7 +73,16 @@ describe("hostile hook events (fuzz)", () => {
     const fired = new Map<string, number>();
     let calls = 0;
     let p: EventPipeline | undefined;
-    const markers = { circular: 0, truncatedKey: 0, truncatedChars: 0, unreadable: 0, maxDepth: 0, symbol: 0, fn: 0, bytes: 0 };
+    const markers = {
+      circular: 0,
+      truncatedKey: 0,
+      truncatedChars: 0,
+      unreadable: 0,
+      maxDepth: 0,
+      symbol: 0,
+      fn: 0,
+      bytes: 0,
+    };
     const check = (evs: DecodedEvent[]) => {
       for (const e of evs) {
         const { env } = e;
@@ -85,7 +94,8 @@ describe("hostile hook events (fuzz)", () => {
         const payloadText = JSON.stringify(env.payload) ?? "";
         expect(Buffer.byteLength(payloadText)).toBeLessThanOrEqual(MAX_PAYLOAD);
         expect(Buffer.byteLength(JSON.stringify(env))).toBeLessThanOrEqual(MAX_PAYLOAD + ENVELOPE_OVERHEAD);
-        if (env.payload !== null && typeof env.payload === "object" && "_truncated" in env.payload) markers.truncatedKey++;
+        if (env.payload !== null && typeof env.payload === "object" && "_truncated" in env.payload)
+          markers.truncatedKey++;
         if (payloadText.includes("[Circular]")) markers.circular++;
         if (/…\[truncated \d+ chars\]/.test(payloadText)) markers.truncatedChars++;
         if (payloadText.includes("[Unreadable]")) markers.unreadable++;
@@ -118,7 +128,11 @@ describe("hostile hook events (fuzz)", () => {
       if (ms > slowest.ms) slowest = { ms, i, hook };
       if (ms >= HOOK_CALL_BOUND_MS) slow.push({ ms, i, hook, event, ctx });
       p ??= pluginState().pipeline;
-      if (p && (i % 64 === 63 || (Atomics.load(p.views.ctl, CTL_WRITE) - Atomics.load(p.views.ctl, CTL_RELEASE)) >>> 0 > RING / 4)) {
+      if (
+        p &&
+        (i % 64 === 63 ||
+          (Atomics.load(p.views.ctl, CTL_WRITE) - Atomics.load(p.views.ctl, CTL_RELEASE)) >>> 0 > RING / 4)
+      ) {
         const evs = drain(p);
         decoded += evs.length;
         check(evs);
@@ -238,7 +252,10 @@ describe("bounded host cost", () => {
     console.log(
       `bounded host cost: ${times.length} calls, median ${median.toFixed(3)} ms; ` +
         `slowest per value (ms): ${byGiant.join(", ")}; listing the 50,000 keys alone: ${listing.toFixed(1)} ms; ` +
-        `slowest: ${times.slice(0, 3).map((t) => `${t.ms.toFixed(1)} ms (${t.what})`).join("; ")}`,
+        `slowest: ${times
+          .slice(0, 3)
+          .map((t) => `${t.ms.toFixed(1)} ms (${t.what})`)
+          .join("; ")}`,
     );
     const isManyKeys = (t: { what: string }) => t.what.endsWith("= 50,000-key object");
     const [manyKeys, rest] = [times.filter(isManyKeys), times.filter((t) => !isManyKeys(t))];
@@ -273,17 +290,74 @@ describe("hostile values become visible markers, and the rest of the event survi
     ["a BigInt", () => cyclic({ n: 12345678901234567890n }), /"n":"12345678901234567890"/],
     ["a Symbol value", () => cyclic({ s: Symbol("sym") }), /"s":"\[Symbol sym\]"/],
     ["a function", () => cyclic({ f: function callback() {} }), /"f":"\[Function callback\]"/],
-    ["a throwing getter", () => Object.defineProperty({ ok: 1 }, "bad", { enumerable: true, get: () => { throw new Error("x"); } }), /"ok":1,"bad":"\[Unreadable\]"/],
+    [
+      "a throwing getter",
+      () =>
+        Object.defineProperty({ ok: 1 }, "bad", {
+          enumerable: true,
+          get: () => {
+            throw new Error("x");
+          },
+        }),
+      /"ok":1,"bad":"\[Unreadable\]"/,
+    ],
     ["100,000-deep nesting", () => DEEP_OBJECT, /\[MaxDepth\]/],
     ["a 100,000-deep array", () => DEEP_ARRAY, /\[MaxDepth\]/],
-    ["a multi-megabyte string", () => ({ big: BIG_STRING }), /…\[truncated \d+ chars\]".*"_truncated":\{"limitBytes":\d+(,"originalBytes":\d+)?\}/],
+    [
+      "a multi-megabyte string",
+      () => ({ big: BIG_STRING }),
+      /…\[truncated \d+ chars\]".*"_truncated":\{"limitBytes":\d+(,"originalBytes":\d+)?\}/,
+    ],
     ["a Buffer among a cycle", () => cyclic({ b: Buffer.alloc(10) }), /"b":"\[Buffer 10 bytes\]"/],
-    ["a Map containing itself", () => { const m = new Map<string, unknown>([["k", 1]]); m.set("me", m); return { m }; }, /"m":\{"k":1,"me":"\[Circular\]"\}/],
-    ["a Set containing itself", () => { const s = new Set<unknown>([1]); s.add(s); return { s }; }, /"s":\[1,"\[Circular\]"\]/],
+    [
+      "a Map containing itself",
+      () => {
+        const m = new Map<string, unknown>([["k", 1]]);
+        m.set("me", m);
+        return { m };
+      },
+      /"m":\{"k":1,"me":"\[Circular\]"\}/,
+    ],
+    [
+      "a Set containing itself",
+      () => {
+        const s = new Set<unknown>([1]);
+        s.add(s);
+        return { s };
+      },
+      /"s":\[1,"\[Circular\]"\]/,
+    ],
 
-    ["an invalid Date among a cycle", () => cyclic({ d: new Date(NaN), ok: new Date(0) }), /"d":null,"ok":"1970-01-01T00:00:00.000Z"/],
-    ["a prototype-less object with a cycle", () => { const o = Object.create(null); o.x = 1; o.o = o; return o; }, /\{"x":1,"o":"\[Circular\]"\}/],
-    ["a Proxy with a throwing ownKeys trap", () => cyclic({ p: new Proxy({}, { ownKeys: () => { throw new Error("t"); } }) }), /"p":"\[Unreadable\]"/],
+    [
+      "an invalid Date among a cycle",
+      () => cyclic({ d: new Date(NaN), ok: new Date(0) }),
+      /"d":null,"ok":"1970-01-01T00:00:00.000Z"/,
+    ],
+    [
+      "a prototype-less object with a cycle",
+      () => {
+        const o = Object.create(null);
+        o.x = 1;
+        o.o = o;
+        return o;
+      },
+      /\{"x":1,"o":"\[Circular\]"\}/,
+    ],
+    [
+      "a Proxy with a throwing ownKeys trap",
+      () =>
+        cyclic({
+          p: new Proxy(
+            {},
+            {
+              ownKeys: () => {
+                throw new Error("t");
+              },
+            },
+          ),
+        }),
+      /"p":"\[Unreadable\]"/,
+    ],
     ["NaN and Infinity", () => ({ a: NaN, b: -Infinity }), /"a":null,"b":null/],
     ["lone surrogates in a string and a key", () => ({ "\ud800k": "v\udfff" }), /"\\ud800k":"v\\udfff"/],
   ];
@@ -303,13 +377,29 @@ describe("hostile values become visible markers, and the rest of the event survi
     const r = Proxy.revocable({}, {});
     r.revoke();
     const e = toolCall({ ok: 1, gone: r.proxy });
-    expect(e.env.payload).toMatchObject({ toolName: "t", toolCallId: "c1", runId: "r1", params: { ok: 1, gone: "[Unreadable]" } });
+    expect(e.env.payload).toMatchObject({
+      toolName: "t",
+      toolCallId: "c1",
+      runId: "r1",
+      params: { ok: 1, gone: "[Unreadable]" },
+    });
   });
 
   it("a Proxy with a throwing getPrototypeOf trap nested in params is marked [Unreadable] and its siblings survive", () => {
-    const p = new Proxy({}, { getPrototypeOf: () => { throw new Error("gpo"); } });
+    const p = new Proxy(
+      {},
+      {
+        getPrototypeOf: () => {
+          throw new Error("gpo");
+        },
+      },
+    );
     const e = toolCall(cyclic({ ok: 1, bad: p })); // the cycle sends it down the sanitizing path
-    expect(e.env.payload).toMatchObject({ toolName: "t", runId: "r1", params: { ok: 1, self: "[Circular]", bad: "[Unreadable]" } });
+    expect(e.env.payload).toMatchObject({
+      toolName: "t",
+      runId: "r1",
+      params: { ok: 1, self: "[Circular]", bad: "[Unreadable]" },
+    });
   });
 
   // An own "__proto__" key (JSON.parse makes one from untrusted text, e.g. tool params an LLM wrote)
@@ -338,7 +428,20 @@ describe("hostile values become visible markers, and the rest of the event survi
     const r = Proxy.revocable({}, {});
     r.revoke();
     expect(api.fire("before_tool_call", r.proxy, r.proxy)).toBeUndefined();
-    expect(api.fire("session_start", new Proxy({}, { get: () => { throw new Error("trap"); } }), {})).toBeUndefined();
+    expect(
+      api.fire(
+        "session_start",
+        new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error("trap");
+            },
+          },
+        ),
+        {},
+      ),
+    ).toBeUndefined();
     const c = await counters();
     expect(c.captured).toBe(2);
     expect(c.dropped.rejected).toBe(2);

@@ -15,31 +15,130 @@ const AGENT_CTX = { agentId: "main", sessionKey: "agent:main:harness-e2e", sessi
 // One call per hook, shaped like what a real OpenClaw 2026.9.6 gateway delivered (recorded in a real turn).
 const SAMPLES: Record<string, [Record<string, unknown>, Record<string, unknown>]> = {
   message_received: [
-    { from: "", content: "/status", messageId: "m1", senderId: "cli", sessionKey: "agent:main:cmd", metadata: { provider: "webchat", surface: "webchat", originatingChannel: "webchat", secretish: "x" } },
+    {
+      from: "",
+      content: "/status",
+      messageId: "m1",
+      senderId: "cli",
+      sessionKey: "agent:main:cmd",
+      metadata: { provider: "webchat", surface: "webchat", originatingChannel: "webchat", secretish: "x" },
+    },
     { channelId: "webchat", conversationId: "agent:main:cmd", sessionKey: "agent:main:cmd", messageId: "m1" },
   ],
-  message_sending: [{ to: "agent:main:cmd", content: "reply text", metadata: { channel: "webchat" } }, { channelId: "webchat", sessionKey: "agent:main:cmd" }],
-  message_sent: [{ to: "user:h", content: "out", success: true, messageId: "lb-1", sessionKey: "agent:main:main" }, { channelId: "loopback", sessionKey: "agent:main:main" }],
-  before_tool_call: [{ toolName: "ls", params: { path: "." }, runId: "run-1", toolCallId: "call_1" }, { ...AGENT_CTX, toolName: "ls" }],
-  after_tool_call: [{ toolName: "ls", params: { path: "." }, toolCallId: "call_1", result: { content: [{ type: "text", text: "a\nb" }] }, durationMs: 27 }, { ...AGENT_CTX, toolName: "ls" }],
-  agent_turn_prepare: [{ prompt: "list the workspace", messages: [], queuedInjections: [] }, { ...AGENT_CTX, trigger: "user", modelProviderId: "fake", modelId: "fake-model" }],
+  message_sending: [
+    { to: "agent:main:cmd", content: "reply text", metadata: { channel: "webchat" } },
+    { channelId: "webchat", sessionKey: "agent:main:cmd" },
+  ],
+  message_sent: [
+    { to: "user:h", content: "out", success: true, messageId: "lb-1", sessionKey: "agent:main:main" },
+    { channelId: "loopback", sessionKey: "agent:main:main" },
+  ],
+  before_tool_call: [
+    { toolName: "ls", params: { path: "." }, runId: "run-1", toolCallId: "call_1" },
+    { ...AGENT_CTX, toolName: "ls" },
+  ],
+  after_tool_call: [
+    {
+      toolName: "ls",
+      params: { path: "." },
+      toolCallId: "call_1",
+      result: { content: [{ type: "text", text: "a\nb" }] },
+      durationMs: 27,
+    },
+    { ...AGENT_CTX, toolName: "ls" },
+  ],
+  agent_turn_prepare: [
+    { prompt: "list the workspace", messages: [], queuedInjections: [] },
+    { ...AGENT_CTX, trigger: "user", modelProviderId: "fake", modelId: "fake-model" },
+  ],
   agent_end: [{ messages: [1, 2, 3, 4], success: true, durationMs: 424, runId: "run-1" }, AGENT_CTX],
-  llm_input: [{ runId: "run-1", sessionId: "e7ca", provider: "fake", model: "fake-model", systemPrompt: "SYSTEM SECRET", prompt: "USER PROMPT", historyMessages: [1], imagesCount: 0, tools: [1, 2] }, AGENT_CTX],
-  llm_output: [{ runId: "run-1", provider: "fake", model: "fake-model", assistantTexts: ["ANSWER ONE", "TWO"], usage: { input: 10, output: 5, total: 15 } }, AGENT_CTX],
+  llm_input: [
+    {
+      runId: "run-1",
+      sessionId: "e7ca",
+      provider: "fake",
+      model: "fake-model",
+      systemPrompt: "SYSTEM SECRET",
+      prompt: "USER PROMPT",
+      historyMessages: [1],
+      imagesCount: 0,
+      tools: [1, 2],
+    },
+    AGENT_CTX,
+  ],
+  llm_output: [
+    {
+      runId: "run-1",
+      provider: "fake",
+      model: "fake-model",
+      assistantTexts: ["ANSWER ONE", "TWO"],
+      usage: { input: 10, output: 5, total: 15 },
+    },
+    AGENT_CTX,
+  ],
   before_compaction: [{ messageCount: 4, tokenCount: 64 }, AGENT_CTX],
   after_compaction: [{ messageCount: 2, compactedCount: 2, sessionFile: "sqlite:x" }, AGENT_CTX],
   before_reset: [{ sessionFile: "sqlite:x", messages: [1, 2], reason: "reset" }, AGENT_CTX],
-  session_start: [{ sessionId: "e7ca", sessionKey: "agent:main:harness-e2e" }, { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", agentId: "main" }],
-  session_end: [{ sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", messageCount: 0, reason: "shutdown" }, { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", agentId: "main" }],
+  session_start: [
+    { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e" },
+    { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", agentId: "main" },
+  ],
+  session_end: [
+    { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", messageCount: 0, reason: "shutdown" },
+    { sessionId: "e7ca", sessionKey: "agent:main:harness-e2e", agentId: "main" },
+  ],
   gateway_start: [{ port: 38379 }, { port: 38379, config: { gateway: { auth: { token: "SECRET-TOKEN" } } } }],
   gateway_stop: [{ reason: "gateway stopping" }, { port: 38379 }],
-  model_call_started: [{ runId: "run-1", callId: "run-1:model:1", sessionKey: "agent:main:harness-e2e", provider: "fake", model: "fake-model", api: "openai-completions" }, { runId: "run-1", sessionKey: "agent:main:harness-e2e" }],
-  model_call_ended: [{ runId: "run-1", callId: "run-1:model:1", provider: "fake", model: "fake-model", durationMs: 123, outcome: "completed", timeToFirstByteMs: 104 }, { runId: "run-1", sessionKey: "agent:main:harness-e2e" }],
-  subagent_spawned: [{ runId: "r2", childSessionKey: "agent:main:subagent:b4", agentId: "main", label: "child", mode: "run", resolvedModel: "fake/fake-model" }, { runId: "r2", childSessionKey: "agent:main:subagent:b4", requesterSessionKey: "agent:ops:spawn" }],
-  subagent_ended: [{ targetSessionKey: "agent:main:subagent:b4", targetKind: "subagent", reason: "subagent-complete", outcome: "ok", runId: "r2" }, { runId: "r2", childSessionKey: "agent:main:subagent:b4", requesterSessionKey: "agent:ops:spawn" }],
+  model_call_started: [
+    {
+      runId: "run-1",
+      callId: "run-1:model:1",
+      sessionKey: "agent:main:harness-e2e",
+      provider: "fake",
+      model: "fake-model",
+      api: "openai-completions",
+    },
+    { runId: "run-1", sessionKey: "agent:main:harness-e2e" },
+  ],
+  model_call_ended: [
+    {
+      runId: "run-1",
+      callId: "run-1:model:1",
+      provider: "fake",
+      model: "fake-model",
+      durationMs: 123,
+      outcome: "completed",
+      timeToFirstByteMs: 104,
+    },
+    { runId: "run-1", sessionKey: "agent:main:harness-e2e" },
+  ],
+  subagent_spawned: [
+    {
+      runId: "r2",
+      childSessionKey: "agent:main:subagent:b4",
+      agentId: "main",
+      label: "child",
+      mode: "run",
+      resolvedModel: "fake/fake-model",
+    },
+    { runId: "r2", childSessionKey: "agent:main:subagent:b4", requesterSessionKey: "agent:ops:spawn" },
+  ],
+  subagent_ended: [
+    {
+      targetSessionKey: "agent:main:subagent:b4",
+      targetKind: "subagent",
+      reason: "subagent-complete",
+      outcome: "ok",
+      runId: "r2",
+    },
+    { runId: "r2", childSessionKey: "agent:main:subagent:b4", requesterSessionKey: "agent:ops:spawn" },
+  ],
   cron_changed: [{ action: "added", jobId: "j1", nextRunAtMs: 1 }, { config: {} }],
   skill_changed: [{ action: "created", source: "workshop", after: { name: "harness-check" } }, { workspaceDir: "/w" }],
-  before_install: [{ targetType: "plugin", targetName: "dummy", origin: "plugin-package", sourcePathKind: "directory" }, { targetType: "plugin" }],
+  before_install: [
+    { targetType: "plugin", targetName: "dummy", origin: "plugin-package", sourcePathKind: "directory" },
+    { targetType: "plugin" },
+  ],
 };
 
 function setup(config: Record<string, unknown> = {}, conversationAccess = true): FakeApi {
@@ -76,7 +175,9 @@ describe("plugin registration", () => {
   });
 
   it("includeHooks wins over excludeHooks, as in the seed", () => {
-    expect([...setup({ includeHooks: ["gateway_start", "session_start"], excludeHooks: ["session_start"] }).hooks.keys()]).toEqual(["session_start", "gateway_start"]);
+    expect([
+      ...setup({ includeHooks: ["gateway_start", "session_start"], excludeHooks: ["session_start"] }).hooks.keys(),
+    ]).toEqual(["session_start", "gateway_start"]);
     expect(setup({ excludeHooks: ["llm_input"] }).hooks.has("llm_input")).toBe(false);
   });
 
@@ -86,12 +187,17 @@ describe("plugin registration", () => {
     expect(api.services).toHaveLength(0);
     expect(api.logs.join("\n")).toMatch(/invalid config, plugin disabled: subjectPrefix must be/);
     const r = await api.call("eventstore.status");
-    expect(r).toEqual({ ok: true, payload: { enabled: false, error: expect.stringMatching(/^invalid config: subjectPrefix/) } });
+    expect(r).toEqual({
+      ok: true,
+      payload: { enabled: false, error: expect.stringMatching(/^invalid config: subjectPrefix/) },
+    });
     expect((await api.commands.get("eventstatus")!()).text).toMatch(/disabled: invalid config: subjectPrefix/);
   });
 
   it("unknown hook names in include/exclude are config errors", () => {
-    expect(setup({ excludeHooks: ["before_agent_start"] }).logs.join()).toMatch(/excludeHooks names unknown hook\(s\) "before_agent_start"/);
+    expect(setup({ excludeHooks: ["before_agent_start"] }).logs.join()).toMatch(
+      /excludeHooks names unknown hook\(s\) "before_agent_start"/,
+    );
   });
 
   it("enabled: false registers no hooks and reports disabled", async () => {
@@ -139,8 +245,17 @@ describe("hook -> event", () => {
     const by = Object.fromEntries(events().map((e) => [e.env.type, e.env.payload]));
     expect(by["msg.in"]).toMatchObject({ content: "/status", channel: "webchat", messageId: "m1", senderId: "cli" });
     expect(by["tool.call"]).toEqual({ toolName: "ls", toolCallId: "call_1", runId: "run-1", params: { path: "." } });
-    expect(by["tool.result"]).toMatchObject({ toolName: "ls", durationMs: 27, result: { content: [{ type: "text", text: "a\nb" }] } });
-    expect(by["run.start"]).toMatchObject({ runId: "run-1", prompt: "list the workspace", trigger: "user", model: "fake-model" });
+    expect(by["tool.result"]).toMatchObject({
+      toolName: "ls",
+      durationMs: 27,
+      result: { content: [{ type: "text", text: "a\nb" }] },
+    });
+    expect(by["run.start"]).toMatchObject({
+      runId: "run-1",
+      prompt: "list the workspace",
+      trigger: "user",
+      model: "fake-model",
+    });
     expect(by["run.end"]).toEqual({ runId: "run-1", success: true, durationMs: 424, messageCount: 4 });
     expect(by["model.call_end"]).toMatchObject({ durationMs: 123, outcome: "completed", timeToFirstByteMs: 104 });
     expect(by["session.end"]).toMatchObject({ sessionId: "e7ca", messageCount: 0, reason: "shutdown" });
@@ -153,8 +268,18 @@ describe("hook -> event", () => {
     const all = JSON.stringify(events().filter((e) => e.env.type.startsWith("llm.")));
     expect(all).not.toMatch(/SYSTEM SECRET|USER PROMPT|ANSWER ONE/);
     const by = Object.fromEntries(events().map((e) => [e.env.type, e.env.payload]));
-    expect(by["llm.input"]).toMatchObject({ systemPromptLength: 13, promptLength: 11, historyMessageCount: 1, toolCount: 2, model: "fake-model" });
-    expect(by["llm.output"]).toMatchObject({ assistantTextCount: 2, assistantTextTotalLength: 13, usage: { total: 15 } });
+    expect(by["llm.input"]).toMatchObject({
+      systemPromptLength: 13,
+      promptLength: 11,
+      historyMessageCount: 1,
+      toolCount: 2,
+      model: "fake-model",
+    });
+    expect(by["llm.output"]).toMatchObject({
+      assistantTextCount: 2,
+      assistantTextTotalLength: 13,
+      usage: { total: 15 },
+    });
   });
 
   it("metadata privacy mode replaces message text, prompts and tool data by their sizes and shapes", () => {
@@ -189,9 +314,17 @@ describe("hook -> event", () => {
     const chat = { channelId: "telegram", sessionKey: "agent:main:main" };
     const result = { [email]: { note: SECRET }, content: [{ type: "text", text: SECRET }] };
     const params = { [email]: SECRET, cmd: SECRET };
-    api.fire("after_tool_call", { toolName: "exec", toolCallId: "c1", params, result, error: err, durationMs: 3 }, AGENT_CTX);
+    api.fire(
+      "after_tool_call",
+      { toolName: "exec", toolCallId: "c1", params, result, error: err, durationMs: 3 },
+      AGENT_CTX,
+    );
     api.fire("after_tool_call", { toolName: "exec", toolCallId: "c2", error: `Command failed: ${SECRET}` }, AGENT_CTX);
-    api.fire("message_sent", { to: "user:h", content: SECRET, success: false, error: `could not deliver "${SECRET}"` }, chat);
+    api.fire(
+      "message_sent",
+      { to: "user:h", content: SECRET, success: false, error: `could not deliver "${SECRET}"` },
+      chat,
+    );
     const metadata = { provider: "telegram", senderName: `Alice ${SECRET}` };
     api.fire("message_received", { from: "telegram:1", content: SECRET, metadata }, chat);
     const failed = new TypeError(`while answering "${SECRET}"`);
@@ -223,7 +356,11 @@ describe("hook -> event", () => {
     });
     expect(p[1]).toMatchObject({ errorKind: "string", errorLength: SECRET.length + 16 });
     expect(p[2]).toMatchObject({ to: "user:h", success: false, errorKind: "string", contentLength: SECRET.length });
-    expect(p[3]).toMatchObject({ from: "telegram:1", contentLength: SECRET.length, metadata: { provider: "telegram" } });
+    expect(p[3]).toMatchObject({
+      from: "telegram:1",
+      contentLength: SECRET.length,
+      metadata: { provider: "telegram" },
+    });
     expect(p[4]).toMatchObject({ success: false, errorKind: "TypeError", messageCount: 1 }); // run.end
     expect(p[5]).toMatchObject({ success: false, errorKind: "TypeError" }); // run.error
     expect(p[6]).toMatchObject({ runId: "r2", mode: "run", labelLength: SECRET.length + 9 });
@@ -234,7 +371,11 @@ describe("hook -> event", () => {
 
   it("emits run.error besides run.end when a run fails", () => {
     const api = setup();
-    api.fire("agent_end", { success: false, error: new Error("model exploded"), durationMs: 5, messages: [] }, AGENT_CTX);
+    api.fire(
+      "agent_end",
+      { success: false, error: new Error("model exploded"), durationMs: 5, messages: [] },
+      AGENT_CTX,
+    );
     const evs = events();
     expect(evs.map((e) => e.env.type)).toEqual(["run.end", "run.error"]);
     expect(evs[1].env.payload).toMatchObject({ success: false, error: "model exploded" });
@@ -245,7 +386,13 @@ describe("hook -> event", () => {
     const params = { m: new Map([["k", 1]]), s: new Set([1, 2]), big: 12n, fn: function probe() {}, sym: Symbol("x") };
     api.fire("before_tool_call", { toolName: "x", params }, AGENT_CTX);
     const [e] = events();
-    expect(e.env.payload.params).toEqual({ m: { k: 1 }, s: [1, 2], big: "12", fn: "[Function probe]", sym: "[Symbol x]" });
+    expect(e.env.payload.params).toEqual({
+      m: { k: 1 },
+      s: [1, 2],
+      big: "12",
+      fn: "[Function probe]",
+      sym: "[Symbol x]",
+    });
   });
 
   it("truncates an oversized tool result with a visible marker", () => {
@@ -314,7 +461,14 @@ describe("identity", () => {
 describe("hostile events", () => {
   it("no handler throws or returns a promise, whatever it is given; every outcome is counted", async () => {
     const api = setup();
-    const evil = new Proxy({}, { get: () => { throw new Error("boom"); } });
+    const evil = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error("boom");
+        },
+      },
+    );
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
     const inputs: unknown[] = [undefined, null, 42, "str", Symbol("s"), evil, revoked.proxy, [], () => 1];

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { Msg } from "@nats-io/transport-node";
 import { ACK_DUPLICATE, ACK_ERROR, ACK_FOREIGN, ACK_OK, PubAckReader, replyToken } from "../../workers/pub-ack.ts";
 
-const reply = (s: string, code?: number) => ({ data: Buffer.from(s), headers: code ? { code } : undefined }) as unknown as Msg;
+const reply = (s: string, code?: number) =>
+  ({ data: Buffer.from(s), headers: code ? { code } : undefined }) as unknown as Msg;
 
 describe("PubAck reading", () => {
   const r = new PubAckReader("events");
@@ -18,7 +19,8 @@ describe("PubAck reading", () => {
   });
 
   it("counts JetStream errors and status replies as refusals (retried)", () => {
-    const e = '{"error":{"code":503,"err_code":10047,"description":"insufficient resources"},"stream":"events","seq":0}';
+    const e =
+      '{"error":{"code":503,"err_code":10047,"description":"insufficient resources"},"stream":"events","seq":0}';
     expect(r.kind(reply(e))).toBe(ACK_ERROR);
     expect(r.kind(reply("", 503))).toBe(ACK_ERROR);
   });
@@ -29,7 +31,7 @@ describe("PubAck reading", () => {
     expect(r.kind(reply('{"stream":"events", "seq":}'))).toBe(ACK_FOREIGN);
     expect(r.kind(reply('{"stream":"events", "seq":"1"}'))).toBe(ACK_FOREIGN);
     expect(r.kind(reply('xxstream":"events", "seq":1}'))).toBe(ACK_FOREIGN);
-    expect(r.kind(reply('{"s'.padEnd(40, "e") + "}"))).toBe(ACK_FOREIGN); // the old two-byte check took this
+    expect(r.kind(reply(`${'{"s'.padEnd(40, "e")}}`))).toBe(ACK_FOREIGN); // the old two-byte check took this
     expect(r.kind(reply("hello"))).toBe(ACK_FOREIGN);
     expect(r.kind(reply(""))).toBe(ACK_FOREIGN); // no data, no status
   });

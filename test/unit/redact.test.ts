@@ -30,12 +30,13 @@ describe("secret redaction (worker side)", () => {
     for (const text of [
       "the token count is 5 and the author wrote it",
       "max_tokens=100 temperature=0.2",
-      "secret=$SECRET_FROM_ENV password=${DB_PASS}",
+      "secret=$SECRET_FROM_ENV password=$" + "{DB_PASS}", // a shell placeholder, not a template
       "see https://example.com/docs?page=2 and nats://127.0.0.1:4222",
       "Bearer of bad news",
       "asia and slovakia",
       "ls -la /workspace/src",
-    ]) expect(t.redact(text), text).toBe(text);
+    ])
+      expect(t.redact(text), text).toBe(text);
     expect(t.count).toBe(0);
   });
 
@@ -77,11 +78,36 @@ describe("secret redaction (worker side)", () => {
 
   it("redacts the whole string value of every key that names a secret, in both encodings", () => {
     const keys = [
-      "password", "passwd", "pwd", "passphrase", "secret", "client_secret", "appSecret", "token", "access_token",
-      "refreshToken", "id_token", "authToken", "session-token", "bearerToken", "apiToken", "apiKey", "api_key",
-      "x-api-key", "accessKey", "secret_key", "Authorization", "proxy-authorization", "cookie", "Set-Cookie", "privateKey",
+      "password",
+      "passwd",
+      "pwd",
+      "passphrase",
+      "secret",
+      "client_secret",
+      "appSecret",
+      "token",
+      "access_token",
+      "refreshToken",
+      "id_token",
+      "authToken",
+      "session-token",
+      "bearerToken",
+      "apiToken",
+      "apiKey",
+      "api_key",
+      "x-api-key",
+      "accessKey",
+      "secret_key",
+      "Authorization",
+      "proxy-authorization",
+      "cookie",
+      "Set-Cookie",
+      "privateKey",
       "private_key",
-      "AWS_SECRET_ACCESS_KEY", "secretAccessKey", "credential", "credentials",
+      "AWS_SECRET_ACCESS_KEY",
+      "secretAccessKey",
+      "credential",
+      "credentials",
     ];
     for (const encoding of ["json", "msgpack"] as const) {
       for (const key of keys) {
@@ -113,7 +139,10 @@ describe("secret redaction (worker side)", () => {
     const r = new Redactor([], new Float64Array(COUNTER_SLOTS));
     const cutJson = Buffer.from('{"token":"abc');
     const badMsgpack = Buffer.from([0x81, 0xa5, 0x74, 0x6f, 0x6b, 0x65, 0x6e, 0xc1]); // {"token": <0xc1, never used>}
-    for (const [bytes, json] of [[cutJson, true], [badMsgpack, false]] as const) {
+    for (const [bytes, json] of [
+      [cutJson, true],
+      [badMsgpack, false],
+    ] as const) {
       const out = r.payload(bytes, 0, bytes.length, json);
       expect(Buffer.from(out!).toString("latin1")).toContain("[REDACTED:unreadable payload]");
     }

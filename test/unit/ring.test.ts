@@ -34,7 +34,9 @@ describe("ring arithmetic", () => {
     // Fill to 100 bytes before the end, consuming as we go.
     let seq = 0;
     while (CAP - (Atomics.load(v.ctl, CTL_WRITE) & (CAP - 1)) > 200) {
-      expect(writeRecord(p, v, seq++, 1000 > CAP - (Atomics.load(v.ctl, CTL_WRITE) & (CAP - 1)) - 200 ? 96 : 1000)).toBe(true);
+      expect(
+        writeRecord(p, v, seq++, 1000 > CAP - (Atomics.load(v.ctl, CTL_WRITE) & (CAP - 1)) - 200 ? 96 : 1000),
+      ).toBe(true);
       const pos = c.next();
       c.release(c.end);
       expect(pos).toBeGreaterThanOrEqual(0);
@@ -65,7 +67,7 @@ describe("ring arithmetic", () => {
     for (let s = 0; s < 10; s++) writeRecord(p, v, s, 64);
     const first = new RingConsumer(v);
     for (let s = 0; s < 6; s++) first.next();
-    first.release(((4 * 64) >>> 0)); // only 4 acked
+    first.release((4 * 64) >>> 0); // only 4 acked
     const second = new RingConsumer(v);
     const pos = second.next();
     expect(v.u32[(pos >>> 2) + 1]).toBe(4);
@@ -80,7 +82,9 @@ describe("ring under a producer/consumer stress test across threads", () => {
     const p = new RingProducer(v);
     const results = new SharedArrayBuffer(64);
     const out = new Int32Array(results);
-    const w = new Worker(new URL("../helpers/ring-check-worker.ts", import.meta.url), { workerData: { sab, total, results } });
+    const w = new Worker(new URL("../helpers/ring-check-worker.ts", import.meta.url), {
+      workerData: { sab, total, results },
+    });
     const exited = new Promise((r) => w.once("exit", r));
     let seq = 0;
     let refused = 0;

@@ -9,7 +9,16 @@ import { Spool, type ReplaySegment } from "../../workers/spool.ts";
 import { SpoolLock } from "../../workers/spool-lock.ts";
 import { Backlog, RING_STALL_MS, ringMustSpool, type RingState } from "../../workers/backlog.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
-import { ACKED, AckWindow, MOVED, OUTCOME_ACKED, OUTCOME_DUPLICATE, OUTCOME_OWN, SENT, newReleased } from "../../workers/ack-window.ts";
+import {
+  ACKED,
+  AckWindow,
+  MOVED,
+  OUTCOME_ACKED,
+  OUTCOME_DUPLICATE,
+  OUTCOME_OWN,
+  SENT,
+  newReleased,
+} from "../../workers/ack-window.ts";
 import { C, CTL_RELEASE } from "../../src/ring/layout.ts";
 import { REC_SEQ } from "../../src/record/format.ts";
 import { filledRing, ringRecords, writeSegment } from "../helpers/spool-files.ts";
@@ -30,7 +39,8 @@ const open = (dir: string, max = 1 << 30) => {
   return s;
 };
 /** The payload field i of each record of a segment, in order. */
-const payloadIs = (seg: ReplaySegment) => seg.scan.offsets.map((o) => JSON.parse(/\{"i":\d+/.exec(seg.src.bytes.toString("latin1", o, o + 400))![0] + "}").i);
+const payloadIs = (seg: ReplaySegment) =>
+  seg.scan.offsets.map((o) => JSON.parse(`${/\{"i":\d+/.exec(seg.src.bytes.toString("latin1", o, o + 400))![0]}}`).i);
 const segFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".seg"));
 
 describe("spool files", () => {

@@ -366,7 +366,8 @@ export class OpenClawGateway {
     this.consoleLogPath = join(this.scratchDir, "gateway.console.log");
     this.tmpDir = join(this.scratchDir, "tmp");
     for (const d of [hostLocksDir(), "/tmp/openclaw"]) if (existsSync(d)) this.hostTmpPreexisting.add(d);
-    for (const d of [this.homeDir, join(this.stateDir, "logs"), this.workspaceDir, this.tmpDir]) mkdirSync(d, { recursive: true });
+    for (const d of [this.homeDir, join(this.stateDir, "logs"), this.workspaceDir, this.tmpDir])
+      mkdirSync(d, { recursive: true });
     const sharedCompileCache = join(tmpdir(), "node-compile-cache");
     try {
       mkdirSync(sharedCompileCache, { recursive: true });
@@ -406,7 +407,9 @@ export class OpenClawGateway {
       if (v !== undefined) env[k] = v;
     }
     if (PROXY_ENV.some((k) => process.env[k])) {
-      const noProxy = [process.env.NO_PROXY, process.env.no_proxy, "127.0.0.1", "localhost", "::1"].filter(Boolean).join(",");
+      const noProxy = [process.env.NO_PROXY, process.env.no_proxy, "127.0.0.1", "localhost", "::1"]
+        .filter(Boolean)
+        .join(",");
       env.NO_PROXY = noProxy;
       env.no_proxy = noProxy;
     }
@@ -497,7 +500,11 @@ export class OpenClawGateway {
           durationMs: Date.now() - started,
         };
         if (timedOut) {
-          rejectP(new Error(`${label}: timed out after ${timeoutMs} ms\n${tail(result.stderr, 30)}\n${tail(result.stdout, 30)}`));
+          rejectP(
+            new Error(
+              `${label}: timed out after ${timeoutMs} ms\n${tail(result.stderr, 30)}\n${tail(result.stdout, 30)}`,
+            ),
+          );
         } else if (code !== 0 && !options.allowFailure) {
           rejectP(
             new Error(
@@ -574,7 +581,9 @@ export class OpenClawGateway {
       }
       await sleep(300);
     }
-    throw new Error(`no reply to ${JSON.stringify(text)} in ${key}; last history: ${tail(JSON.stringify(last), 5).slice(0, 2000)}`);
+    throw new Error(
+      `no reply to ${JSON.stringify(text)} in ${key}; last history: ${tail(JSON.stringify(last), 5).slice(0, 2000)}`,
+    );
   }
 
   /** Writes config, installs the plugin, starts `gateway run` detached and waits for /readyz. */
@@ -592,21 +601,28 @@ export class OpenClawGateway {
       this.writeConfig(modelUrl);
 
       const ti = Date.now();
-      await this.cli(["plugins", "install", `npm-pack:${this.opts.pluginTarball}`, "--force", "--accept-capabilities"], {
-        timeoutMs: 240_000,
-      });
+      await this.cli(
+        ["plugins", "install", `npm-pack:${this.opts.pluginTarball}`, "--force", "--accept-capabilities"],
+        {
+          timeoutMs: 240_000,
+        },
+      );
       this.timings.installMs = Date.now() - ti;
 
       if (this.stopResult) throw new Error("gateway stopped while starting");
       const ts = Date.now();
       const out = openSync(this.consoleLogPath, "a");
       try {
-        this.child = spawn(this.node, [this.openclawMjs, "gateway", "run", "--port", String(this.port), "--bind", "loopback"], {
-          cwd: this.scratchDir,
-          env: this.env,
-          detached: true, // new session + process group; the gateway renames itself and spawns children
-          stdio: ["ignore", out, out],
-        });
+        this.child = spawn(
+          this.node,
+          [this.openclawMjs, "gateway", "run", "--port", String(this.port), "--bind", "loopback"],
+          {
+            cwd: this.scratchDir,
+            env: this.env,
+            detached: true, // new session + process group; the gateway renames itself and spawns children
+            stdio: ["ignore", out, out],
+          },
+        );
       } finally {
         closeSync(out);
       }
@@ -688,7 +704,7 @@ export class OpenClawGateway {
       },
     };
     const config = this.opts.configPatch ? deepMerge(base, this.opts.configPatch) : base;
-    writeFileSync(this.configPath, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+    writeFileSync(this.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
@@ -844,7 +860,9 @@ export class OpenClawGateway {
 }
 
 function hostLocksDir(): string {
-  return typeof process.getuid === "function" ? `/tmp/openclaw-state-locks-${process.getuid()}` : "/tmp/openclaw-state-locks";
+  return typeof process.getuid === "function"
+    ? `/tmp/openclaw-state-locks-${process.getuid()}`
+    : "/tmp/openclaw-state-locks";
 }
 
 function safeRealpath(p: string): string {
