@@ -27,7 +27,10 @@ export interface EventStoreConfig {
   duplicateWindowMs: number;
   replicas: number;
   storage: StorageKind;
-  /** "full" (the seed's behaviour) publishes message text, prompts, tool params and results; "metadata" only their sizes and shapes. */
+  /**
+   * "full" (the seed's behaviour) publishes message text, prompts, tool params and results; "metadata" only
+   * their sizes and shapes.
+   */
   privacy: Privacy;
   /** Replace well-known secret shapes (API keys, tokens, passwords...) in published payloads by [REDACTED:kind]. */
   redact: boolean;
@@ -323,7 +326,8 @@ export function resolveConfig(raw: unknown): ConfigResult {
     const maxAgeMs = config.retention.maxAgeHours * 3_600_000;
     if (maxAgeMs > 0 && config.duplicateWindowMs > maxAgeMs) {
       throw new ConfigError(
-        `duplicateWindowMs (${config.duplicateWindowMs}) must not exceed retention.maxAgeHours (${config.retention.maxAgeHours} h): JetStream refuses such a stream`,
+        `duplicateWindowMs (${config.duplicateWindowMs}) must not exceed retention.maxAgeHours ` +
+          `(${config.retention.maxAgeHours} h): JetStream refuses such a stream`,
       );
     }
     if (config.maxPayloadBytes * 4 > config.ringBytes) {

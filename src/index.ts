@@ -30,7 +30,9 @@ function hints(config: EventStoreConfig | undefined): string[] {
   const out: string[] = [];
   if (st.conversationAccess === false) {
     out.push(
-      `${CONVERSATION_TYPES.join(", ")} are not delivered: OpenClaw withholds llm_input, llm_output and agent_end from non-bundled plugins unless plugins.entries.${PLUGIN_ID}.hooks.allowConversationAccess is true`,
+      `${CONVERSATION_TYPES.join(", ")} are not delivered: OpenClaw withholds llm_input, llm_output and ` +
+        "agent_end from non-bundled plugins unless " +
+        `plugins.entries.${PLUGIN_ID}.hooks.allowConversationAccess is true`,
     );
   }
   if (config?.privacy === "metadata") {

@@ -47,7 +47,8 @@ export async function startService(config: EventStoreConfig, logger: PluginLogge
   const p = ensurePipeline(config, logger);
   p.start(spoolDirFor(config, stateDir), host);
   logger.info(
-    `[nats-eventstore] publishing to stream ${config.streamName} (subjects ${config.subjectPrefix}.>) from a worker thread`,
+    `[nats-eventstore] publishing to stream ${config.streamName} (subjects ${config.subjectPrefix}.>) ` +
+      "from a worker thread",
   );
 }
 

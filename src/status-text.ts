@@ -27,7 +27,8 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
     `events: ${n(c.captured)} captured, ${n(c.acked)} stored, ${n(c.pending)} pending, ${dropped}`,
     `rate: ${n(s.rates.capturedPerSec)}/s captured, ${n(s.rates.ackedPerSec)}/s stored (last ${s.rates.windowSec} s)`,
     `latency capture->ack: ${ms(s.latency.captureToAck)}`,
-    `ring: ${mib(s.ring.usedBytes)} of ${mib(s.ring.capacityBytes)} used (high water ${mib(s.ring.highWaterBytes)}); retries ${n(c.retried)}, reconnects ${n(c.reconnects)}, worker restarts ${n(c.workerCrashes)}${stalls}`,
+    `ring: ${mib(s.ring.usedBytes)} of ${mib(s.ring.capacityBytes)} used (high water ${mib(s.ring.highWaterBytes)}); ` +
+      `retries ${n(c.retried)}, reconnects ${n(c.reconnects)}, worker restarts ${n(c.workerCrashes)}${stalls}`,
     `host cost: ${n(s.host.costNsPerCall)} ns per hook call`,
   ];
   const sp = c.spool;
@@ -39,7 +40,8 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
     );
     if (sp.damaged.segments > 0) {
       lines.push(
-        `spool damage: ${n(sp.damaged.segments)} file(s) set aside as *.bad, ${n(sp.damaged.records)} unreadable stretch(es), ${n(sp.damaged.bytes)} bytes (see the gateway log)`,
+        `spool damage: ${n(sp.damaged.segments)} file(s) set aside as *.bad, ` +
+          `${n(sp.damaged.records)} unreadable stretch(es), ${n(sp.damaged.bytes)} bytes (see the gateway log)`,
       );
     }
   }

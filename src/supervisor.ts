@@ -220,7 +220,8 @@ export class WorkerSupervisor {
       this.connection = "closed";
       this.views.counters[C.workerCrashes]++;
       this.logger.warn(
-        `[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, unacked events stay queued`,
+        `[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, ` +
+          "unacked events stay queued",
       );
     }
     this.restartTimer = setTimeout(() => this.launch(), delay);

@@ -385,7 +385,8 @@ function moveRing(): void {
       c[C.spoolFull] = 1;
       log(
         "warn",
-        `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); events wait in the ring and are dropped when it is full`,
+        `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); ` +
+          "events wait in the ring and are dropped when it is full",
       );
     }
   }

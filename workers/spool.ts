@@ -207,7 +207,8 @@ export class Spool {
         this.log(
           "warn",
           `spool segment ${seg.name} is damaged (${scan.firstProblem}): ${scan.badRecords} unreadable stretch(es), ` +
-            `${scan.badBytes} bytes skipped; delivering the ${scan.offsets.length} readable records, the file is kept as ${seg.name}.bad`,
+            `${scan.badBytes} bytes skipped; delivering the ${scan.offsets.length} readable records, ` +
+            `the file is kept as ${seg.name}.bad`,
         );
       }
     }

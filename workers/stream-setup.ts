@@ -44,12 +44,14 @@ export async function ensureStream(jsm: JetStreamManager, c: EventStoreConfig): 
   const problems: string[] = [];
   if (have.storage !== want.storage) {
     problems.push(
-      `it uses ${have.storage} storage but storage is "${c.storage}"; NATS cannot change storage, so delete the stream or set storage to "${have.storage}"`,
+      `it uses ${have.storage} storage but storage is "${c.storage}"; NATS cannot change storage, ` +
+        `so delete the stream or set storage to "${have.storage}"`,
     );
   }
   if (have.retention !== want.retention) {
     problems.push(
-      `it has ${have.retention} retention, not limits; NATS cannot change the retention kind, so delete the stream or use another streamName`,
+      `it has ${have.retention} retention, not limits; NATS cannot change the retention kind, ` +
+        "so delete the stream or use another streamName",
     );
   }
   const subject = want.subjects[0];
@@ -80,7 +82,9 @@ export async function ensureStream(jsm: JetStreamManager, c: EventStoreConfig): 
     return {
       name: c.streamName,
       action: "error",
-      warning: `stream ${c.streamName} exists but could not be updated to the configured subjects/retention (${why})${warning ? `; also ${warning}` : ""}`,
+      warning:
+        `stream ${c.streamName} exists but could not be updated to the configured subjects/retention ` +
+        `(${why})${warning ? `; also ${warning}` : ""}`,
     };
   }
 }
