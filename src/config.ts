@@ -344,7 +344,13 @@ export function resolveConfig(raw: unknown): ConfigResult {
 }
 
 /** The authentication methods the config names (credentials in natsUrl count as one). */
-export function authMethods(c: EventStoreConfig): string[] {
+/** The settings that say where and how to connect: the publisher and every reader use these. */
+export type ConnectionSettings = Pick<
+  EventStoreConfig,
+  "natsUrl" | "natsContext" | "user" | "password" | "token" | "nkeySeedFile" | "credsFile" | "tls" | "connectTimeoutMs"
+>;
+
+export function authMethods(c: ConnectionSettings): string[] {
   const methods: string[] = [];
   // user:pass@ or token@ before the host of any of the URLs (scheme optional)
   if (c.natsUrl.split(",").some((u) => /^(?:[a-z][a-z0-9+.-]*:\/\/)?[^@/]+@/i.test(u.trim()))) {

@@ -8,7 +8,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { createSecureContext } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { jwtAuthenticator, nkeyAuthenticator, type NodeConnectionOptions } from "@nats-io/transport-node";
-import { authMethods, DEFAULTS, redactUrl, type EventStoreConfig } from "../src/config.ts";
+import { authMethods, type ConnectionSettings, DEFAULTS, redactUrl } from "../src/config.ts";
 import { connectionOptions } from "./nats-connection.ts";
 
 /** A setting that cannot be used as given; the message names the key and the file. */
@@ -162,7 +162,7 @@ interface Effective {
   labels: Record<string, string>;
 }
 
-function effectiveSettings(config: EventStoreConfig, env: NodeJS.ProcessEnv): Effective {
+function effectiveSettings(config: ConnectionSettings, env: NodeJS.ProcessEnv): Effective {
   const t = config.tls;
   const labels: Record<string, string> = {
     user: "user",
@@ -332,7 +332,7 @@ function tlsOptions(e: Effective): NodeConnectionOptions["tls"] {
  * read again at every reconnect. `warn` reports a rotated file that could not be read.
  */
 export function connectionPlan(
-  config: EventStoreConfig,
+  config: ConnectionSettings,
   warn: (msg: string) => void,
   env: NodeJS.ProcessEnv = process.env,
 ): ConnectionPlan {
@@ -367,7 +367,7 @@ export function connectionPlan(
  * unreadable or malformed): each new problem is reported once. Undefined once `stopped()`.
  */
 export async function waitForConnectionPlan(
-  config: EventStoreConfig,
+  config: ConnectionSettings,
   report: (problem: string) => void,
   warn: (msg: string) => void,
   stopped: () => boolean,

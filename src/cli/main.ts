@@ -1,7 +1,7 @@
 // The command line, shared by `openclaw eventstore <command>` and the package's bin: parse, find
 // the stream, connect, run the command. Exit codes: 0 ok, 1 error, 2 usage.
 import { redactUrl } from "../config.ts";
-import { connectReader } from "../read/connect.ts";
+import { connectReader, serverName } from "../read/connect.ts";
 import { readConnection } from "../read/events.ts";
 import { FilterError, resolveTypes, type EventFilter } from "../read/filter.ts";
 import { styleFor } from "../read/format.ts";
@@ -59,14 +59,14 @@ export async function runCli(argv: string[], io: CliIO, host: CliHost = {}): Pro
       style: styleFor(io.stdout, io.env),
       malformed: reporter.report,
     };
-    const nc = await connectReader(ctx.settings.server);
+    const nc = await connectReader(ctx.settings.connection, io.env, (m) => io.stderr.write(`warning: ${m}\n`));
     try {
       const conn = await readConnection(nc);
       try {
         await conn.jsm.streams.info(ctx.settings.stream);
       } catch (e) {
         const why = /not found/i.test((e as Error).message) ? "not found" : (e as Error).message;
-        return fail(EXIT_ERROR, `stream ${ctx.settings.stream} on ${ctx.settings.server.url}: ${why}`);
+        return fail(EXIT_ERROR, `stream ${ctx.settings.stream} on ${serverName(ctx.settings.connection)}: ${why}`);
       }
       const code = await RUN[args.command]({ ...ctx, conn });
       reporter.summary();

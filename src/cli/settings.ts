@@ -2,13 +2,13 @@
 // gateway's when run as `openclaw eventstore`, or the file given with --config); then NATS_URL;
 // then the plugin's defaults.
 import { readFileSync } from "node:fs";
-import { DEFAULTS, resolveConfig } from "../config.ts";
-import { loadNatsContext, type ServerSettings } from "../read/connect.ts";
+import { authMethods, type ConnectionSettings, DEFAULTS, resolveConfig } from "../config.ts";
+import { NatsUrlError, parseNatsUrl } from "../nats-url.ts";
 import { PLUGIN_ID } from "../plugin-id.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
 
 export interface ReadSettings {
-  server: ServerSettings;
+  connection: ConnectionSettings;
   stream: string;
   prefix: string;
 }
@@ -35,6 +35,15 @@ function readOpenClawConfig(file: string): Record<string, unknown> | undefined {
   }
 }
 
+const NO_CREDENTIALS = { user: "", password: "", token: "", nkeySeedFile: "", credsFile: "" };
+const NO_CONNECTION: ConnectionSettings = {
+  ...NO_CREDENTIALS,
+  natsUrl: DEFAULTS.natsUrl,
+  natsContext: "",
+  tls: DEFAULTS.tls,
+  connectTimeoutMs: DEFAULTS.connectTimeoutMs,
+};
+
 export function resolveSettings(
   values: ParsedArgs["values"],
   env: NodeJS.ProcessEnv,
@@ -49,10 +58,34 @@ export function resolveSettings(
     ...(typeof values.prefix === "string" ? { subjectPrefix: values.prefix.replace(/\.$/, "") } : {}),
   });
   if (!r.ok) throw new UsageError(`invalid settings${file ? ` (with ${file})` : ""}: ${r.error}`);
-  let server: ServerSettings = {
-    url: raw.natsUrl !== undefined ? r.config.natsUrl : (env.NATS_URL ?? DEFAULTS.natsUrl),
+  const c = r.config;
+  let connection: ConnectionSettings = {
+    natsUrl: c.natsUrl,
+    natsContext: c.natsContext,
+    user: c.user,
+    password: c.password,
+    token: c.token,
+    nkeySeedFile: c.nkeySeedFile,
+    credsFile: c.credsFile,
+    tls: c.tls,
+    connectTimeoutMs: c.connectTimeoutMs,
   };
-  if (typeof values.context === "string") server = loadNatsContext(values.context, env);
-  if (typeof values.server === "string") server = { ...server, url: values.server };
-  return { server, stream: r.config.streamName, prefix: r.config.subjectPrefix };
+  // No server in the plugin config: NATS_URL, as the nats CLI.
+  if (raw.natsUrl === undefined && !c.natsContext) connection.natsUrl = env.NATS_URL ?? DEFAULTS.natsUrl;
+  // --context replaces the plugin's connection settings as a whole (its url, credentials and TLS).
+  if (typeof values.context === "string") {
+    connection = { ...NO_CONNECTION, natsUrl: "", natsContext: values.context, connectTimeoutMs: c.connectTimeoutMs };
+  }
+  if (typeof values.server === "string") {
+    try {
+      parseNatsUrl(values.server);
+    } catch (e) {
+      if (e instanceof NatsUrlError) throw new UsageError(`--server: ${e.message}`);
+      throw e;
+    }
+    // Credentials in --server replace the configured ones (one connection authenticates one way).
+    const own = authMethods({ ...NO_CONNECTION, natsUrl: values.server }).length > 0;
+    connection = { ...connection, natsUrl: values.server, ...(own ? NO_CREDENTIALS : {}) };
+  }
+  return { connection, stream: r.config.streamName, prefix: r.config.subjectPrefix };
 }

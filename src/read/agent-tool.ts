@@ -58,9 +58,7 @@ export function eventstoreRecentTool(config: EventStoreConfig): AgentTool {
     parameters: PARAMETERS,
     async execute(_toolCallId, params) {
       const q = parseQuery((params ?? {}) as Record<string, unknown>, TOOL_MAX_EVENTS, TOOL_DEFAULT_EVENTS);
-      const r = await withReader(config.natsUrl, config.connectTimeoutMs, (c) =>
-        runQuery(c, config.streamName, config.subjectPrefix, q),
-      );
+      const r = await withReader(config, (c) => runQuery(c, config.streamName, config.subjectPrefix, q));
       const lines = r.events.map((e) => eventLine(e));
       const head = r.count === 0 ? "No matching events in the event store." : `${r.count} event(s), newest last:`;
       const more = r.hasMore ? "\n(older matching events exist; narrow with since, type, agent or session)" : "";

@@ -2,6 +2,7 @@
 // globalThis: OpenClaw loads the plugin module once per registration). It is opened on first use,
 // closed after a minute without use and when the plugin's service stops; the publisher worker's
 // connection is not shared (it lives on another thread and must never wait for a reader).
+import type { ConnectionSettings } from "../config.ts";
 import { connectReader } from "./connect.ts";
 import { readConnection, type ReadConnection } from "./events.ts";
 
@@ -9,7 +10,8 @@ const IDLE_CLOSE_MS = 60_000;
 const KEY = Symbol.for("openclaw-nats-eventstore.reader");
 
 interface Shared {
-  url: string;
+  /** The settings it was opened with (a changed config opens a new connection). */
+  key: string;
   conn: Promise<ReadConnection>;
   users: number;
   idle?: NodeJS.Timeout;
@@ -26,21 +28,22 @@ async function close(s: Shared): Promise<void> {
   await c?.nc.close().catch(() => undefined);
 }
 
-/** Runs `fn` with the shared reader connection to `natsUrl` (opened when needed). */
+/** Runs `fn` with the shared reader connection for `settings` (opened when needed). */
 export async function withReader<T>(
-  natsUrl: string,
-  timeoutMs: number,
+  settings: ConnectionSettings,
   fn: (c: ReadConnection) => Promise<T>,
+  warn?: (msg: string) => void,
 ): Promise<T> {
   const box = slot();
+  const key = JSON.stringify(settings);
   let s = box.current;
-  if (s && s.url !== natsUrl) {
+  if (s && s.key !== key) {
     void close(s);
     s = undefined;
   }
   if (!s) {
-    const conn = connectReader({ url: natsUrl }, timeoutMs).then(readConnection);
-    s = { url: natsUrl, conn, users: 0 };
+    const conn = connectReader(settings, process.env, warn).then(readConnection);
+    s = { key, conn, users: 0 };
     box.current = s;
     conn.catch(() => {
       if (box.current === s) box.current = undefined; // the next call tries again

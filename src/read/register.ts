@@ -24,9 +24,7 @@ export function registerReadSide(
       try {
         if (!config) throw new QueryError(`invalid plugin config: ${configError ?? "unknown"}`);
         const q = parseQuery(params ?? {});
-        const result = await withReader(config.natsUrl, config.connectTimeoutMs, (c) =>
-          runQuery(c, config.streamName, config.subjectPrefix, q),
-        );
+        const result = await withReader(config, (c) => runQuery(c, config.streamName, config.subjectPrefix, q));
         respond(true, result);
       } catch (e) {
         const code = e instanceof QueryError ? "INVALID_REQUEST" : "UNAVAILABLE";

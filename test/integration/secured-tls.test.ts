@@ -8,6 +8,9 @@ import { NatsServer, serverAtLeast } from "../helpers/nats-server.ts";
 import { makeTestPki, type TestPki } from "../helpers/tls-certs.ts";
 import { SecretWatch, securedRun } from "../helpers/secured.ts";
 import { expectEachEventOnce } from "../helpers/stream-reader.ts";
+import { fakeApi, resetPluginState } from "../helpers/fake-api.ts";
+import { cli } from "../helpers/read-fixture.ts";
+import plugin from "../../src/index.ts";
 
 const watch = new SecretWatch();
 let pki: TestPki;
@@ -85,6 +88,51 @@ describe("TLS", () => {
       "TLS: the server verifies client certificates (mutual TLS) and closed the connection: " +
         `it does not accept tls.certFile ${pki.strangerCert}`,
     );
+  });
+
+  it("the read side connects as the publisher does: query, agent tool and CLI with the plugin's TLS settings", async () => {
+    const s = await tlsServer(`ca_file: "${pki.ca}"\nverify: true`);
+    const mtls = { caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey };
+    const settings = { natsUrl: s.url, tls: mtls, streamName: "mtls-read", subjectPrefix: "mtls.read" };
+    await securedRun(s.url, settings, "ok", watch, 30);
+
+    const answers = async (config: Record<string, unknown>) => {
+      resetPluginState();
+      const api = fakeApi({ ...config, agentTool: true, enabled: false });
+      plugin.register(api);
+      try {
+        const q = await api.call("eventstore.query", { limit: 100 });
+        const tool = q.ok ? await api.tools.get("eventstore_recent")?.execute("t1", { limit: 5 }) : undefined;
+        return { q, tool };
+      } finally {
+        for (const svc of api.services) await svc.stop?.({});
+        resetPluginState();
+      }
+    };
+    const ok = await answers(settings);
+    expect(ok.q.ok, JSON.stringify(ok.q.error)).toBe(true);
+    expect((ok.q.payload as { count: number }).count).toBe(30);
+    expect(ok.tool?.details).toMatchObject({ count: 5 });
+    // Without the client certificate the reader is refused, and says why as the publisher would.
+    const anonymous = await answers({ ...settings, tls: { caFile: pki.ca } });
+    expect(anonymous.q).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
+    expect(anonymous.q.error?.message).toMatch(/requires a client certificate \(mutual TLS\)/);
+    watch.collect(anonymous.q.error);
+
+    // The CLI inside a gateway (the host's plugin config) and with --config: the same settings.
+    const viaHost = await cli(["stats"], { host: { pluginConfig: settings } });
+    expect(viaHost.stderr).toBe("");
+    expect(viaHost.code).toBe(0);
+    expect(viaHost.stdout).toMatch(/\b30\b/);
+    const conf = join(pki.dir, "openclaw.json");
+    writeFileSync(conf, JSON.stringify({ plugins: { entries: { "nats-eventstore": { config: settings } } } }));
+    const viaFile = await cli(["replay", "--json", "--config", conf]);
+    expect(viaFile.code, viaFile.stderr).toBe(0);
+    expect(viaFile.stdout.trim().split("\n")).toHaveLength(30);
+    const refused = await cli(["stats", "--server", s.url, "--stream", "mtls-read", "--prefix", "mtls.read"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cannot connect to nats:\/\/127\.0\.0\.1:\d+: TLS: /);
+    watch.collect(viaHost.stderr, viaFile.stderr, refused.stderr);
   });
 
   it.skipIf(!serverAtLeast(2, 10, 4))(

@@ -21,7 +21,8 @@ import { isJson } from "../../src/read/json-check.ts";
 import { parseDuration, parseTime, TimeSpecError } from "../../src/read/time.ts";
 import { parseQuery, QueryError, QUERY_MAX_LIMIT } from "../../src/read/query.ts";
 import { boundedText } from "../../src/read/agent-tool.ts";
-import { loadNatsContext, natsContextPath } from "../../src/read/connect.ts";
+import { readerPlan } from "../../src/read/connect.ts";
+import { natsContextPath } from "../../workers/nats-auth.ts";
 import { eventLine, summary } from "../../src/read/format.ts";
 import { parseAckSubject } from "../../src/read/ordered-reader.ts";
 
@@ -305,53 +306,65 @@ describe("command line", () => {
     const home = join(scratch, "home");
     mkdirSync(join(home, ".config", "nats", "context"), { recursive: true });
     const ctxFile = join(home, ".config", "nats", "context", "dev.json");
-    writeFileSync(
-      ctxFile,
-      JSON.stringify({ url: "nats://10.0.0.1:4222", user: "u", password: "p", creds: "~/x.creds", description: "d" }),
-    );
+    writeFileSync(ctxFile, JSON.stringify({ url: "nats://10.0.0.1:4222", user: "u", password: "p", description: "d" }));
     const env = { HOME: home, NATS_URL: "nats://env:4222" };
     expect(natsContextPath("dev", env)).toBe(ctxFile);
     expect(natsContextPath("dev", { ...env, XDG_CONFIG_HOME: "/xdg" })).toBe("/xdg/nats/context/dev.json");
-    expect(loadNatsContext("dev", env)).toMatchObject({
-      url: "nats://10.0.0.1:4222",
-      user: "u",
-      password: "p",
-      creds: join(home, "x.creds"),
-    });
     const conf = join(scratch, "openclaw.json");
     writeFileSync(
       conf,
       JSON.stringify({
         plugins: {
           entries: {
-            "nats-eventstore": { config: { natsUrl: "nats://conf:4222", streamName: "s1", subjectPrefix: "a.b" } },
+            "nats-eventstore": {
+              config: { natsUrl: "nats://conf:4222", streamName: "s1", subjectPrefix: "a.b", token: "conf-token" },
+            },
           },
         },
       }),
     );
-    expect(resolveSettings({}, env)).toEqual({
-      server: { url: "nats://env:4222" },
-      stream: "openclaw-events",
-      prefix: "openclaw.events",
-    });
-    expect(resolveSettings({}, {})).toMatchObject({ server: { url: "nats://localhost:4222" } });
-    expect(resolveSettings({ config: conf }, env)).toEqual({
-      server: { url: "nats://conf:4222" },
-      stream: "s1",
-      prefix: "a.b",
-    });
-    expect(resolveSettings({ config: conf, context: "dev" }, env).server).toMatchObject({
-      url: "nats://10.0.0.1:4222",
+    // What a reader connects to, and how: the same connection plan as the publisher's.
+    const plan = (values: Record<string, string>, e: NodeJS.ProcessEnv = env, host?: Record<string, unknown>) => {
+      const o = readerPlan(resolveSettings(values, e, host).connection, e).options;
+      return { servers: o.servers, user: o.user, pass: o.pass, token: o.token };
+    };
+    expect(resolveSettings({}, env)).toMatchObject({ stream: "openclaw-events", prefix: "openclaw.events" });
+    expect(plan({})).toEqual({ servers: ["env:4222"], user: undefined, pass: undefined, token: undefined });
+    expect(plan({}, {}).servers).toEqual(["localhost:4222"]);
+    expect(resolveSettings({ config: conf }, env)).toMatchObject({ stream: "s1", prefix: "a.b" });
+    expect(plan({ config: conf })).toMatchObject({ servers: ["conf:4222"], token: "conf-token" });
+    // A context replaces the configured connection as a whole (url and credentials).
+    expect(plan({ config: conf, context: "dev" })).toEqual({
+      servers: ["10.0.0.1:4222"],
       user: "u",
+      pass: "p",
+      token: undefined,
     });
-    expect(
-      resolveSettings({ config: conf, context: "dev", server: "nats://flag:1", stream: "s2", prefix: "c" }, env),
-    ).toMatchObject({
-      server: { url: "nats://flag:1", user: "u" },
+    expect(resolveSettings({ config: conf, context: "dev", stream: "s2", prefix: "c" }, env)).toMatchObject({
       stream: "s2",
       prefix: "c",
     });
-    expect(resolveSettings({}, env, { natsUrl: "nats://host-config:4222" }).server.url).toBe("nats://host-config:4222");
+    // --server keeps the credentials that apply, unless it carries its own.
+    expect(plan({ config: conf, context: "dev", server: "nats://flag:1" })).toMatchObject({
+      servers: ["flag:1"],
+      user: "u",
+      pass: "p",
+    });
+    expect(plan({ config: conf, server: "nats://a:b@flag:1" })).toEqual({
+      servers: ["flag:1"],
+      user: "a",
+      pass: "b",
+      token: undefined,
+    });
+    // The gateway's own plugin config (openclaw eventstore ...), credentials included.
+    expect(plan({}, env, { natsUrl: "nats://host-config:4222", user: "hu", password: "hp" })).toMatchObject({
+      servers: ["host-config:4222"],
+      user: "hu",
+      pass: "hp",
+    });
+    expect(() => resolveSettings({ server: "nats://u:topsecret@h:99999" }, env)).toThrow(/--server.*port/);
+    expect(() => resolveSettings({ server: "nats://u:topsecret@h:99999" }, env)).not.toThrow(/topsecret/);
+    expect(() => readerPlan(resolveSettings({ context: "nope" }, env).connection, env)).toThrow(/natsContext "nope"/);
     expect(() => resolveSettings({ config: join(scratch, "missing.json") }, env)).toThrow(UsageError);
     expect(() => resolveSettings({ prefix: "a.*" }, env)).toThrow(UsageError);
     expect(() => resolveSettings({}, env, { natsUrl: 5 })).toThrow(/natsUrl/);
