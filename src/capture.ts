@@ -17,11 +17,12 @@ import {
   REC_TS,
   REC_TYPE,
   sharedClockMs,
+  type Encoding,
 } from "./record/format.ts";
-import { encodePayload, type PayloadEncoding } from "./record/payload.ts";
+import { encodePayload } from "./record/payload.ts";
 
 export interface CaptureOptions {
-  encoding: PayloadEncoding;
+  encoding: Encoding;
   maxPayloadBytes: number;
 }
 
@@ -30,7 +31,7 @@ export type CaptureResult = "ok" | "ring-full" | "too-large" | "rejected";
 export class EventCapture {
   private readonly v: RingViews;
   private readonly producer: RingProducer;
-  private readonly encoding: PayloadEncoding;
+  private readonly encoding: Encoding;
   private readonly maxPayloadBytes: number;
   /** A record larger than this could starve the ring; it is refused outright. */
   private readonly maxRecordBytes: number;
@@ -56,6 +57,13 @@ export class EventCapture {
       c[C.rejected]++;
       return "rejected";
     }
+  }
+
+  /** An event a hook saw but could not read (e.g. a throwing getter): counted as capture() counts one it refuses. */
+  reject(): void {
+    const c = this.v.counters;
+    c[C.captured]++;
+    c[C.rejected]++;
   }
 
   // Date.now() costs about as much again as the shared clock (~180 ns on this VM, a quarter of a

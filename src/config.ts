@@ -2,10 +2,10 @@
 // engine. Validation returns one clear error naming the key; the caller disables the plugin.
 
 import { HOOK_NAMES, type Privacy } from "./hooks/table.ts";
-import { NatsUrlError, parseNatsUrl } from "./nats-url.ts";
+import { authMethods, DEFAULT_NATS_URL, NatsUrlError, parseNatsUrl } from "./nats-url.ts";
+import type { Encoding } from "./record/format.ts";
 import { compileSitePattern, MAX_SITE_PATTERNS } from "./site-patterns.ts";
 
-export type Encoding = "json" | "msgpack";
 export type StorageKind = "file" | "memory";
 
 export interface EventStoreConfig {
@@ -67,7 +67,7 @@ export interface TlsConfig {
 
 export const DEFAULTS: EventStoreConfig = {
   enabled: true,
-  natsUrl: "nats://localhost:4222",
+  natsUrl: DEFAULT_NATS_URL,
   streamName: "openclaw-events",
   subjectPrefix: "openclaw.events",
   retention: { maxMessages: -1, maxBytes: -1, maxAgeHours: 0 },
@@ -343,25 +343,11 @@ export function resolveConfig(raw: unknown): ConfigResult {
   }
 }
 
-/** The authentication methods the config names (credentials in natsUrl count as one). */
 /** The settings that say where and how to connect: the publisher and every reader use these. */
 export type ConnectionSettings = Pick<
   EventStoreConfig,
   "natsUrl" | "natsContext" | "user" | "password" | "token" | "nkeySeedFile" | "credsFile" | "tls" | "connectTimeoutMs"
 >;
-
-export function authMethods(c: ConnectionSettings): string[] {
-  const methods: string[] = [];
-  // user:pass@ or token@ before the host of any of the URLs (scheme optional)
-  if (c.natsUrl.split(",").some((u) => /^(?:[a-z][a-z0-9+.-]*:\/\/)?[^@/]+@/i.test(u.trim()))) {
-    methods.push("natsUrl (credentials in the URL)");
-  }
-  if (c.user || c.password) methods.push("user/password");
-  if (c.token) methods.push("token");
-  if (c.nkeySeedFile) methods.push("nkeySeedFile");
-  if (c.credsFile) methods.push("credsFile");
-  return methods;
-}
 
 function checkConnectionSettings(c: EventStoreConfig): void {
   const methods = authMethods(c);
@@ -372,9 +358,4 @@ function checkConnectionSettings(c: EventStoreConfig): void {
   if (Boolean(c.tls.certFile) !== Boolean(c.tls.keyFile)) {
     throw new ConfigError("tls.certFile and tls.keyFile must be set together (a client certificate and its key)");
   }
-}
-
-/** A server URL safe to log: user, password and token are masked. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
 }

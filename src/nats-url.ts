@@ -1,6 +1,11 @@
 // NATS server URLs in one place: parsing and validation of a natsUrl value (one URL or a
-// comma-separated list, credentials in any entry), and redaction of anything that may quote one.
-// Errors never quote the rejected value: it may hold a password. Both threads use this module.
+// comma-separated list, credentials in any entry), the authentication methods a config names, and
+// redaction of anything that may quote a URL. Errors never quote the rejected value: it may hold a
+// password. Both threads use this module (the worker without loading the config's hook table).
+import type { ConnectionSettings } from "./config.ts";
+
+/** The server when the config names none (natsUrl and natsContext unset). */
+export const DEFAULT_NATS_URL = "nats://localhost:4222";
 
 /** A validated natsUrl: what the NATS client needs, credentials apart from the servers. */
 export interface NatsServers {
@@ -98,6 +103,25 @@ export function parseNatsUrl(value: string): NatsServers {
     out.servers.push(`${host}:${u.port || DEFAULT_PORT}`);
   }
   return out;
+}
+
+/** The authentication methods a config names (credentials in natsUrl count as one). */
+export function authMethods(c: ConnectionSettings): string[] {
+  const methods: string[] = [];
+  if (urlHasCredentials(c.natsUrl)) methods.push("natsUrl (credentials in the URL)");
+  if (c.user || c.password) methods.push("user/password");
+  if (c.token) methods.push("token");
+  if (c.nkeySeedFile) methods.push("nkeySeedFile");
+  if (c.credsFile) methods.push("credsFile");
+  return methods;
+}
+
+/** Some entry of a natsUrl, valid or not, has user:pass@ or token@ before its host (scheme optional). */
+function urlHasCredentials(natsUrl: string): boolean {
+  return natsUrl.split(",").some((entry) => {
+    const s = entry.trim();
+    return /^[^@/]+@/.test(s.slice(SCHEME.exec(s)?.[0].length ?? 0));
+  });
 }
 
 /** The credentials of a parsed natsUrl as they may appear in a text: decoded and as written. */

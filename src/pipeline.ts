@@ -5,7 +5,8 @@ import { randomBytes } from "node:crypto";
 import type { EventStoreConfig } from "./config.ts";
 import { C, createRing, ringViews, type RingViews } from "./ring/layout.ts";
 import { EventCapture, type CaptureResult } from "./capture.ts";
-import { WorkerSupervisor, type Logger, type WorkerHost } from "./supervisor.ts";
+import type { PluginLogger } from "./plugin-api.ts";
+import { WorkerSupervisor, type WorkerHost } from "./supervisor.ts";
 import { hostCost, latencyPercentiles, readCounters, ringUsage, workerCpu, type EventStoreStatus } from "./status.ts";
 import type { LatencySnapshot } from "./worker-protocol.ts";
 import { RateWindow } from "./rate-window.ts";
@@ -20,7 +21,7 @@ export class EventPipeline {
 
   readonly config: EventStoreConfig;
 
-  constructor(config: EventStoreConfig, logger: Logger) {
+  constructor(config: EventStoreConfig, logger: PluginLogger) {
     this.config = config;
     this.views = ringViews(createRing(config.ringBytes, randomBytes(4).readInt32LE(0)));
     this.captureRing = new EventCapture(this.views, {
@@ -50,9 +51,7 @@ export class EventPipeline {
 
   /** Counts an event a hook saw but could not turn into a record (e.g. a throwing getter). */
   reject(): void {
-    const n = this.views.counters;
-    n[C.captured]++;
-    n[C.rejected]++;
+    this.captureRing.reject();
   }
 
   /**

@@ -11,9 +11,10 @@ export interface PluginState {
   disabled?: boolean;
 }
 
-const KEY = Symbol.for("openclaw-nats-eventstore.state");
+/** Where the state lives on globalThis (a registered symbol: every module instance finds it). */
+export const PLUGIN_STATE_KEY = Symbol.for("openclaw-nats-eventstore.state");
 
 export function pluginState(): PluginState {
-  const g = globalThis as { [KEY]?: PluginState };
-  return (g[KEY] ??= {});
+  const g = globalThis as { [PLUGIN_STATE_KEY]?: PluginState };
+  return (g[PLUGIN_STATE_KEY] ??= {});
 }

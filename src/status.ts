@@ -2,7 +2,12 @@
 // worker's HDR histograms. Nothing here carries credentials (server URLs are redacted).
 import * as hdr from "hdr-histogram-js";
 import { C, ringUsed, type RingViews } from "./ring/layout.ts";
-import type { ConnectionState, LatencySnapshot, StreamInfoSummary } from "./worker-protocol.ts";
+import {
+  type ConnectionState,
+  LATENCY_HISTOGRAM,
+  type LatencySnapshot,
+  type StreamInfoSummary,
+} from "./worker-protocol.ts";
 import type { Rates } from "./rate-window.ts";
 
 export interface Percentiles {
@@ -131,17 +136,15 @@ export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
   return { capacityBytes: v.capacity, usedBytes: used, highWaterBytes: Math.max(used, v.counters[C.ringHighWater]) };
 }
 
+const decode = (encoded: string) => hdr.decodeFromCompressedBase64(encoded, LATENCY_HISTOGRAM.bitBucketSize);
+
 const EMPTY: Percentiles = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
 
 /** Merges compressed histograms (microseconds) and returns percentiles in milliseconds. */
 export function percentiles(encoded: string[]): Percentiles {
   if (encoded.length === 0) return EMPTY;
-  const total = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e));
+  const total = hdr.build(LATENCY_HISTOGRAM);
+  for (const e of encoded) total.add(decode(e));
   if (total.totalCount === 0) return EMPTY;
   const ms = (p: number) => Math.round(total.getValueAtPercentile(p)) / 1000;
   return { count: total.totalCount, p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9), max: total.maxValue / 1000 };
@@ -150,8 +153,8 @@ export function percentiles(encoded: string[]): Percentiles {
 /** Two workers' snapshots as one (their histograms added, their CPU summed). */
 export function mergeSnapshots(a: LatencySnapshot, b: LatencySnapshot): LatencySnapshot {
   const add = (x: string, y: string) => {
-    const h = hdr.decodeFromCompressedBase64(x);
-    h.add(hdr.decodeFromCompressedBase64(y));
+    const h = decode(x);
+    h.add(decode(y));
     return hdr.encodeIntoCompressedBase64(h);
   };
   return {

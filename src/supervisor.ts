@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EventStoreConfig } from "./config.ts";
+import type { PluginLogger } from "./plugin-api.ts";
 import { sharedClockMs } from "./record/format.ts";
 import { recordsInRing } from "./ring/consumer.ts";
 import { C, ringUsed, type RingViews } from "./ring/layout.ts";
@@ -24,12 +25,6 @@ import type {
   WorkerMessage,
 } from "./worker-protocol.ts";
 
-export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
-
 /**
  * What the registration that starts the pipeline provides. OpenClaw loads the plugin once per
  * registration, each copy from its own directory, and deletes a copy's directory when it retires
@@ -38,7 +33,7 @@ export interface Logger {
  */
 export interface WorkerHost {
   workerUrl?: URL;
-  logger?: Logger;
+  logger?: PluginLogger;
 }
 
 // Built code runs dist/workers/publisher.js; tests run the TypeScript source directly (Node 24
@@ -95,13 +90,13 @@ export class WorkerSupervisor {
 
   private readonly views: RingViews;
   private readonly config: EventStoreConfig;
-  private logger: Logger;
+  private logger: PluginLogger;
   private readonly watchdog: ProgressWatchdog;
   private readonly drops: DropReporter;
   /** The credentials of the config (natsUrl, password, token), masked in every text that comes from the worker. */
   private readonly secrets: string[];
 
-  constructor(views: RingViews, config: EventStoreConfig, logger: Logger) {
+  constructor(views: RingViews, config: EventStoreConfig, logger: PluginLogger) {
     this.views = views;
     this.config = config;
     this.logger = logger;

@@ -20,8 +20,20 @@ export interface StreamInfoSummary {
   warning?: string;
 }
 
+/**
+ * The latency histograms of a LatencySnapshot: microseconds from 1 to an hour, 3 significant
+ * digits. The worker records with these settings; whoever decodes or merges its snapshots builds
+ * with the same.
+ */
+export const LATENCY_HISTOGRAM = {
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 3_600_000_000,
+  numberOfSignificantValueDigits: 3,
+  bitBucketSize: 32,
+} as const;
+
 export interface LatencySnapshot {
-  /** Compressed HdrHistogram (base64), microseconds: capture -> ack and publish -> ack. */
+  /** Compressed HdrHistogram (base64, LATENCY_HISTOGRAM), microseconds: capture -> ack and publish -> ack. */
   captureToAck: string;
   publishToAck: string;
   /** CPU time the worker thread has used since it started, microseconds. */

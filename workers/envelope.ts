@@ -15,7 +15,7 @@ import {
 } from "../src/record/format.ts";
 import { EVENT_TYPES } from "../src/event-types.ts";
 import { subjectFor } from "../src/subject.ts";
-import type { Encoding } from "../src/config.ts";
+import type { Encoding, RecordSource } from "../src/record/format.ts";
 import type { Redactor } from "./redact.ts";
 
 const ascii = (s: string) => Buffer.from(s, "latin1");
@@ -87,9 +87,6 @@ export interface BuiltMessage {
   body: Uint8Array;
   seq: number;
 }
-
-/** Where records are read from: the ring, or a spool segment loaded from disk. */
-export type RecordSource = Pick<RingViews, "bytes" | "u16" | "u32" | "f64">;
 
 export class EnvelopeBuilder {
   private readonly v: RingViews;

@@ -1,20 +1,14 @@
 // HDR latency histograms owned by the worker (microsecond resolution, up to an hour). The host
 // gets them as compressed snapshots and never records into them, so nothing here is shared.
 import * as hdr from "hdr-histogram-js";
-import type { LatencySnapshot } from "../src/worker-protocol.ts";
+import { LATENCY_HISTOGRAM, type LatencySnapshot } from "../src/worker-protocol.ts";
 
 function threadCpuUs(): number {
   const u = process.threadCpuUsage();
   return u.user + u.system;
 }
 
-const build = () =>
-  hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-    bitBucketSize: 32,
-  });
+const build = () => hdr.build(LATENCY_HISTOGRAM);
 
 export class LatencyRecorder {
   readonly captureToAck = build();

@@ -8,7 +8,8 @@ import { isAbsolute, join, resolve } from "node:path";
 import { createSecureContext } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { jwtAuthenticator, nkeyAuthenticator, type NodeConnectionOptions } from "@nats-io/transport-node";
-import { authMethods, type ConnectionSettings, DEFAULTS, redactUrl } from "../src/config.ts";
+import type { ConnectionSettings } from "../src/config.ts";
+import { authMethods, DEFAULT_NATS_URL, redactUrl } from "../src/nats-url.ts";
 import { connectionOptions } from "./nats-connection.ts";
 
 /** A setting that cannot be used as given; the message names the key and the file. */
@@ -193,7 +194,7 @@ function effectiveSettings(config: ConnectionSettings, env: NodeJS.ProcessEnv): 
     const from = (field: string) => `${where} "${field}"`;
     if (!e.url && ctx.url) e.url = ctx.url;
     // Authentication is one setting: the context's applies only when the plugin names none.
-    if (authMethods({ ...config, natsUrl: e.url || DEFAULTS.natsUrl }).length === 0) {
+    if (authMethods({ ...config, natsUrl: e.url || DEFAULT_NATS_URL }).length === 0) {
       const named = (["user", "token", "creds", "nkey"] as const).filter((k) => ctx[k]);
       if (named.length > 1) {
         const both = `"${named[0]}" and "${named[1]}"`;
@@ -217,7 +218,7 @@ function effectiveSettings(config: ConnectionSettings, env: NodeJS.ProcessEnv): 
     }
     e.handshakeFirst ||= ctx.tls_first === true;
   }
-  e.url ||= DEFAULTS.natsUrl;
+  e.url ||= DEFAULT_NATS_URL;
   return e;
 }
 

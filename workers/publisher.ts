@@ -13,7 +13,7 @@ import { C, CTL_INSTANCE, CTL_RELEASE, HEADER_BYTES, ringViews } from "../src/ri
 import { RingConsumer } from "../src/ring/consumer.ts";
 import { REC_CAPTURED, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/nats-url.ts";
-import type { Encoding } from "../src/config.ts";
+import type { Encoding } from "../src/record/format.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
 import { EnvelopeBuilder } from "./envelope.ts";
 import { Redactor } from "./redact.ts";

@@ -21,7 +21,7 @@ import {
   REC_SESSION_LEN,
   REC_TYPE,
 } from "../src/record/format.ts";
-import type { Encoding } from "../src/config.ts";
+import type { Encoding } from "../src/record/format.ts";
 
 export const SEGMENT_MAGIC = 0x5345434f; // "OCES" little-endian
 export const FRAME_MAGIC = 0x4d524346; // "FCRM" little-endian

@@ -17,7 +17,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import type { Encoding } from "../src/config.ts";
+import type { Encoding } from "../src/record/format.ts";
 import {
   ACK_MARK_BYTES,
   decodeAckMark,

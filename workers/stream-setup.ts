@@ -10,7 +10,8 @@ import {
   DiscardPolicy,
 } from "@nats-io/jetstream";
 import type { StreamConfig } from "@nats-io/jetstream";
-import { redactUrl, type EventStoreConfig } from "../src/config.ts";
+import type { EventStoreConfig } from "../src/config.ts";
+import { redactUrl } from "../src/nats-url.ts";
 import type { StreamInfoSummary } from "../src/worker-protocol.ts";
 
 const STREAM_NOT_FOUND = 10059;

@@ -1,18 +1,12 @@
-// Latency histograms (HdrHistogram, microseconds, 3 significant digits) and their summaries.
+// Latency histograms (HdrHistogram with the plugin worker's settings, microseconds) and their summaries.
 // Histograms cross process boundaries as compressed base64, the format the plugin's worker uses.
 import * as hdr from "hdr-histogram-js";
+import { LATENCY_HISTOGRAM } from "../../src/worker-protocol.ts";
 
 export type Histogram = hdr.Histogram;
 
-const SETTINGS = {
-  lowestDiscernibleValue: 1,
-  highestTrackableValue: 3_600_000_000,
-  numberOfSignificantValueDigits: 3 as const,
-  bitBucketSize: 32 as const,
-};
-
 export function newHistogram(): Histogram {
-  return hdr.build(SETTINGS);
+  return hdr.build(LATENCY_HISTOGRAM);
 }
 
 /** Records a latency given in milliseconds (stored as whole microseconds, at least 1). */
@@ -26,7 +20,7 @@ export function encode(h: Histogram): string {
 
 export function decode(s: string): Histogram {
   const h = newHistogram();
-  if (s) h.add(hdr.decodeFromCompressedBase64(s, 32));
+  if (s) h.add(hdr.decodeFromCompressedBase64(s, LATENCY_HISTOGRAM.bitBucketSize));
   return h;
 }
 

@@ -1,6 +1,6 @@
 // The command line, shared by `openclaw eventstore <command>` and the package's bin: parse, find
 // the stream, connect, run the command. Exit codes: 0 ok, 1 error, 2 usage.
-import { redactUrl } from "../config.ts";
+import { redactUrl } from "../nats-url.ts";
 import { connectReader, serverName } from "../read/connect.ts";
 import { readConnection } from "../read/events.ts";
 import { FilterError, resolveTypes, type EventFilter } from "../read/filter.ts";

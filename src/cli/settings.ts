@@ -2,8 +2,8 @@
 // gateway's when run as `openclaw eventstore`, or the file given with --config); then NATS_URL;
 // then the plugin's defaults.
 import { readFileSync } from "node:fs";
-import { authMethods, type ConnectionSettings, DEFAULTS, resolveConfig } from "../config.ts";
-import { NatsUrlError, parseNatsUrl } from "../nats-url.ts";
+import { type ConnectionSettings, DEFAULTS, resolveConfig } from "../config.ts";
+import { authMethods, NatsUrlError, parseNatsUrl } from "../nats-url.ts";
 import { PLUGIN_ID } from "../plugin-id.ts";
 import { UsageError, type ParsedArgs } from "./args.ts";
 

@@ -3,19 +3,14 @@
 // "system" and "unknown" are labels: an agent really named so gets subjects of its own.
 
 import { MAX_AGENT_CHARS } from "../record/format.ts";
+import { type Bag, ifNonEmptyString } from "./fields.ts";
 
 export const SYSTEM = "system";
 export const UNKNOWN = "unknown";
 
-type Bag = Record<string, unknown>;
-
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v.length > 0 ? v : undefined;
-}
-
 /** The agent id in a session key of the form agent:<agentId>:<rest>. */
 export function agentFromSessionKey(key: unknown): string | undefined {
-  const k = str(key);
+  const k = ifNonEmptyString(key);
   if (k === undefined || !k.startsWith("agent:")) return undefined;
   // Look for the ":" only as far as an agent id is kept (capture cuts longer ones): a
   // multi-megabyte key without one is not scanned to its end.
@@ -28,7 +23,7 @@ export function agentFromSessionKey(key: unknown): string | undefined {
 /** The agent id, or undefined when it cannot be known (the event is then labelled UNKNOWN). */
 export function agentOf(event: Bag, ctx: Bag): string | undefined {
   return (
-    str(ctx.agentId) ??
+    ifNonEmptyString(ctx.agentId) ??
     agentFromSessionKey(ctx.sessionKey) ??
     agentFromSessionKey(event.sessionKey) ??
     agentFromSessionKey(ctx.requesterSessionKey) ??
@@ -40,11 +35,11 @@ export function agentOf(event: Bag, ctx: Bag): string | undefined {
 
 export function sessionOf(event: Bag, ctx: Bag): string {
   return (
-    str(ctx.sessionKey) ??
-    str(event.sessionKey) ??
-    str(ctx.sessionId) ??
-    str(event.sessionId) ??
-    str(ctx.requesterSessionKey) ??
+    ifNonEmptyString(ctx.sessionKey) ??
+    ifNonEmptyString(event.sessionKey) ??
+    ifNonEmptyString(ctx.sessionId) ??
+    ifNonEmptyString(event.sessionId) ??
+    ifNonEmptyString(ctx.requesterSessionKey) ??
     UNKNOWN
   );
 }

@@ -5,7 +5,7 @@
 // Each step is O(1) per field: no key of a host object is ever listed (a 50,000-key object would
 // cost ~10 ms) and no long string is read.
 
-type Bag = Record<string, unknown>;
+import type { Bag } from "./fields.ts";
 
 /** A string kept as is: an id, a name or an enum value has no whitespace and is short. */
 const MAX_TOKEN_CHARS = 256;

@@ -6,11 +6,11 @@ import { eventTypeIndex } from "../event-types.ts";
 import type { EventPipeline } from "../pipeline.ts";
 import type { HookHandler, OpenClawPluginApi } from "../plugin-api.ts";
 import { C } from "../ring/layout.ts";
+import type { Bag } from "./fields.ts";
 import { agentOf, sessionOf, SYSTEM, UNKNOWN } from "./identity.ts";
 import { metadataOnly } from "./metadata.ts";
 import { HOOKS, type HookSpec } from "./table.ts";
 
-type Bag = Record<string, unknown>;
 const EMPTY: Bag = Object.freeze({}) as Bag;
 // Host cost is timed on calls 5..64 of each hook (a quiet gateway still gets a figure), then on
 // every 32nd. The first calls are left out: they compile the code (about 1 ms each in the real host).

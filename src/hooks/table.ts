@@ -2,10 +2,10 @@
 // an auditor gets. The 17 seed types keep their names and payload fields; content (message text,
 // prompts, tool params and results, errors) follows the privacy setting (metadata mode: see
 // ./metadata.ts); LLM hooks never carry content.
+import { type Bag, ifString } from "./fields.ts";
 import { errorSummary, numbers, shapeSummary, summary, textSummary } from "./metadata.ts";
 
 export type Privacy = "full" | "metadata";
-type Bag = Record<string, unknown>;
 export type Extract = (e: Bag, ctx: Bag, full: boolean) => Bag;
 
 export interface HookSpec {
@@ -23,7 +23,6 @@ export interface HookSpec {
 const len = (v: unknown): number | undefined =>
   typeof v === "string" ? v.length : Array.isArray(v) ? v.length : undefined;
 const count = (v: unknown): number => (Array.isArray(v) ? v.length : 0);
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 /** Fields of an OpenClaw tool result (AgentToolResult): names the host defines, safe to list. */
 const TOOL_RESULT_FIELDS = ["content", "details", "isError", "terminate"] as const;
 const USAGE_FIELDS = ["input", "output", "cacheRead", "cacheWrite", "total"] as const;
@@ -56,7 +55,11 @@ function messageMeta(m: unknown, full: boolean): unknown {
   if (full) return m;
   if (m === null || typeof m !== "object") return undefined;
   const x = m as Bag;
-  return summary({ provider: str(x.provider), surface: str(x.surface), originatingChannel: str(x.originatingChannel) });
+  return summary({
+    provider: ifString(x.provider),
+    surface: ifString(x.surface),
+    originatingChannel: ifString(x.originatingChannel),
+  });
 }
 
 export const HOOKS: readonly HookSpec[] = [

@@ -3,7 +3,8 @@
 // through the publisher's connectionPlan(), so a reader connects wherever the publisher does and a
 // setting means the same on both sides. Credentials never appear in a message: URLs are redacted.
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type ConnectionSettings, redactUrl } from "../config.ts";
+import type { ConnectionSettings } from "../config.ts";
+import { redactUrl } from "../nats-url.ts";
 import {
   type ConnectionPlan,
   ConnectionSetupError,

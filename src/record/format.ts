@@ -7,6 +7,8 @@
 // A fixed binary header beats encoding these fields with msgpack or JSON on the host: see
 // bench/codec-compare.ts for the comparison.
 
+import type { RingViews } from "../ring/layout.ts";
+
 export const REC_LEN = 0;
 export const REC_TYPE = 4;
 export const REC_FLAGS = 6;
@@ -30,3 +32,9 @@ export const MAX_SESSION_CHARS = 1024;
 export function sharedClockMs(): number {
   return performance.timeOrigin + performance.now();
 }
+
+/** Where records are read from: the ring, or a spool segment loaded from disk. */
+export type RecordSource = Pick<RingViews, "bytes" | "u16" | "u32" | "f64">;
+
+/** How a record's payload is encoded, and so the message built from it (the `encoding` setting). */
+export type Encoding = "json" | "msgpack";

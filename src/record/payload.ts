@@ -4,8 +4,7 @@
 // NODE_BUDGET values and maxBytes characters, cut short at the first excess), and then either one
 // plain JSON.stringify (the common case) or a bounded copy that cuts and marks what does not fit.
 import { Packr } from "msgpackr";
-
-export type PayloadEncoding = "json" | "msgpack";
+import type { Encoding } from "./format.ts";
 
 export interface EncodedPayload {
   /** JSON text (json) or MessagePack bytes (msgpack). */
@@ -138,7 +137,7 @@ function hostValues(this: unknown, _key: string, v: unknown): unknown {
   }
 }
 
-function encodeRaw(value: unknown, encoding: PayloadEncoding, replacer = false): string | Uint8Array {
+function encodeRaw(value: unknown, encoding: Encoding, replacer = false): string | Uint8Array {
   if (encoding === "json") return (replacer ? JSON.stringify(value, hostValues) : JSON.stringify(value)) ?? "null";
   return packr.pack(value);
 }
@@ -152,7 +151,7 @@ function byteLength(body: string | Uint8Array): number {
  * characters whatever the payload holds (the one exception V8 imposes: listing the keys of an
  * object once, about 0.2 us per key). Throws only if even the safe fallback cannot be encoded.
  */
-export function encodePayload(payload: unknown, encoding: PayloadEncoding, maxBytes: number): EncodedPayload {
+export function encodePayload(payload: unknown, encoding: Encoding, maxBytes: number): EncodedPayload {
   chars = 0;
   nodes = 0;
   limitChars = maxBytes;
@@ -370,7 +369,7 @@ function copyEntries(
  * `_truncated: {limitBytes, originalBytes}` stay, where originalBytes (the encoded size) is left
  * out when it was not measured.
  */
-function encodeCopy(payload: unknown, encoding: PayloadEncoding, maxBytes: number, size?: number): EncodedPayload {
+function encodeCopy(payload: unknown, encoding: Encoding, maxBytes: number, size?: number): EncodedPayload {
   const marker = size === undefined ? { limitBytes: maxBytes } : { limitBytes: maxBytes, originalBytes: size };
   let odd = false;
   for (const chars of [Math.floor(maxBytes / 8), 256, 32]) {

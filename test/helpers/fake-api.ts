@@ -4,6 +4,7 @@ import { RingConsumer } from "../../src/ring/consumer.ts";
 import { EnvelopeBuilder } from "../../workers/envelope.ts";
 import { CTL_INSTANCE } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
+import { PLUGIN_STATE_KEY } from "../../src/plugin-state.ts";
 
 export interface MethodAnswer {
   ok: boolean;
@@ -92,5 +93,5 @@ export function ringEvents(p: EventPipeline, prefix = "t"): DecodedEvent[] {
 }
 
 export function resetPluginState(): void {
-  (globalThis as Record<symbol, unknown>)[Symbol.for("openclaw-nats-eventstore.state")] = undefined;
+  (globalThis as Record<symbol, unknown>)[PLUGIN_STATE_KEY] = undefined;
 }

@@ -1,9 +1,9 @@
 // Shared set-up for integration tests of the pipeline.
 import { EventPipeline } from "../../src/pipeline.ts";
 import { resolveConfig, type EventStoreConfig } from "../../src/config.ts";
-import type { Logger } from "../../src/supervisor.ts";
+import type { PluginLogger } from "../../src/plugin-api.ts";
 
-export class MemoryLogger implements Logger {
+export class MemoryLogger implements PluginLogger {
   readonly lines: string[] = [];
   info(m: string) {
     this.lines.push(`info ${m}`);

@@ -7,7 +7,7 @@ import { RingConsumer } from "../../src/ring/consumer.ts";
 import { REC_LEN } from "../../src/record/format.ts";
 import { encodeSegmentHeader, frameBytes, V1_HEADER_BYTES, writeFrame } from "../../workers/spool-format.ts";
 import { align8 } from "../../src/ring/layout.ts";
-import type { Encoding } from "../../src/config.ts";
+import type { Encoding } from "../../src/record/format.ts";
 
 export const TOOL_RESULT = 4; // index of "tool.result" in EVENT_TYPES
 

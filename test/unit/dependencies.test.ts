@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 // An installed plugin gets its declared dependencies only (npm may nest transitive ones out of
@@ -30,4 +30,28 @@ describe("shipped code", () => {
     }
     expect(bad).toEqual([]);
   });
+
+  // The worker gets its config as data: loading src/config.ts would load the whole hook table
+  // (for the hook names it validates) into every worker thread.
+  it("the publisher worker's thread loads neither the config module nor the hook table", () => {
+    const loaded = runtimeModules(join(ROOT, "workers/publisher.ts"));
+    expect(loaded).toContain("src/nats-url.ts");
+    expect(loaded.filter((f) => f === "src/config.ts" || f.startsWith("src/hooks/"))).toEqual([]);
+  });
 });
+
+/** The project's modules that loading `entry` loads (`import type` loads nothing; `import { type X }` does). */
+function runtimeModules(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(file, "utf8").matchAll(
+      /^\s*(?:import|export)\s+(type\s)?[^;]*?from\s+"(\.[^"]+)"/gms,
+    )) {
+      if (!m[1]) visit(resolve(dirname(file), m[2]));
+    }
+  };
+  visit(entry);
+  return [...seen].map((f) => relative(ROOT, f));
+}

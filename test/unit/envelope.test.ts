@@ -5,7 +5,7 @@ import { RingConsumer } from "../../src/ring/consumer.ts";
 import { EventCapture } from "../../src/capture.ts";
 import { EnvelopeBuilder, writeUuid } from "../../workers/envelope.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
-import type { Encoding } from "../../src/config.ts";
+import type { Encoding } from "../../src/record/format.ts";
 
 const INSTANCE = 0x9abcdef1 | 0;
 

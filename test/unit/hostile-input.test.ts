@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import plugin, { collectStatus } from "../../src/index.ts";
 import { HOOK_NAMES } from "../../src/hooks/table.ts";
 import { pluginState } from "../../src/plugin-state.ts";
-import { CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
+import { CTL_RELEASE, CTL_WRITE, ringUsed } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 import type { Counters } from "../../src/status.ts";
 import { fakeApi, resetPluginState, ringEvents, type DecodedEvent, type FakeApi } from "../helpers/fake-api.ts";
@@ -128,11 +128,7 @@ describe("hostile hook events (fuzz)", () => {
       if (ms > slowest.ms) slowest = { ms, i, hook };
       if (ms >= HOOK_CALL_BOUND_MS) slow.push({ ms, i, hook, event, ctx });
       p ??= pluginState().pipeline;
-      if (
-        p &&
-        (i % 64 === 63 ||
-          (Atomics.load(p.views.ctl, CTL_WRITE) - Atomics.load(p.views.ctl, CTL_RELEASE)) >>> 0 > RING / 4)
-      ) {
+      if (p && (i % 64 === 63 || ringUsed(p.views) > RING / 4)) {
         const evs = drain(p);
         decoded += evs.length;
         check(evs);

@@ -4,7 +4,7 @@ import plugin, { collectStatus } from "../../src/index.ts";
 import { DEFAULTS } from "../../src/config.ts";
 import { HOOKS, HOOK_NAMES } from "../../src/hooks/table.ts";
 import { SEED_EVENT_TYPES } from "../../src/event-types.ts";
-import { agentFromSessionKey, agentOf } from "../../src/hooks/identity.ts";
+import { agentFromSessionKey, agentOf, sessionOf } from "../../src/hooks/identity.ts";
 import { pluginState } from "../../src/plugin-state.ts";
 import { C } from "../../src/ring/layout.ts";
 import { fakeApi, resetPluginState, ringEvents, type FakeApi } from "../helpers/fake-api.ts";
@@ -420,6 +420,21 @@ describe("identity", () => {
     expect(agentOf({}, { sessionKey: "agent:y:z" })).toBe("y");
     expect(agentOf({ sessionKey: "agent:q:z" }, {})).toBe("q");
     expect(agentOf({}, { conversationId: "agent:main:cmd" })).toBe("main");
+  });
+
+  it("an empty agent id or session key is no id: the next source is asked", () => {
+    expect(agentOf({}, { agentId: "", sessionKey: "agent:y:z" })).toBe("y");
+    expect(agentOf({}, { agentId: "", sessionKey: "" })).toBeUndefined();
+    expect(sessionOf({ sessionKey: "s-event" }, { sessionKey: "" })).toBe("s-event");
+    expect(sessionOf({}, { sessionKey: "", sessionId: "" })).toBe("unknown");
+  });
+
+  it("metadata mode copies a message's routing names as given, the empty string too", () => {
+    const api = setup({ privacy: "metadata" });
+    const metadata = { provider: "", surface: "webchat", originatingChannel: 7 };
+    api.fire("message_received", { from: "u", content: "hi", metadata }, AGENT_CTX);
+    const [e] = events();
+    expect(e.env.payload.metadata).toEqual({ provider: "", surface: "webchat" });
   });
 
   it("labels an event whose agent cannot be known 'unknown', never another agent", () => {
