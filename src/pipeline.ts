@@ -7,15 +7,15 @@ import { C, createRing, ringViews, type RingViews } from "./ring/layout.ts";
 import { EventCapture, type CaptureResult } from "./capture.ts";
 import type { PluginLogger } from "./plugin-api.ts";
 import { WorkerSupervisor, type WorkerHost } from "./supervisor.ts";
-import { hostCost, latencyPercentiles, readCounters, ringUsage, workerCpu, type EventStoreStatus } from "./status.ts";
-import type { LatencySnapshot } from "./worker-protocol.ts";
+import { type EventStoreStatus, pipelineStatus } from "./status.ts";
 import { RateWindow } from "./rate-window.ts";
 
 export class EventPipeline {
   readonly views: RingViews;
   readonly supervisor: WorkerSupervisor;
   private readonly captureRing: EventCapture;
-  private readonly rateWindow = new RateWindow();
+  /** Counters sampled every second: the rates in status. */
+  readonly rateWindow = new RateWindow();
   /** Samples the counters every second for the rates in status (unref'd: never keeps the process up). */
   private readonly sampler: NodeJS.Timeout;
 
@@ -75,28 +75,8 @@ export class EventPipeline {
     return this.supervisor.stop(this.config.drainTimeoutMs);
   }
 
-  async status(): Promise<EventStoreStatus> {
-    const current = await this.supervisor.latency();
-    const past = this.supervisor.pastLatency;
-    const snapshots: LatencySnapshot[] = [...(past ? [past] : []), ...(current ? [current] : [])];
-    const counters = readCounters(this.views);
-    const rates = this.rateWindow.rates(performance.now(), counters.captured, counters.acked);
-    const s = this.supervisor;
-    return {
-      enabled: true,
-      connection: {
-        state: s.connection,
-        ...(s.server ? { server: s.server } : {}),
-        ...(s.connection === "stalled" && s.lastStall ? { reason: s.lastStall.reason } : {}),
-      },
-      ...(s.stream ? { stream: s.stream } : {}),
-      counters,
-      rates,
-      ring: ringUsage(this.views),
-      latency: latencyPercentiles(snapshots),
-      host: hostCost(this.views),
-      worker: { ...workerCpu(snapshots, counters.acked), ...(s.lastStall ? { lastStall: s.lastStall } : {}) },
-      ...(s.lastError ? { lastError: s.lastError } : {}),
-    };
+  /** The pipeline's status (status.ts); reading it changes nothing a later read sees. */
+  status(): Promise<EventStoreStatus> {
+    return pipelineStatus(this);
   }
 }

@@ -1,6 +1,7 @@
 // Process-wide plugin state. OpenClaw loads the plugin module once per registration (start-up,
 // discovery, every hot reload), each a separate module instance; agent-turn hooks arrive in one,
 // the service and commands in another. So the pipeline lives on globalThis, found by all of them.
+import type { EventStoreConfig } from "./config.ts";
 import type { EventPipeline } from "./pipeline.ts";
 
 export interface PluginState {
@@ -8,6 +9,8 @@ export interface PluginState {
   /** plugins.entries.<id>.hooks.allowConversationAccess as last seen by register(). */
   conversationAccess?: boolean;
   configError?: string;
+  /** The config register() last accepted (status hints before a pipeline exists). */
+  config?: EventStoreConfig;
   disabled?: boolean;
 }
 

@@ -1,11 +1,21 @@
 // /eventstatus: the status as a few short lines for a chat window.
-import type { EventStoreStatus, Percentiles } from "./status.ts";
+import type { EnabledStatus, Percentiles, PluginStatus } from "./status.ts";
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 const ms = (p: Percentiles) => (p.count === 0 ? "no acks yet" : `p50 ${p.p50} ms, p99 ${p.p99} ms, max ${p.max} ms`);
 
-export function statusText(s: EventStoreStatus, hints: string[]): string {
+export function statusText(s: PluginStatus): string {
+  if (s.state === "disabled") {
+    return s.error ? `NATS event store is disabled: ${s.error}` : "NATS event store is disabled (enabled: false)";
+  }
+  const hints = s.hints.map((h) => `\nhint: ${h}`).join("");
+  // Before the start: events captured so far wait in the ring (shown when there are any).
+  if (s.state === "not started" && s.counters.captured === 0) return `NATS event store: not started yet${hints}`;
+  return runningText(s) + hints;
+}
+
+function runningText(s: EnabledStatus): string {
   const c = s.counters;
   const d = c.dropped;
   const dropped =
@@ -20,7 +30,10 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
           .filter(Boolean)
           .join(", ")})`;
   const conn = s.connection;
-  const state = `${conn.state}${conn.reason ? ` (${conn.reason})` : ""}${conn.server ? ` to ${conn.server}` : ""}`;
+  const state =
+    s.state === "not started"
+      ? "not started yet"
+      : `${conn.state}${conn.reason ? ` (${conn.reason})` : ""}${conn.server ? ` to ${conn.server}` : ""}`;
   const stalls = c.workerStalls ? `, stalls ${n(c.workerStalls)}` : "";
   const lines = [
     `NATS event store: ${state}${s.stream ? `, stream ${s.stream.name}` : ""}`,
@@ -49,6 +62,5 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
   if (c.redactions > 0) lines.push(`redacted: ${n(c.redactions)} secrets in ${n(c.redactedEvents)} events`);
   if (s.stream?.warning) lines.push(`warning: ${s.stream.warning}`);
   if (s.lastError) lines.push(`last error: ${s.lastError}`);
-  for (const h of hints) lines.push(`hint: ${h}`);
   return lines.join("\n");
 }

@@ -1,7 +1,15 @@
-// The status report: counters read straight from shared memory, latency percentiles from the
-// worker's HDR histograms. Nothing here carries credentials (server URLs are redacted).
+// Status in one place: what it holds (EventStoreStatus, PluginStatus), the one-word state, and how
+// it is read: counters straight from shared memory, rates from the pipeline's time-stamped samples,
+// latency percentiles from the worker's HDR histograms. Reading status changes nothing a later read
+// sees. Nothing here carries credentials (server URLs are redacted). /eventstatus renders it
+// (status-text.ts); eventstore.status returns it as is.
 import * as hdr from "hdr-histogram-js";
-import { C, ringUsed, type RingViews } from "./ring/layout.ts";
+import type { EventStoreConfig } from "./config.ts";
+import { HOOKS } from "./hooks/table.ts";
+import type { EventPipeline } from "./pipeline.ts";
+import { PLUGIN_ID } from "./plugin-id.ts";
+import { pluginState } from "./plugin-state.ts";
+import { C, COUNTER_SLOTS, ringUsed, type RingViews } from "./ring/layout.ts";
 import {
   type ConnectionState,
   LATENCY_HISTOGRAM,
@@ -9,6 +17,20 @@ import {
   type StreamInfoSummary,
 } from "./worker-protocol.ts";
 import type { Rates } from "./rate-window.ts";
+
+/**
+ * What the plugin is doing, in one word (README, Status), besides "disabled" (`enabled: false` or an
+ * invalid config: nothing is captured):
+ * - not started: registered, its service not started yet; events captured meanwhile wait in the ring.
+ * - starting: the service started; the publisher is connecting for the first time since.
+ * - running: connected; events go to JetStream.
+ * - degraded: started, but events cannot be stored now (connection lost or refused, the worker
+ *   restarting or stalled); they wait in the ring or the spool. `connection` and `lastError` say why.
+ * - stopping: a worker publishes what is queued and spools the rest (at stop, or for events
+ *   captured after it).
+ * - stopped: the service stopped.
+ */
+export type PipelineState = "not started" | "starting" | "running" | "degraded" | "stopping" | "stopped";
 
 export interface Percentiles {
   count: number;
@@ -62,6 +84,7 @@ export interface Counters {
 }
 
 export interface EventStoreStatus {
+  state: PipelineState;
   enabled: true;
   /** `reason` says why, while the state is "stalled" (the watchdog is replacing the worker). */
   connection: { state: ConnectionState; server?: string; reason?: string };
@@ -78,8 +101,69 @@ export interface EventStoreStatus {
   lastError?: string;
 }
 
-export function readCounters(v: RingViews): Counters {
-  const n = v.counters;
+/** What /eventstatus and eventstore.status report: disabled, or the pipeline's status with hints. */
+export type PluginStatus = { state: "disabled"; enabled: false; error?: string } | EnabledStatus;
+export type EnabledStatus = EventStoreStatus & { hints: string[] };
+
+/** The plugin's status: its config error, disabled, not started (no pipeline yet), or its pipeline's. */
+export async function collectStatus(): Promise<PluginStatus> {
+  const st = pluginState();
+  if (st.configError) return { state: "disabled", enabled: false, error: `invalid config: ${st.configError}` };
+  if (st.disabled) return { state: "disabled", enabled: false };
+  const p = st.pipeline;
+  const status = p ? await pipelineStatus(p) : notStarted();
+  return { ...status, hints: hints(p?.config ?? st.config) };
+}
+
+/** A pipeline's status. Asks its worker for latency figures; changes nothing a later read sees. */
+export async function pipelineStatus(p: EventPipeline): Promise<EventStoreStatus> {
+  const s = p.supervisor;
+  const current = await s.latency();
+  const snapshots: LatencySnapshot[] = [...(s.pastLatency ? [s.pastLatency] : []), ...(current ? [current] : [])];
+  const counters = readCounters(p.views.counters);
+  return {
+    state: s.state,
+    enabled: true,
+    connection: {
+      state: s.connection,
+      ...(s.server ? { server: s.server } : {}),
+      ...(s.connection === "stalled" && s.lastStall ? { reason: s.lastStall.reason } : {}),
+    },
+    ...(s.stream ? { stream: s.stream } : {}),
+    counters,
+    rates: p.rateWindow.rates(performance.now(), counters.captured, counters.acked),
+    ring: ringUsage(p.views),
+    latency: latencyPercentiles(snapshots),
+    host: hostCost(p.views.counters),
+    worker: { ...workerCpu(snapshots, counters.acked), ...(s.lastStall ? { lastStall: s.lastStall } : {}) },
+    ...(s.lastError ? { lastError: s.lastError } : {}),
+  };
+}
+
+const CONVERSATION_TYPES = HOOKS.filter((h) => h.conversation).flatMap((h) => [
+  h.type,
+  ...(h.also ? [h.also.type] : []),
+]);
+
+/** What an operator should know about the settings (events the host withholds, privacy, redaction off). */
+function hints(config: EventStoreConfig | undefined): string[] {
+  const out: string[] = [];
+  if (pluginState().conversationAccess === false) {
+    out.push(
+      `${CONVERSATION_TYPES.join(", ")} are not delivered: OpenClaw withholds llm_input, llm_output and agent_end ` +
+        `from non-bundled plugins unless plugins.entries.${PLUGIN_ID}.hooks.allowConversationAccess is true`,
+    );
+  }
+  if (config?.privacy === "metadata") {
+    out.push("privacy is metadata: message text, prompts, tool data and errors are reduced to kinds, lengths, counts");
+  }
+  if (config?.redact === false) {
+    out.push("secret redaction is off (redact: false): API keys, tokens and passwords in events are published as is");
+  }
+  return out;
+}
+
+export function readCounters(n: Float64Array): Counters {
   const dropped = {
     ringFull: n[C.droppedRingFull],
     tooLarge: n[C.droppedTooLarge],
@@ -122,8 +206,7 @@ export function readCounters(v: RingViews): Counters {
   };
 }
 
-export function hostCost(v: RingViews): EventStoreStatus["host"] {
-  const n = v.counters;
+export function hostCost(n: Float64Array): EventStoreStatus["host"] {
   return {
     hookCalls: n[C.hookCalls],
     costNsPerCall: n[C.hookCostSamples] > 0 ? Math.round(n[C.hookCostNs] / n[C.hookCostSamples]) : 0,
@@ -139,6 +222,19 @@ export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
 const decode = (encoded: string) => hdr.decodeFromCompressedBase64(encoded, LATENCY_HISTOGRAM.bitBucketSize);
 
 const EMPTY: Percentiles = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+
+/** Before the first event or start: no ring yet, nothing counted, no connection. */
+const notStarted = (): EventStoreStatus => ({
+  state: "not started",
+  enabled: true,
+  connection: { state: "closed" },
+  counters: readCounters(new Float64Array(COUNTER_SLOTS)),
+  rates: { capturedPerSec: 0, ackedPerSec: 0, windowSec: 0 },
+  ring: { capacityBytes: 0, usedBytes: 0, highWaterBytes: 0 },
+  latency: { captureToAck: EMPTY, publishToAck: EMPTY },
+  host: { hookCalls: 0, costNsPerCall: 0 },
+  worker: { cpuMs: 0, cpuNsPerEvent: 0 },
+});
 
 /** Merges compressed histograms (microseconds) and returns percentiles in milliseconds. */
 export function percentiles(encoded: string[]): Percentiles {

@@ -13,7 +13,7 @@ import { sharedClockMs } from "./record/format.ts";
 import { recordsInRing } from "./ring/consumer.ts";
 import { C, ringUsed, type RingViews } from "./ring/layout.ts";
 import { parseNatsUrl, redactUrl, secretsOf } from "./nats-url.ts";
-import { mergeSnapshots } from "./status.ts";
+import { mergeSnapshots, type PipelineState } from "./status.ts";
 import { ProgressWatchdog, stallBoundMs } from "./watchdog.ts";
 import { DropReporter } from "./drop-report.ts";
 import type {
@@ -72,6 +72,8 @@ export class WorkerSupervisor {
   private active = false;
   /** start() was called at least once: the spool dir and the worker file are known. */
   private started = false;
+  /** From start() to the first connection or the first trouble (an error, an exit, a stall). */
+  private firstConnect = false;
   /** A stop, or a flush of late events, in progress. */
   private draining: Promise<number> | undefined;
   private drained: (() => void) | undefined;
@@ -119,6 +121,13 @@ export class WorkerSupervisor {
     return this.worker !== undefined;
   }
 
+  /** The state status reports (status.ts explains each). */
+  get state(): PipelineState {
+    if (!this.active) return this.draining ? "stopping" : this.started ? "stopped" : "not started";
+    if (this.connection === "connected") return "running";
+    return this.firstConnect ? "starting" : "degraded";
+  }
+
   /** Takes the worker file and the logger of the registration that now runs the plugin. */
   adopt(host: WorkerHost): void {
     if (host.workerUrl) this.workerUrl = host.workerUrl;
@@ -130,6 +139,7 @@ export class WorkerSupervisor {
     this.adopt(host);
     this.spoolDir = spoolDir;
     this.started = true;
+    if (!this.active) this.firstConnect = true;
     this.active = true;
     this.idle = false;
     clearTimeout(this.lateTimer);
@@ -158,6 +168,7 @@ export class WorkerSupervisor {
   private spawn(): Worker | undefined {
     const url = this.workerUrl;
     if (!existsSync(fileURLToPath(url))) {
+      this.firstConnect = false;
       if (this.missingFileLogged !== url.href) {
         this.missingFileLogged = url.href;
         this.logger.error(
@@ -211,6 +222,7 @@ export class WorkerSupervisor {
       return;
     }
     const delay = this.nextBackoff();
+    this.firstConnect = false;
     if (!stalled) {
       this.connection = "closed";
       this.views.counters[C.workerCrashes]++;
@@ -247,6 +259,7 @@ export class WorkerSupervisor {
     this.views.counters[C.workerStalls]++;
     this.stalledWorker = w;
     this.connection = "stalled";
+    this.firstConnect = false;
     this.lastStall = { reason, at: Date.now() };
     this.lastError = `publisher worker stalled: ${reason}`;
     this.logger.warn(
@@ -267,6 +280,7 @@ export class WorkerSupervisor {
         if (m.server) this.server = this.safe(m.server);
         if (m.error) this.lastError = this.safe(m.error);
         else if (m.state === "connected") this.lastError = undefined;
+        if (m.error || m.state === "connected") this.firstConnect = false;
         break;
       case "stream":
         this.stream = m.info;

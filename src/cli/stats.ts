@@ -1,12 +1,13 @@
 // `stats`: counts by type and agent, the stream's size and limits, the plugin's status.
 import { countEvents, renderStats, streamSummary, type Stats } from "../read/stats.ts";
-import type { EventStoreStatus } from "../status.ts";
+import type { EnabledStatus } from "../status.ts";
 import { statusText } from "../status-text.ts";
 import type { CommandContext } from "./context.ts";
 
-type PluginStatus = { available: true; status: unknown } | { available: false; reason: string };
+/** The gateway's answer to eventstore.status, or why there is none. */
+type GatewayAnswer = { available: true; status: unknown } | { available: false; reason: string };
 
-async function pluginStatus(ctx: CommandContext): Promise<PluginStatus> {
+async function pluginStatus(ctx: CommandContext): Promise<GatewayAnswer> {
   if (ctx.args.values["no-gateway"] === true) return { available: false, reason: "not asked (--no-gateway)" };
   if (!ctx.host.gatewayStatus) return { available: false, reason: "no gateway to ask" };
   try {
@@ -16,16 +17,17 @@ async function pluginStatus(ctx: CommandContext): Promise<PluginStatus> {
   }
 }
 
-function pluginText(p: PluginStatus): string {
+function pluginText(p: GatewayAnswer): string {
   if (!p.available) return `plugin status: not available (${p.reason})`;
-  const s = p.status as Omit<Partial<EventStoreStatus>, "enabled"> & {
+  // The gateway may run another version of the plugin: its answer is looked at, not trusted.
+  const s = p.status as Omit<Partial<EnabledStatus>, "enabled"> & {
     enabled?: boolean;
     error?: string;
     hints?: string[];
   };
   if (s.enabled === false) return `plugin status: disabled${s.error ? ` (${s.error})` : ""}`;
   if (!s.counters) return `plugin status: ${JSON.stringify(s)}`;
-  return `plugin status (gateway):\n${statusText(s as EventStoreStatus, s.hints ?? [])}`;
+  return `plugin status (gateway):\n${statusText({ ...s, hints: s.hints ?? [] } as EnabledStatus)}`;
 }
 
 export async function stats(ctx: CommandContext): Promise<number> {

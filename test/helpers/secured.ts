@@ -88,7 +88,7 @@ export async function securedRun(
         : async () => (await p.status()).lastError !== undefined;
     await waitFor(done, 20_000, outcome === "ok" ? "every event acked" : "a connection error in status");
     const status = await p.status();
-    const run = { status, text: statusText(status, []), logs: logger.lines };
+    const run = { status, text: statusText({ ...status, hints: [] }), logs: logger.lines };
     if (outcome === "fail") {
       expect(status.connection.state).not.toBe("connected");
       expect(status.counters.acked).toBe(0);
@@ -98,6 +98,6 @@ export async function securedRun(
   } finally {
     await p.stop();
     const last = await p.status();
-    watch.collect(...logger.lines, last, statusText(last, []));
+    watch.collect(...logger.lines, last, statusText({ ...last, hints: [] }));
   }
 }

@@ -28,14 +28,15 @@ describe("lifecycle", () => {
     for (let i = 0; i < 1000; i++) p.capture(T, "main", "agent:main:main", { i });
     await new Promise((r) => setTimeout(r, 1500));
     let s = await p.status();
-    expect(s.connection.state).toBe("connecting");
+    expect([s.state, s.connection.state]).toEqual(["degraded", "connecting"]);
     expect(s.counters.pending).toBe(1000);
     const late = await NatsServer.start({ port });
     try {
       await waitFor(async () => (await p.status()).counters.acked === 1000, 30_000, "delivery after NATS started");
       s = await p.status();
-      expect(s.connection.state).toBe("connected");
+      expect([s.state, s.connection.state]).toEqual(["running", "connected"]);
       await p.stop();
+      expect((await p.status()).state).toBe("stopped");
       expect(await streamMessageCount(late.url, "late")).toBe(1000);
     } finally {
       await late.dispose();
@@ -47,8 +48,11 @@ describe("lifecycle", () => {
     p.start();
     await waitFor(async () => (await p.status()).connection.state === "connected", 10_000, "connect");
     for (let i = 0; i < 20_000; i++) p.capture(T, "main", "s", { i });
-    await p.stop();
+    const stopping = p.stop();
+    expect(p.supervisor.state).toBe("stopping");
+    await stopping;
     const s = await p.status();
+    expect(s.state).toBe("stopped");
     expect(s.counters.acked).toBe(20_000);
     expect(s.connection.state).toBe("closed");
     expect(await streamMessageCount(server.url, "drain")).toBe(20_000);

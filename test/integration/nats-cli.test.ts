@@ -141,7 +141,7 @@ describe("the nats CLI beside the plugin", () => {
       );
       const s = await p.status();
       expect(s.connection.server).toBe(`127.0.0.1:${server.port}`);
-      watch.collect(s, statusText(s, []));
+      watch.collect(s, statusText({ ...s, hints: [] }));
     } finally {
       await p.stop();
       watch.collect(...logger.lines);

@@ -91,8 +91,8 @@ describe("credentials never leave (config and connection paths)", () => {
     expectNoSecret(all, what);
     return all;
   }
-  const connected = (s: Status) => "counters" in s && s.connection.state === "connected" && s.counters.acked === 1;
-  const refused = (s: Status) => "counters" in s && s.lastError !== undefined;
+  const connected = (s: Status) => s.state === "running" && s.counters.acked === 1;
+  const refused = (s: Status) => s.state === "degraded" && s.lastError !== undefined;
 
   it("user and password with / % @ : # in it (percent-encoded): connects; status shows host:port only", async () => {
     const url = `nats://${USER}:${enc(PASS)}@127.0.0.1:${authed.port}`;

@@ -89,7 +89,7 @@ describe("secret redaction through the real pipeline into a real nats-server", (
         await waitFor(
           async () => {
             const s = await collectStatus();
-            return "counters" in s && s.counters.acked === n;
+            return s.state !== "disabled" && s.counters.acked === n;
           },
           30_000,
           `${n} acks`,
@@ -115,8 +115,9 @@ describe("secret redaction through the real pipeline into a real nats-server", (
         // The ids that were bare secrets are redacted in both modes.
         const ids = envs.filter((e) => e.type === "tool.call").map((e) => e.payload.toolCallId);
         for (const x of BARE) expect(ids).toContain(`[REDACTED:${x.kind}]`);
-        expect("counters" in status && status.counters.redactions).toBeGreaterThan(0);
-        expect("counters" in status && status.counters.redactedEvents).toBeGreaterThan(0);
+        expect(status.state).toBe("running");
+        expect(status.state !== "disabled" && status.counters.redactions).toBeGreaterThan(0);
+        expect(status.state !== "disabled" && status.counters.redactedEvents).toBeGreaterThan(0);
         expect(text).toMatch(/redacted: [\d,]+ secrets in [\d,]+ events/);
       }, 60_000);
     }
@@ -131,7 +132,7 @@ describe("secret redaction through the real pipeline into a real nats-server", (
     await waitFor(
       async () => {
         const s = await collectStatus();
-        return "counters" in s && s.counters.acked === 1;
+        return s.state !== "disabled" && s.counters.acked === 1;
       },
       20_000,
       "ack",

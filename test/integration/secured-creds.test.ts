@@ -120,7 +120,7 @@ describe("creds files (operator mode)", () => {
       expect(s.counters.workerCrashes).toBe(0); // the same worker and connection object: no restart
       expect(s.connection.state).toBe("connected");
       expect(s.counters.dropped.total).toBe(0);
-      watch.collect(s, statusText(s, []));
+      watch.collect(s, statusText({ ...s, hints: [] }));
     } finally {
       await p.stop();
       watch.collect(...logger.lines);

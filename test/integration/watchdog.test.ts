@@ -12,13 +12,13 @@ import { expectEachEventOnce, waitFor } from "../helpers/stream-reader.ts";
 const T = eventTypeIndex("llm.output");
 const BLOCKING_WORKER = new URL("../helpers/blocking-worker.ts", import.meta.url);
 
-/** Polls the reported connection state until the watchdog has acted; returns the states seen. */
+/** Polls the reported connection state until the watchdog has acted (the state is then degraded). */
 async function statesUntilStall(p: EventPipeline, timeoutMs: number): Promise<Set<string>> {
   const seen = new Set<string>();
   await waitFor(
     () => {
-      seen.add(p.supervisor.connection);
-      return p.views.counters[C.workerStalls] >= 1 && seen.has("stalled");
+      seen.add(`${p.supervisor.connection}, ${p.supervisor.state}`);
+      return p.views.counters[C.workerStalls] >= 1 && seen.has("stalled, degraded");
     },
     timeoutMs,
     "the watchdog to report a stall",

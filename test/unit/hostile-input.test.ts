@@ -9,7 +9,7 @@ import { HOOK_NAMES } from "../../src/hooks/table.ts";
 import { pluginState } from "../../src/plugin-state.ts";
 import { CTL_RELEASE, CTL_WRITE, ringUsed } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
-import type { Counters } from "../../src/status.ts";
+import type { Counters, EventStoreStatus } from "../../src/status.ts";
 import { fakeApi, resetPluginState, ringEvents, type DecodedEvent, type FakeApi } from "../helpers/fake-api.ts";
 import { BIG_STRING, CTX_FIELDS, DEEP_ARRAY, DEEP_OBJECT, EVENT_FIELDS, Fuzzer } from "../helpers/hostile.ts";
 import { GIANTS, keyListingMs } from "../helpers/hostile.ts";
@@ -48,11 +48,13 @@ function drain(p: EventPipeline): DecodedEvent[] {
   return evs;
 }
 
-async function counters(): Promise<Counters> {
+async function status(): Promise<EventStoreStatus> {
   const s = await collectStatus();
-  if (!("counters" in s)) throw new Error(`no status: ${JSON.stringify(s)}`);
-  return s.counters;
+  if (s.state === "disabled") throw new Error(`no status: ${JSON.stringify(s)}`);
+  return s;
 }
+
+const counters = async (): Promise<Counters> => (await status()).counters;
 
 afterEach(async () => {
   await pluginState().pipeline?.stop();
@@ -154,9 +156,9 @@ describe("hostile hook events (fuzz)", () => {
     // A call captures one event, or two (agent_end: run.end + run.error), or is one counted rejection.
     expect(c.captured).toBeGreaterThanOrEqual(calls);
     expect(c.captured - calls).toBeLessThanOrEqual(fired.get("agent_end") ?? 0);
-    const host = (await collectStatus()) as { host: { hookCalls: number } };
-    expect(host.host.hookCalls).toBeLessThanOrEqual(calls);
-    expect(calls - host.host.hookCalls).toBeLessThanOrEqual(c.dropped.rejected);
+    const { hookCalls } = (await status()).host;
+    expect(hookCalls).toBeLessThanOrEqual(calls);
+    expect(calls - hookCalls).toBeLessThanOrEqual(c.dropped.rejected);
     // The fuzz reached the interesting paths, and what was cut or replaced is visibly marked.
     expect(c.sanitized).toBeGreaterThan(0);
     expect(c.truncated).toBeGreaterThan(0);

@@ -189,7 +189,7 @@ describe("plugin registration", () => {
     const r = await api.call("eventstore.status");
     expect(r).toEqual({
       ok: true,
-      payload: { enabled: false, error: expect.stringMatching(/^invalid config: subjectPrefix/) },
+      payload: { state: "disabled", enabled: false, error: expect.stringMatching(/^invalid config: subjectPrefix/) },
     });
     expect((await api.commands.get("eventstatus")!()).text).toMatch(/disabled: invalid config: subjectPrefix/);
   });
@@ -203,7 +203,7 @@ describe("plugin registration", () => {
   it("enabled: false registers no hooks and reports disabled", async () => {
     const api = setup({ enabled: false });
     expect(api.hooks.size).toBe(0);
-    expect((await api.call("eventstore.status")).payload).toEqual({ enabled: false });
+    expect((await api.call("eventstore.status")).payload).toEqual({ state: "disabled", enabled: false });
   });
 });
 
@@ -497,7 +497,7 @@ describe("hostile events", () => {
       }
     }
     const s = await collectStatus();
-    if (!("counters" in s)) throw new Error("no status");
+    if (s.state === "disabled") throw new Error("no status");
     // Each call produced an event, a counted rejection, or (agent_end) two events.
     expect(s.counters.captured).toBeGreaterThanOrEqual(calls);
     expect(s.counters.captured).toBe(s.counters.acked + s.counters.dropped.total + s.counters.pending);
@@ -512,11 +512,11 @@ describe("status surfaces", () => {
     api.fire("gateway_start", { port: 1 }, {});
     const r = await api.call("eventstore.status");
     expect(r.ok).toBe(true);
-    const p = r.payload as { counters: { captured: number }; hints: string[]; connection: { state: string } };
-    expect(p.counters.captured).toBe(1);
+    const p = r.payload as { state: string; counters: { captured: number }; hints: string[] };
+    expect([p.state, p.counters.captured]).toEqual(["not started", 1]);
     expect(p.hints.join()).toMatch(/run.end, run.error, llm.input, llm.output are not delivered/);
     const text = (await api.commands.get("eventstatus")!()).text;
-    expect(text).toMatch(/^NATS event store: closed/);
+    expect(text).toMatch(/^NATS event store: not started yet\n/);
     expect(text).toMatch(/events: 1 captured, 0 stored, 1 pending, 0 dropped/);
     expect(text).toMatch(/hint: .*allowConversationAccess/);
   });
