@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import type { Envelope } from "../src/event-types.ts";
+import type { Envelope } from "../src/envelope.ts";
 import { NatsServer, natsServerBinary } from "../test/helpers/nats-server.ts";
 import {
   ensureOpenClaw,

@@ -21,7 +21,7 @@ import {
 } from "./record/format.ts";
 import { encodePayload } from "./record/payload.ts";
 
-export interface CaptureOptions {
+interface CaptureOptions {
   encoding: Encoding;
   maxPayloadBytes: number;
 }

@@ -6,7 +6,7 @@ import { authMethods, DEFAULT_NATS_URL, NatsUrlError, parseNatsUrl } from "./nat
 import type { Encoding } from "./record/format.ts";
 import { compileSitePattern, MAX_SITE_PATTERNS } from "./site-patterns.ts";
 
-export type StorageKind = "file" | "memory";
+type StorageKind = "file" | "memory";
 
 export interface EventStoreConfig {
   enabled: boolean;
@@ -57,7 +57,7 @@ export interface EventStoreConfig {
   agentTool: boolean;
 }
 
-export interface TlsConfig {
+interface TlsConfig {
   caFile: string;
   certFile: string;
   keyFile: string;
@@ -98,7 +98,7 @@ export const DEFAULTS: EventStoreConfig = {
   agentTool: false,
 };
 
-export type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
+type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
 
 class ConfigError extends Error {}
 

@@ -21,7 +21,7 @@ export const SEED_EVENT_TYPES = [
   "gateway.stop",
 ] as const;
 
-export const EXTRA_EVENT_TYPES = [
+const EXTRA_EVENT_TYPES = [
   "model.call_start",
   "model.call_end",
   "subagent.spawned",
@@ -32,18 +32,6 @@ export const EXTRA_EVENT_TYPES = [
 ] as const;
 
 export const EVENT_TYPES: readonly string[] = [...SEED_EVENT_TYPES, ...EXTRA_EVENT_TYPES];
-
-/** The message consumers receive (JSON, or MessagePack with encoding "msgpack"): the seed's envelope. */
-export interface Envelope {
-  /** UUIDv7, also sent as the Nats-Msg-Id header. */
-  id: string;
-  /** Capture time, epoch milliseconds. */
-  ts: number;
-  agent: string;
-  session: string;
-  type: string;
-  payload: Record<string, unknown>;
-}
 
 const indexByName = new Map(EVENT_TYPES.map((t, i) => [t, i]));
 

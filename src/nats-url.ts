@@ -8,7 +8,7 @@ import type { ConnectionSettings } from "./config.ts";
 export const DEFAULT_NATS_URL = "nats://localhost:4222";
 
 /** A validated natsUrl: what the NATS client needs, credentials apart from the servers. */
-export interface NatsServers {
+interface NatsServers {
   /** `host:port` of each entry (IPv6 in brackets), without credentials. */
   servers: string[];
   /** Some entry uses tls://. */

@@ -11,7 +11,7 @@ export interface PluginLogger {
 
 export type HookHandler = (event: unknown, ctx: unknown) => unknown;
 
-export interface PluginCommandContext {
+interface PluginCommandContext {
   args?: string;
   agentId?: string;
   sessionKey?: string;
@@ -22,7 +22,7 @@ export interface GatewayMethodOptions {
   respond: (ok: boolean, payload?: unknown, error?: { code: string; message: string }) => void;
 }
 
-export interface ServiceContext {
+interface ServiceContext {
   stateDir?: string;
   logger?: PluginLogger;
 }
@@ -46,7 +46,7 @@ export interface CliDescriptor {
   machineOutput?: (p: { argv: readonly string[]; stdoutIsTTY: boolean }) => boolean;
 }
 
-export interface AgentToolResult {
+interface AgentToolResult {
   content: { type: "text"; text: string }[];
   details: unknown;
 }

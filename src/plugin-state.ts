@@ -4,7 +4,7 @@
 import type { EventStoreConfig } from "./config.ts";
 import type { EventPipeline } from "./pipeline.ts";
 
-export interface PluginState {
+interface PluginState {
   pipeline?: EventPipeline;
   /** plugins.entries.<id>.hooks.allowConversationAccess as last seen by register(). */
   conversationAccess?: boolean;

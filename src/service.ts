@@ -24,7 +24,7 @@ function engineKey(c: EventStoreConfig): string {
 }
 
 /** The spool directory: spoolDir, else under the OpenClaw state dir; one sub-directory per stream. */
-export function spoolDirFor(config: EventStoreConfig, stateDir: string | undefined): string {
+function spoolDirFor(config: EventStoreConfig, stateDir: string | undefined): string {
   if (config.spoolMaxBytes === 0) return "";
   const base = config.spoolDir || join(stateDir || join(homedir(), ".openclaw"), "nats-eventstore", "spool");
   return join(base, config.streamName);

@@ -7,7 +7,7 @@
 // may well spell out the very secret it is meant to hide.
 
 export const MAX_SITE_PATTERNS = 32;
-export const MAX_SITE_PATTERN_CHARS = 512;
+const MAX_SITE_PATTERN_CHARS = 512;
 
 /** The pattern as a global RegExp; throws an Error whose message says why, without the pattern. */
 export function compileSitePattern(raw: string): RegExp {

@@ -163,7 +163,7 @@ function hints(config: EventStoreConfig | undefined): string[] {
   return out;
 }
 
-export function readCounters(n: Float64Array): Counters {
+function readCounters(n: Float64Array): Counters {
   const dropped = {
     ringFull: n[C.droppedRingFull],
     tooLarge: n[C.droppedTooLarge],
@@ -206,14 +206,14 @@ export function readCounters(n: Float64Array): Counters {
   };
 }
 
-export function hostCost(n: Float64Array): EventStoreStatus["host"] {
+function hostCost(n: Float64Array): EventStoreStatus["host"] {
   return {
     hookCalls: n[C.hookCalls],
     costNsPerCall: n[C.hookCostSamples] > 0 ? Math.round(n[C.hookCostNs] / n[C.hookCostSamples]) : 0,
   };
 }
 
-export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
+function ringUsage(v: RingViews): EventStoreStatus["ring"] {
   // A worker that is not running (or not looking) cannot have seen what is in use now.
   const used = ringUsed(v);
   return { capacityBytes: v.capacity, usedBytes: used, highWaterBytes: Math.max(used, v.counters[C.ringHighWater]) };
@@ -237,7 +237,7 @@ const notStarted = (): EventStoreStatus => ({
 });
 
 /** Merges compressed histograms (microseconds) and returns percentiles in milliseconds. */
-export function percentiles(encoded: string[]): Percentiles {
+function percentiles(encoded: string[]): Percentiles {
   if (encoded.length === 0) return EMPTY;
   const total = hdr.build(LATENCY_HISTOGRAM);
   for (const e of encoded) total.add(decode(e));
@@ -267,7 +267,7 @@ export function latencyPercentiles(snapshots: LatencySnapshot[]): EventStoreStat
   };
 }
 
-export function workerCpu(snapshots: LatencySnapshot[], acked: number): EventStoreStatus["worker"] {
+function workerCpu(snapshots: LatencySnapshot[], acked: number): EventStoreStatus["worker"] {
   const us = snapshots.reduce((n, s) => n + (s.cpuUs ?? 0), 0);
   return { cpuMs: Math.round(us / 1000), cpuNsPerEvent: acked > 0 ? Math.round((us * 1000) / acked) : 0 };
 }

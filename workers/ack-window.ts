@@ -14,7 +14,7 @@ export const MOVED = 4;
 export const FROM_RING = 0;
 export const FROM_SPOOL = 1;
 /** A ring record whose ring space was given back when the ring went to the spool: nothing to release. */
-export const FROM_NOWHERE = 2;
+const FROM_NOWHERE = 2;
 
 export class AckWindow<Segment> {
   readonly capacity: number;
@@ -151,7 +151,7 @@ export class AckWindow<Segment> {
 }
 
 /** What one releaseFinished() call released. */
-export interface Released<Segment> {
+interface Released<Segment> {
   /** Ring cursor to release, or -1. */
   ringTo: number;
   /** Ring records acked (all captured by this process), and how many of them JetStream had already. */

@@ -40,7 +40,7 @@ export function ringMustSpool(s: RingState): boolean {
   return s.used >= s.capacity - (s.capacity >>> 3);
 }
 
-export interface MoveResult {
+interface MoveResult {
   /** Records written to the spool. */
   moved: number;
   /** The spool could not take them all (full or failing); the rest stays in the ring. */

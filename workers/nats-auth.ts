@@ -43,7 +43,7 @@ export interface ConnectionPlan {
 
 /** `~`, `$VAR` and `${VAR}` in a context path, expanded as the `nats` CLI does. */
 /** `~` and `$VAR`/`${VAR}` in a path from a context or the config, as the nats CLI expands them. */
-export function expandPath(p: string, env: NodeJS.ProcessEnv): string {
+function expandPath(p: string, env: NodeJS.ProcessEnv): string {
   const vars = p.replace(
     /\$\{(\w+)\}|\$(\w+)/g,
     (_, a: string | undefined, b: string | undefined) => env[a ?? b ?? ""] ?? "",

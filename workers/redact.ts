@@ -13,7 +13,7 @@
 import { compileSitePattern } from "../src/site-patterns.ts";
 import { C } from "../src/ring/layout.ts";
 
-export type RedactKind = string;
+type RedactKind = string;
 
 interface Rule {
   re: RegExp;

@@ -66,7 +66,7 @@ export interface ReplaySegment {
   uncounted: Tally;
 }
 
-export interface Tally {
+interface Tally {
   ownAcked: number;
   earlierAcked: number;
   duplicates: number;
@@ -78,14 +78,14 @@ export function emptyTally(): Tally {
   return { ownAcked: 0, earlierAcked: 0, duplicates: 0, ownDropped: 0, earlierDropped: 0 };
 }
 
-export interface SpoolDamage {
+interface SpoolDamage {
   /** Files set aside as `*.bad` (or left alone where even that failed). */
   segments: number;
   records: number;
   bytes: number;
 }
 
-export type SpoolLog = (level: "info" | "warn" | "error", msg: string) => void;
+type SpoolLog = (level: "info" | "warn" | "error", msg: string) => void;
 
 export class Spool {
   readonly dir: string;

@@ -1,7 +1,8 @@
 // Seed-shaped events for the benchmarks. Every mode of a scenario gets the same list, built the
 // same way (deterministic content), so the bytes that reach JetStream are the same in each mode.
 import { randomUUID } from "node:crypto";
-import { eventTypeIndex, type Envelope } from "../../src/event-types.ts";
+import type { Envelope } from "../../src/envelope.ts";
+import { eventTypeIndex } from "../../src/event-types.ts";
 
 export interface BenchEvent {
   type: string;

@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 export class UsageError extends Error {}
 
 export type CommandName = "tail" | "replay" | "session" | "stats";
-export const COMMANDS: readonly CommandName[] = ["tail", "replay", "session", "stats"];
+const COMMANDS: readonly CommandName[] = ["tail", "replay", "session", "stats"];
 
 const CONNECTION: ParseArgsOptionsConfig = {
   server: { type: "string", short: "s" },

@@ -6,7 +6,7 @@ import type { Style } from "../read/format.ts";
 import type { ParsedArgs } from "./args.ts";
 import type { ReadSettings } from "./settings.ts";
 
-export type Out = Writable & { isTTY?: boolean };
+type Out = Writable & { isTTY?: boolean };
 
 export interface CliIO {
   stdout: Out;

@@ -14,9 +14,9 @@ import { resolveSettings } from "./settings.ts";
 import { stats } from "./stats.ts";
 import { tail } from "./tail.ts";
 
-export const EXIT_OK = 0;
-export const EXIT_ERROR = 1;
-export const EXIT_USAGE = 2;
+const EXIT_OK = 0;
+const EXIT_ERROR = 1;
+const EXIT_USAGE = 2;
 
 const RUN: Record<CommandName, (ctx: CommandContext) => Promise<number>> = { tail, replay, session, stats };
 

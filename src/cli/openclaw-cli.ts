@@ -5,7 +5,7 @@ import type { CliCommand, CliDescriptor, OpenClawPluginApi } from "../plugin-api
 import { runCli } from "./main.ts";
 import { pluginConfigOf } from "./settings.ts";
 
-export const CLI_DESCRIPTOR: CliDescriptor = {
+const CLI_DESCRIPTOR: CliDescriptor = {
   name: "eventstore",
   description: "Read the NATS event store: tail, replay, session timelines, stats",
   hasSubcommands: true,

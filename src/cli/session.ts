@@ -1,5 +1,5 @@
 // `session <key>`: one session as a timeline with totals.
-import type { Envelope } from "../event-types.ts";
+import type { Envelope } from "../envelope.ts";
 import { readAll } from "../read/events.ts";
 import { PLAIN } from "../read/format.ts";
 import { buildTimeline, renderTimeline } from "../read/timeline.ts";

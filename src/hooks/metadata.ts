@@ -36,7 +36,7 @@ function isToken(v: string): boolean {
 }
 
 /** What a value is, in one word; never reads more than its type. */
-export function kindOf(v: unknown): string {
+function kindOf(v: unknown): string {
   if (v === null) return "null";
   if (typeof v !== "object") return typeof v;
   if (Array.isArray(v)) return "array";

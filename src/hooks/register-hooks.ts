@@ -21,13 +21,13 @@ const SAMPLE_EVERY = 32;
 const asBag = (v: unknown): Bag => (v !== null && typeof v === "object" ? (v as Bag) : EMPTY);
 
 /** The hooks to register: includeHooks (when set) wins, then excludeHooks, as in the seed. */
-export function selectedHooks(config: EventStoreConfig): HookSpec[] {
+function selectedHooks(config: EventStoreConfig): HookSpec[] {
   const include = new Set(config.includeHooks);
   const exclude = new Set(config.excludeHooks);
   return HOOKS.filter((h) => (include.size > 0 ? include.has(h.hook) : !exclude.has(h.hook)));
 }
 
-export function makeHandler(spec: HookSpec, full: boolean, pipeline: () => EventPipeline | undefined): HookHandler {
+function makeHandler(spec: HookSpec, full: boolean, pipeline: () => EventPipeline | undefined): HookHandler {
   const type = eventTypeIndex(spec.type);
   const alsoType = spec.also ? eventTypeIndex(spec.also.type) : -1;
   let calls = 0;

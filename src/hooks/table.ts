@@ -6,7 +6,7 @@ import { type Bag, ifString } from "./fields.ts";
 import { errorSummary, numbers, shapeSummary, summary, textSummary } from "./metadata.ts";
 
 export type Privacy = "full" | "metadata";
-export type Extract = (e: Bag, ctx: Bag, full: boolean) => Bag;
+type Extract = (e: Bag, ctx: Bag, full: boolean) => Bag;
 
 export interface HookSpec {
   hook: string;

@@ -8,9 +8,9 @@ import { withReader } from "./gateway-reader.ts";
 import { parseQuery, runQuery } from "./query.ts";
 
 export const TOOL_NAME = "eventstore_recent";
-export const TOOL_MAX_EVENTS = 50;
+const TOOL_MAX_EVENTS = 50;
 const TOOL_DEFAULT_EVENTS = 20;
-export const TOOL_MAX_CHARS = 8000;
+const TOOL_MAX_CHARS = 8000;
 const LINE_CHARS = 300;
 
 const PARAMETERS = {

@@ -12,7 +12,7 @@ import {
   explainConnectError,
 } from "../../workers/nats-auth.ts";
 
-export class ConnectError extends Error {}
+class ConnectError extends Error {}
 
 /**
  * The connection plan of a reader: the first connection attempt fails fast (a CLI must say why it

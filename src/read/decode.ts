@@ -2,7 +2,7 @@
 // application/msgpack; its first byte is a map header, so the body alone tells them apart). A body
 // that is neither, or not an envelope {id, ts, agent, session, type, payload}, is a MalformedEvent.
 import { unpack } from "msgpackr";
-import type { Envelope } from "../event-types.ts";
+import type { Envelope } from "../envelope.ts";
 import { isJson, skipString } from "./json-check.ts";
 
 export class MalformedEvent extends Error {}

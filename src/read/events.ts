@@ -2,7 +2,7 @@
 // envelope checks (a malformed message is reported and skipped), and the end of a bounded read.
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import type { Envelope } from "../event-types.ts";
+import type { Envelope } from "../envelope.ts";
 import { decodeEnvelope, framedTs, isMsgpack, MalformedEvent } from "./decode.ts";
 import { envelopeMatches, prefilterNeedles, sessionMatcher, subjectPlan, type EventFilter } from "./filter.ts";
 import { OrderedReader, type Delivery, type StartAt } from "./ordered-reader.ts";
@@ -57,7 +57,7 @@ export interface MalformedMessage {
   reason: string;
 }
 
-export interface ReadSpec {
+interface ReadSpec {
   stream: string;
   prefix: string;
   filter: EventFilter;
@@ -77,7 +77,7 @@ export interface ReadSpec {
   onMalformed?: (m: MalformedMessage) => void;
 }
 
-export interface ReadSummary {
+interface ReadSummary {
   events: number;
   malformed: number;
   /** Messages looked at (matching or not). */

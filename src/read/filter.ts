@@ -2,7 +2,8 @@
 // become consumer subject filters ({prefix}.{agent token}.{type token}); session and run filters
 // need the envelope and are applied here, after a cheap byte search that skips most other events
 // without decoding them.
-import { EVENT_TYPES, type Envelope } from "../event-types.ts";
+import type { Envelope } from "../envelope.ts";
+import { EVENT_TYPES } from "../event-types.ts";
 import { agentToken, typeToken } from "../subject.ts";
 
 export interface EventFilter {
@@ -46,7 +47,7 @@ export function resolveTypes(args: string[]): string[] {
   return [...out];
 }
 
-export interface SubjectPlan {
+interface SubjectPlan {
   /** Consumer filter subjects: one, or several when the server takes several (NATS >= 2.10). */
   filters: string[];
   /** Set when the filter is wider than asked (NATS 2.9 takes one filter): the subjects wanted. */

@@ -1,6 +1,6 @@
 // Events as one readable line: time, agent, type, session and the payload's key fields. Used by
 // `tail`/`replay` on a terminal, the session timeline and the agent tool (without colours).
-import type { Envelope } from "../event-types.ts";
+import type { Envelope } from "../envelope.ts";
 
 export interface Style {
   dim(s: string): string;
@@ -24,7 +24,7 @@ const TYPE_COLOURS: Record<string, (s: string) => string> = {
 
 export const PLAIN: Style = { dim: (s) => s, bold: (s) => s, red: (s) => s, agent: (s) => s, type: (_t, s) => s };
 
-export const COLOUR: Style = {
+const COLOUR: Style = {
   dim: esc("2"),
   bold: esc("1"),
   red: esc("31"),
@@ -56,7 +56,7 @@ export function formatTime(ts: number): string {
   );
 }
 
-export function clip(s: string, max: number): string {
+function clip(s: string, max: number): string {
   const flat = s.replace(/\s+/g, " ");
   return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`;
 }
@@ -187,7 +187,7 @@ export function summary(env: Envelope, max = 120, style: Style = PLAIN): string 
 }
 
 /** The session key without the agent:<agent>: prefix that the agent column already shows. */
-export function shortSession(env: Envelope): string {
+function shortSession(env: Envelope): string {
   const pre = `agent:${env.agent}:`;
   return env.session.startsWith(pre) ? env.session.slice(pre.length) : env.session;
 }

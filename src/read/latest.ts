@@ -5,7 +5,7 @@ import type { EventFilter } from "./filter.ts";
 import { readAll, STORE_SKEW_MS, type MalformedMessage, type ReadConnection, type StoredEvent } from "./events.ts";
 import { OrderedReader } from "./ordered-reader.ts";
 
-export interface LatestSpec {
+interface LatestSpec {
   stream: string;
   prefix: string;
   filter: EventFilter;
@@ -15,7 +15,7 @@ export interface LatestSpec {
   onMalformed?: (m: MalformedMessage) => void;
 }
 
-export interface LatestResult {
+interface LatestResult {
   /** Oldest first, newest last; at most `limit`. */
   events: StoredEvent[];
   /** More matching events exist before the first one returned (or may: the scan stopped early). */
@@ -29,7 +29,7 @@ export interface LatestResult {
 }
 
 /** The first stream sequence stored at or after `ms` (last sequence + 1 when there is none). */
-export async function seqAtTime(conn: ReadConnection, stream: string, prefix: string, ms: number): Promise<number> {
+async function seqAtTime(conn: ReadConnection, stream: string, prefix: string, ms: number): Promise<number> {
   let found = 0;
   const reader: OrderedReader = new OrderedReader(
     conn.nc,

@@ -14,7 +14,7 @@ import type { ConsumerConfig, JetStreamManager } from "@nats-io/jetstream";
 /** Where a reader starts: a stream sequence, a store time (epoch ms), everything, or new messages only. */
 export type StartAt = { seq: number } | { time: number } | "all" | "new";
 
-export interface ReaderOptions {
+interface ReaderOptions {
   stream: string;
   /** One filter subject, or several (NATS >= 2.10). */
   filters: string[];

@@ -1,26 +1,26 @@
 // The gateway method eventstore.query: {agent?, type?, session?, runId?, since?, until?, limit}
 // -> the newest matching events, oldest first (newest last), at most `limit` (capped).
-import type { Envelope } from "../event-types.ts";
+import type { Envelope } from "../envelope.ts";
 import type { ReadConnection } from "./events.ts";
 import { resolveTypes, type EventFilter } from "./filter.ts";
 import { latestEvents } from "./latest.ts";
 import { parseTime } from "./time.ts";
 
-export const QUERY_DEFAULT_LIMIT = 100;
+const QUERY_DEFAULT_LIMIT = 100;
 export const QUERY_MAX_LIMIT = 1000;
 /** Messages one query may look at: it runs on the gateway's thread. */
-export const QUERY_SCAN_LIMIT = 200_000;
+const QUERY_SCAN_LIMIT = 200_000;
 
 export class QueryError extends Error {}
 
-export interface Query {
+interface Query {
   filter: EventFilter;
   limit: number;
   /** The limit asked for was above the cap. */
   capped: boolean;
 }
 
-export interface QueryResult {
+interface QueryResult {
   events: Envelope[];
   count: number;
   limit: number;

@@ -9,9 +9,9 @@ import { ACK_DUPLICATE, ACK_ERROR, describeNak } from "../../workers/pub-ack.ts"
 import { decodeEnvelope } from "./decode.ts";
 import type { StoredEvent } from "./events.ts";
 
-export class RepublishError extends Error {}
+class RepublishError extends Error {}
 
-export interface RepublishCounts {
+interface RepublishCounts {
   published: number;
   /** Acked by the target stream (new or duplicate). */
   acked: number;

@@ -8,7 +8,7 @@ import { subjectMatcher, type EventFilter } from "./filter.ts";
 import { agentToken } from "../subject.ts";
 import { formatTime, type Style, PLAIN } from "./format.ts";
 
-export interface StreamSummary {
+interface StreamSummary {
   name: string;
   subjects: string[];
   storage: string;
@@ -19,7 +19,7 @@ export interface StreamSummary {
   limits: { maxMessages: number; maxBytes: number; maxAgeMs: number; duplicateWindowMs: number; discard: string };
 }
 
-export interface Counts {
+interface Counts {
   /** How the counts were made: the server's per-subject counts, or by reading the events. */
   method: "subjects" | "read";
   total: number;

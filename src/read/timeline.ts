@@ -1,10 +1,10 @@
 // One session as a timeline: its runs with their LLM calls and tool calls (durations, errors),
 // messages in and out, sub-agents spawned, compactions; totals at the bottom. Built from the
 // session's envelopes in stream order.
-import type { Envelope } from "../event-types.ts";
+import type { Envelope } from "../envelope.ts";
 import { formatTime, PLAIN, summary, tokens, type Style } from "./format.ts";
 
-export interface Totals {
+interface Totals {
   events: number;
   runs: number;
   failedRuns: number;
@@ -23,7 +23,7 @@ export interface Totals {
   tokensOut: number;
 }
 
-export interface RunSummary {
+interface RunSummary {
   runId: string;
   start?: number;
   end?: number;
@@ -34,7 +34,7 @@ export interface RunSummary {
   toolErrors: number;
 }
 
-export interface TimelineEntry {
+interface TimelineEntry {
   ts: number;
   type: string;
   runId?: string;
@@ -191,7 +191,7 @@ export function buildTimeline(session: string, events: readonly Envelope[], styl
 const n = (x: number) => x.toLocaleString("en-US");
 const plural = (x: number, one: string, many = `${one}s`) => `${n(x)} ${x === 1 ? one : many}`;
 
-export function totalsText(tot: Totals): string[] {
+function totalsText(tot: Totals): string[] {
   const toolDetail = tot.toolCalls ? ` (${plural(tot.toolErrors, "error")}, ${n(tot.toolMs)} ms)` : "";
   const tools = `${plural(tot.toolCalls, "tool call")}${toolDetail}`;
   return [

@@ -6,7 +6,7 @@
 import { Packr } from "msgpackr";
 import type { Encoding } from "./format.ts";
 
-export interface EncodedPayload {
+interface EncodedPayload {
   /** JSON text (json) or MessagePack bytes (msgpack). */
   body: string | Uint8Array;
   /** Values plain encoding could not carry (cycles, BigInt, functions, Buffers...) became markers. */

@@ -10,7 +10,7 @@ import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Envelope } from "../../src/event-types.ts";
+import type { Envelope } from "../../src/envelope.ts";
 import type { Report } from "../../demo/report.ts";
 import type { Timeline } from "../../src/read/timeline.ts";
 import { ndjson, REPO } from "../helpers/read-fixture.ts";

@@ -24,7 +24,7 @@ import {
 } from "./harness/openclaw-gateway.ts";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { readStream, streamMessageCount } from "../helpers/stream-reader.ts";
-import type { Envelope } from "../../src/event-types.ts";
+import type { Envelope } from "../../src/envelope.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const PROBE_DIR = fileURLToPath(new URL("./fixtures/probe-plugin/", import.meta.url));

@@ -2,9 +2,11 @@
 import type { AgentTool, GatewayMethodOptions, HookHandler, OpenClawPluginApi } from "../../src/plugin-api.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
 import { EnvelopeBuilder } from "../../workers/envelope.ts";
-import { CTL_INSTANCE } from "../../src/ring/layout.ts";
+import type { Envelope } from "../../src/envelope.ts";
+import plugin from "../../src/index.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 import { PLUGIN_STATE_KEY } from "../../src/plugin-state.ts";
+import { CTL_INSTANCE, CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
 
 export interface MethodAnswer {
   ok: boolean;
@@ -77,7 +79,7 @@ export function fakeApi(pluginConfig: Record<string, unknown> | undefined, allow
 
 export interface DecodedEvent {
   subject: string;
-  env: { id: string; ts: number; agent: string; session: string; type: string; payload: Record<string, unknown> };
+  env: Envelope;
 }
 
 /** Reads every record still in the pipeline's ring and builds its envelope, as the worker would. */
@@ -90,6 +92,21 @@ export function ringEvents(p: EventPipeline, prefix = "t"): DecodedEvent[] {
     out.push({ subject: m.subject, env: JSON.parse(Buffer.from(m.body).toString()) });
   }
   return out;
+}
+
+/** Reads every record in the ring as an envelope, then frees the ring (for tests in which no worker runs). */
+export function takeRingEvents(p: EventPipeline): DecodedEvent[] {
+  const evs = ringEvents(p);
+  Atomics.store(p.views.ctl, CTL_RELEASE, Atomics.load(p.views.ctl, CTL_WRITE));
+  return evs;
+}
+
+/** A fresh plugin state and a registration of the plugin on a fake API with `config`. */
+export function registerPlugin(config: Record<string, unknown>, allowConversationAccess = true): FakeApi {
+  resetPluginState();
+  const api = fakeApi(config, allowConversationAccess);
+  plugin.register(api);
+  return api;
 }
 
 export function resetPluginState(): void {

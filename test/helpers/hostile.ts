@@ -1,8 +1,11 @@
 // Hostile hook events for tests: a seeded generator of values a hook handler must survive
 // (cycles, BigInt, symbols, throwing getters and proxies, lone surrogates, 100k-deep nesting,
 // multi-megabyte strings, huge objects and arrays, Buffers...), and the giant values themselves.
-// Used by test/unit/hostile-input.test.ts; the PRNG is seeded so a failure replays.
+// Used by test/unit/hostile-input.test.ts and hostile-values.test.ts; the PRNG is seeded so a
+// failure replays. EnvelopeCheck says what every record made from such an event must be.
 
+import { expect } from "vitest";
+import type { DecodedEvent } from "./fake-api.ts";
 import { mulberry32 } from "./random.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -498,5 +501,57 @@ export class Fuzzer {
             : Reflect.get(t, k),
       });
     return o;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What every record made from a hostile event must be.
+
+/**
+ * Checks that each event is a valid envelope within the size bounds, and counts the visible
+ * markers of what was cut or replaced (so a fuzz run can show that it reached those paths).
+ */
+export class EnvelopeCheck {
+  readonly markers = {
+    circular: 0,
+    truncatedKey: 0,
+    truncatedChars: 0,
+    unreadable: 0,
+    maxDepth: 0,
+    symbol: 0,
+    fn: 0,
+    bytes: 0,
+  };
+  checked = 0;
+  private readonly maxPayloadBytes: number;
+  private readonly maxEnvelopeBytes: number;
+
+  /** `envelopeOverhead`: the most bytes id, ts, type, agent and session may add around the payload. */
+  constructor(maxPayloadBytes: number, envelopeOverhead: number) {
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.maxEnvelopeBytes = maxPayloadBytes + envelopeOverhead;
+  }
+
+  check(evs: DecodedEvent[]): void {
+    const m = this.markers;
+    for (const { env, subject } of evs) {
+      expect(Object.keys(env)).toEqual(["id", "ts", "agent", "session", "type", "payload"]);
+      expect(env.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(typeof env.agent).toBe("string");
+      expect(typeof env.session).toBe("string");
+      expect(subject).toMatch(/^t\.[^\s.*>]+\.[a-z_]+$/);
+      const payloadText = JSON.stringify(env.payload) ?? "";
+      expect(Buffer.byteLength(payloadText)).toBeLessThanOrEqual(this.maxPayloadBytes);
+      expect(Buffer.byteLength(JSON.stringify(env))).toBeLessThanOrEqual(this.maxEnvelopeBytes);
+      if (env.payload !== null && typeof env.payload === "object" && "_truncated" in env.payload) m.truncatedKey++;
+      if (payloadText.includes("[Circular]")) m.circular++;
+      if (/…\[truncated \d+ chars\]/.test(payloadText)) m.truncatedChars++;
+      if (payloadText.includes("[Unreadable]")) m.unreadable++;
+      if (payloadText.includes("[MaxDepth]")) m.maxDepth++;
+      if (payloadText.includes("[Symbol ")) m.symbol++;
+      if (payloadText.includes("[Function ")) m.fn++;
+      if (/\[\w+ \d+ bytes\]/.test(payloadText)) m.bytes++;
+    }
+    this.checked += evs.length;
   }
 }

@@ -9,7 +9,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import plugin from "../../src/index.ts";
-import type { Envelope } from "../../src/event-types.ts";
+import type { Envelope } from "../../src/envelope.ts";
 import { agentToken, typeToken } from "../../src/subject.ts";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { testPipeline } from "../helpers/pipeline.ts";

@@ -7,7 +7,7 @@ import { SEED_EVENT_TYPES } from "../../src/event-types.ts";
 import { agentFromSessionKey, agentOf, sessionOf } from "../../src/hooks/identity.ts";
 import { pluginState } from "../../src/plugin-state.ts";
 import { C } from "../../src/ring/layout.ts";
-import { fakeApi, resetPluginState, ringEvents, type FakeApi } from "../helpers/fake-api.ts";
+import { fakeApi, registerPlugin, resetPluginState, ringEvents, type FakeApi } from "../helpers/fake-api.ts";
 
 const SMALL = { ringBytes: 1 << 20, maxPayloadBytes: 16_384, subjectPrefix: "t" };
 const AGENT_CTX = { agentId: "main", sessionKey: "agent:main:harness-e2e", sessionId: "e7ca", runId: "run-1" };
@@ -141,12 +141,8 @@ const SAMPLES: Record<string, [Record<string, unknown>, Record<string, unknown>]
   ],
 };
 
-function setup(config: Record<string, unknown> = {}, conversationAccess = true): FakeApi {
-  resetPluginState();
-  const api = fakeApi({ ...SMALL, ...config }, conversationAccess);
-  plugin.register(api);
-  return api;
-}
+const setup = (config: Record<string, unknown> = {}, conversationAccess = true): FakeApi =>
+  registerPlugin({ ...SMALL, ...config }, conversationAccess);
 
 function fireAll(api: FakeApi): void {
   for (const h of HOOK_NAMES) if (api.hooks.has(h)) expect(api.fire(h, ...SAMPLES[h])).toBeUndefined();

@@ -3,11 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { eventTypeIndex } from "../../src/event-types.ts";
-import plugin from "../../src/index.ts";
 import { pluginState } from "../../src/plugin-state.ts";
 import { collectStatus, latencyPercentiles, mergeSnapshots } from "../../src/status.ts";
 import { LatencyRecorder } from "../../workers/latency.ts";
-import { type FakeApi, fakeApi, resetPluginState } from "../helpers/fake-api.ts";
+import { registerPlugin, resetPluginState } from "../helpers/fake-api.ts";
 import { freePort } from "../helpers/nats-server.ts";
 import { testPipeline } from "../helpers/pipeline.ts";
 import { waitFor } from "../helpers/stream-reader.ts";
@@ -59,12 +58,8 @@ describe("status state", () => {
     resetPluginState();
   });
 
-  function register(config: Record<string, unknown>): FakeApi {
-    resetPluginState();
-    const api = fakeApi({ ringBytes: 1 << 20, maxPayloadBytes: 16_384, ...config });
-    plugin.register(api);
-    return api;
-  }
+  const register = (config: Record<string, unknown>) =>
+    registerPlugin({ ringBytes: 1 << 20, maxPayloadBytes: 16_384, ...config });
   const state = async () => (await collectStatus()).state;
 
   it("disabled, by enabled: false or by an invalid config", async () => {
