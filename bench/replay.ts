@@ -25,7 +25,7 @@ const PREFIX = "bench.replay";
 const WINDOW = 8192;
 const fmt = (x: number) => x.toLocaleString("en-US");
 
-export interface ReplayBenchOptions {
+interface ReplayBenchOptions {
   count?: number;
   tailSeconds?: number;
   natsUrl?: string;
@@ -33,7 +33,7 @@ export interface ReplayBenchOptions {
   log?: (line: string) => void;
 }
 
-export interface ReplayRow {
+interface ReplayRow {
   name: string;
   events: number;
   wallMs: number;
@@ -43,7 +43,7 @@ export interface ReplayRow {
   serverUsPerEvent?: number;
 }
 
-export interface TailResult {
+interface TailResult {
   published: number;
   publishSeconds: number;
   publishedPerSec: number;
@@ -54,7 +54,7 @@ export interface TailResult {
   catchUpMs: number;
 }
 
-export interface ReplayReport {
+interface ReplayReport {
   header: {
     date: string;
     commit: string;

@@ -20,7 +20,7 @@ import { summaryLines } from "./lib/summary.ts";
 import { MODE_ORDER, MODES, type MicroResult, type ModeName, type RunSpec } from "./lib/types.ts";
 import { SCENARIO_IDS, scenarios } from "./scenarios/catalog.ts";
 
-export interface BenchOptions {
+interface BenchOptions {
   /** Small counts and short durations: the whole run in under a minute. */
   quick?: boolean;
   /** Scenario ids to run (and/or "micro"); all of them when absent. */
@@ -39,12 +39,12 @@ export interface BenchOptions {
   progress?: boolean;
 }
 
-export interface BenchOutcome extends BenchReport {
+interface BenchOutcome extends BenchReport {
   files: { json: string; html: string };
 }
 
 /** Concurrent callers of the inline mode at full speed (nats.js's sweet spot for js.publish in flight). */
-export const INLINE_FULL_CALLERS = 256;
+const INLINE_FULL_CALLERS = 256;
 
 const DEFAULT_OUT = fileURLToPath(new URL("./results", import.meta.url));
 

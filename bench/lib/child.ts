@@ -7,7 +7,7 @@ import type { Progress } from "./run-one.ts";
 
 const ENTRY = fileURLToPath(new URL("./run-one.ts", import.meta.url));
 
-export interface ChildEvents {
+interface ChildEvents {
   progress?: (p: Progress) => void;
   mark?: (at: "start" | "end") => void;
 }

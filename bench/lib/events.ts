@@ -14,15 +14,15 @@ export interface BenchEvent {
 }
 
 /** The 8 agents x 7 event types of the fan-out scenario (56 subjects). */
-export const AGENTS = ["main", "viola", "atlas", "nova", "orion", "lyra", "pixel", "sage"] as const;
-export const TYPES = ["tool.call", "tool.result", "msg.in", "msg.out", "llm.input", "llm.output", "run.end"] as const;
+const AGENTS = ["main", "viola", "atlas", "nova", "orion", "lyra", "pixel", "sage"] as const;
+const TYPES = ["tool.call", "tool.result", "msg.in", "msg.out", "llm.input", "llm.output", "run.end"] as const;
 
 /** JSON payload size of the standard event: its seed envelope is about 300 bytes. */
 export const STANDARD_PAYLOAD_BYTES = 165;
 
 const RUN_ID = "3f9d2c1e-8b7a-4c55-9e10-5a6b7c8d9e0f";
 
-export interface EventSetSpec {
+interface EventSetSpec {
   count: number;
   payloadBytes: number;
   agents: number;
@@ -76,10 +76,8 @@ export function makeEvents(spec: EventSetSpec): BenchEvent[] {
   return out;
 }
 
-export type SeedEnvelope = Envelope;
-
 /** The envelope the seed plugin publishes for an event (a fresh UUIDv4 and the current time). */
-export function seedEnvelope(e: BenchEvent): SeedEnvelope {
+export function seedEnvelope(e: BenchEvent): Envelope {
   return { id: randomUUID(), ts: Date.now(), agent: e.agent, session: e.session, type: e.type, payload: e.payload };
 }
 

@@ -32,9 +32,9 @@ export function difference(after: string, before: string | undefined): Histogram
 }
 
 /** Percentiles drawn in the report's latency curves. */
-export const CURVE_PERCENTILES = [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
+const CURVE_PERCENTILES = [0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100];
 
-export interface LatencySummary {
+interface LatencySummary {
   count: number;
   p50Ms: number;
   p99Ms: number;

@@ -4,13 +4,13 @@
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 
-export interface StoredMessage {
+interface StoredMessage {
   data: Uint8Array;
   /** Server time the message was stored, epoch ms (sub-ms precision). */
   storedMs: number;
 }
 
-export interface ReadBackResult {
+interface ReadBackResult {
   messages: number;
   bytes: number;
   seconds: number;

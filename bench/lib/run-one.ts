@@ -10,7 +10,7 @@ import { readBack } from "./read-back.ts";
 import type { ChildMessage, ParentMessage, RunResult, RunSpec } from "./types.ts";
 
 /** Loads only the mode that runs: a process measuring one mode carries no other's code. */
-export async function createMode(spec: RunSpec): Promise<BenchMode> {
+async function createMode(spec: RunSpec): Promise<BenchMode> {
   switch (spec.mode) {
     case "ceiling":
       return new (await import("../modes/ceiling.ts")).CeilingMode(spec);
@@ -58,7 +58,7 @@ class SeqCheck {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-export async function runOne(
+async function runOne(
   spec: RunSpec,
   progress: (p: Progress) => void = () => {},
   mark: (at: "start" | "end") => Promise<void> = async () => {},

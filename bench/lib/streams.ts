@@ -6,7 +6,7 @@ import { desiredStream } from "../../workers/stream-setup.ts";
 import { offloadedConfig } from "../modes/offloaded.ts";
 import type { ModeName } from "./types.ts";
 
-export interface StreamNames {
+interface StreamNames {
   stream: string;
   subjectPrefix: string;
 }

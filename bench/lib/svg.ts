@@ -74,7 +74,7 @@ export function barChart(title: string, groups: BarGroup[], unit: string, width 
   return svg(width, height, parts);
 }
 
-export interface Curve {
+interface Curve {
   series: string;
   /** [percentile, ms] */
   points: [number, number][];

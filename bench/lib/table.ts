@@ -92,11 +92,6 @@ function cells(r: Row): string[] {
   ];
 }
 
-export function rowsHeader(): string[] {
-  const lines = pad([ROW_HEAD, ROW_HEAD.map((h) => "-".repeat(h.length))], ROW_ALIGN);
-  return lines;
-}
-
 /** The whole results table (rows aligned together). */
 export function rowsTable(rows: Row[]): string[] {
   const body = rows.map(cells);

@@ -48,7 +48,7 @@ export interface BenchMode {
   close(): Promise<void>;
 }
 
-export function zeroStats(): ModeStats {
+function zeroStats(): ModeStats {
   return { sent: 0, acked: 0, errors: 0, dropped: 0, hostMs: 0, hostSpans: 0, hostEvents: 0 };
 }
 

@@ -4,7 +4,7 @@
 // (C.* from src/ring/layout.ts) and its worker's latency histogram.
 import { EventPipeline } from "../../src/pipeline.ts";
 import { resolveConfig, type EventStoreConfig } from "../../src/config.ts";
-import { C, CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
+import { C, ringUsed } from "../../src/ring/layout.ts";
 import type { BenchEvent } from "../lib/events.ts";
 import { difference, newHistogram, type Histogram } from "../lib/latency.ts";
 import type { RunSpec } from "../lib/types.ts";
@@ -80,8 +80,7 @@ export class OffloadedMode implements BenchMode {
   private backlogHigh(): boolean {
     const c = this.c;
     if (c[C.written] - c[C.acked] - c[C.undeliverable] > this.backlogRecords) return true;
-    const ctl = this.p.views.ctl;
-    return ((Atomics.load(ctl, CTL_WRITE) >>> 0) - (Atomics.load(ctl, CTL_RELEASE) >>> 0)) >>> 0 > this.backlogBytes;
+    return ringUsed(this.p.views) > this.backlogBytes;
   }
 
   async closed(src: Prepared, callers: number | "full", limit: Limit): Promise<void> {
