@@ -3,7 +3,7 @@
 // globalThis where every instance's hooks find the same ring.
 import { randomBytes } from "node:crypto";
 import type { EventStoreConfig } from "./config.ts";
-import { C, createRing, ringViews, type RingViews } from "./ring/layout.ts";
+import { Counter, createRing, ringViews, type RingViews } from "./ring/layout.ts";
 import { EventCapture, type CaptureResult } from "./capture.ts";
 import { WorkerSupervisor, type Logger, type WorkerHost } from "./supervisor.ts";
 import { hostCost, latencyPercentiles, readCounters, ringUsage, workerCpu, type EventStoreStatus } from "./status.ts";
@@ -35,7 +35,7 @@ export class EventPipeline {
 
   private sampleRates(): void {
     const n = this.views.counters;
-    this.rateWindow.sample(performance.now(), n[C.captured], n[C.acked]);
+    this.rateWindow.sample(performance.now(), n[Counter.captured], n[Counter.acked]);
   }
 
   /**
@@ -51,8 +51,8 @@ export class EventPipeline {
   /** Counts an event a hook saw but could not turn into a record (e.g. a throwing getter). */
   reject(): void {
     const n = this.views.counters;
-    n[C.captured]++;
-    n[C.rejected]++;
+    n[Counter.captured]++;
+    n[Counter.rejected]++;
   }
 
   /**

@@ -1,7 +1,7 @@
 // The status report: counters read straight from shared memory, latency percentiles from the
 // worker's HDR histograms. Nothing here carries credentials (server URLs are redacted).
 import * as hdr from "hdr-histogram-js";
-import { C, ringUsed, type RingViews } from "./ring/layout.ts";
+import { Counter, ringUsed, type RingViews } from "./ring/layout.ts";
 import type { ConnectionState, LatencySnapshot, StreamInfoSummary } from "./worker-protocol.ts";
 import type { Rates } from "./rate-window.ts";
 
@@ -76,43 +76,47 @@ export interface EventStoreStatus {
 export function readCounters(v: RingViews): Counters {
   const n = v.counters;
   const dropped = {
-    ringFull: n[C.droppedRingFull],
-    tooLarge: n[C.droppedTooLarge],
-    rejected: n[C.rejected],
-    undeliverable: n[C.undeliverable],
+    ringFull: n[Counter.droppedRingFull],
+    tooLarge: n[Counter.droppedTooLarge],
+    rejected: n[Counter.rejected],
+    undeliverable: n[Counter.undeliverable],
     total: 0,
   };
   dropped.total = dropped.ringFull + dropped.tooLarge + dropped.rejected + dropped.undeliverable;
   return {
-    captured: n[C.captured],
-    written: n[C.written],
-    published: n[C.published],
-    acked: n[C.acked],
-    duplicates: n[C.duplicates],
-    failed: n[C.failed],
-    timeouts: n[C.timeouts],
-    retried: n[C.retried],
-    reconnects: n[C.reconnects],
-    inFlight: n[C.inFlight],
-    pending: Math.max(0, n[C.written] - n[C.acked] - n[C.undeliverable]),
+    captured: n[Counter.captured],
+    written: n[Counter.written],
+    published: n[Counter.published],
+    acked: n[Counter.acked],
+    duplicates: n[Counter.duplicates],
+    failed: n[Counter.failed],
+    timeouts: n[Counter.timeouts],
+    retried: n[Counter.retried],
+    reconnects: n[Counter.reconnects],
+    inFlight: n[Counter.inFlight],
+    pending: Math.max(0, n[Counter.written] - n[Counter.acked] - n[Counter.undeliverable]),
     dropped,
-    truncated: n[C.truncated],
-    sanitized: n[C.sanitized],
-    redactions: n[C.redactions],
-    redactedEvents: n[C.redactedEvents],
-    workerStarts: n[C.workerStarts],
-    workerCrashes: n[C.workerCrashes],
-    workerStalls: n[C.workerStalls],
-    foreignAcks: n[C.foreignAcks],
+    truncated: n[Counter.truncated],
+    sanitized: n[Counter.sanitized],
+    redactions: n[Counter.redactions],
+    redactedEvents: n[Counter.redactedEvents],
+    workerStarts: n[Counter.workerStarts],
+    workerCrashes: n[Counter.workerCrashes],
+    workerStalls: n[Counter.workerStalls],
+    foreignAcks: n[Counter.foreignAcks],
     spool: {
-      spooled: n[C.spooled],
-      replayed: n[C.replayed],
-      recovered: n[C.recovered],
-      recoveredDropped: n[C.recoveredDropped],
-      bytes: n[C.spoolBytes],
-      full: n[C.spoolFull] === 1,
-      failed: n[C.spoolFailed] === 1,
-      damaged: { segments: n[C.spoolBadSegments], records: n[C.spoolBadRecords], bytes: n[C.spoolBadBytes] },
+      spooled: n[Counter.spooled],
+      replayed: n[Counter.replayed],
+      recovered: n[Counter.recovered],
+      recoveredDropped: n[Counter.recoveredDropped],
+      bytes: n[Counter.spoolBytes],
+      full: n[Counter.spoolFull] === 1,
+      failed: n[Counter.spoolFailed] === 1,
+      damaged: {
+        segments: n[Counter.spoolBadSegments],
+        records: n[Counter.spoolBadRecords],
+        bytes: n[Counter.spoolBadBytes],
+      },
     },
   };
 }
@@ -120,15 +124,19 @@ export function readCounters(v: RingViews): Counters {
 export function hostCost(v: RingViews): EventStoreStatus["host"] {
   const n = v.counters;
   return {
-    hookCalls: n[C.hookCalls],
-    costNsPerCall: n[C.hookCostSamples] > 0 ? Math.round(n[C.hookCostNs] / n[C.hookCostSamples]) : 0,
+    hookCalls: n[Counter.hookCalls],
+    costNsPerCall: n[Counter.hookCostSamples] > 0 ? Math.round(n[Counter.hookCostNs] / n[Counter.hookCostSamples]) : 0,
   };
 }
 
 export function ringUsage(v: RingViews): EventStoreStatus["ring"] {
   // A worker that is not running (or not looking) cannot have seen what is in use now.
   const used = ringUsed(v);
-  return { capacityBytes: v.capacity, usedBytes: used, highWaterBytes: Math.max(used, v.counters[C.ringHighWater]) };
+  return {
+    capacityBytes: v.capacity,
+    usedBytes: used,
+    highWaterBytes: Math.max(used, v.counters[Counter.ringHighWater]),
+  };
 }
 
 const EMPTY: Percentiles = { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };

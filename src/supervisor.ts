@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { EventStoreConfig } from "./config.ts";
 import { sharedClockMs } from "./record/format.ts";
 import { recordsInRing } from "./ring/consumer.ts";
-import { C, ringUsed, type RingViews } from "./ring/layout.ts";
+import { Counter, ringUsed, type RingViews } from "./ring/layout.ts";
 import { parseNatsUrl, redactUrl, secretsOf } from "./nats-url.ts";
 import { mergeSnapshots } from "./status.ts";
 import { ProgressWatchdog, stallBoundMs } from "./watchdog.ts";
@@ -173,7 +173,7 @@ export class WorkerSupervisor {
       return undefined;
     }
     this.startedAt = Date.now();
-    this.views.counters[C.workerStarts]++;
+    this.views.counters[Counter.workerStarts]++;
     const w = new Worker(url, {
       name: "nats-eventstore-publisher",
       workerData: { sab: this.views.sab, config: this.config, spoolDir: this.spoolDir } satisfies WorkerData,
@@ -218,7 +218,7 @@ export class WorkerSupervisor {
     const delay = this.nextBackoff();
     if (!stalled) {
       this.connection = "closed";
-      this.views.counters[C.workerCrashes]++;
+      this.views.counters[Counter.workerCrashes]++;
       this.logger.warn(
         `[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, ` +
           "unacked events stay queued",
@@ -249,7 +249,7 @@ export class WorkerSupervisor {
     const reason = this.watchdog.check(sharedClockMs(), this.connection === "connected");
     if (reason === undefined) return;
     // Replaced, not repaired: the successor resumes at the release cursor, so nothing is lost.
-    this.views.counters[C.workerStalls]++;
+    this.views.counters[Counter.workerStalls]++;
     this.stalledWorker = w;
     this.connection = "stalled";
     this.lastStall = { reason, at: Date.now() };
@@ -343,11 +343,11 @@ export class WorkerSupervisor {
 
   private drain(timeoutMs: number): Promise<number> {
     const n = this.views.counters;
-    const writtenBefore = n[C.written];
+    const writtenBefore = n[Counter.written];
     const run = this.drainRing(timeoutMs).finally(() => {
       if (this.draining === run) this.draining = undefined;
       // Events captured while this ran may be behind what the worker took: they get a flush of their own.
-      if (n[C.written] !== writtenBefore) this.heldWhileIdle();
+      if (n[Counter.written] !== writtenBefore) this.heldWhileIdle();
     });
     this.draining = run;
     return run;

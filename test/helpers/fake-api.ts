@@ -2,7 +2,7 @@
 import type { AgentTool, GatewayMethodOptions, HookHandler, OpenClawPluginApi } from "../../src/plugin-api.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
 import { EnvelopeBuilder } from "../../workers/envelope.ts";
-import { CTL_INSTANCE } from "../../src/ring/layout.ts";
+import { CTL_I32_INSTANCE } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 
 export interface MethodAnswer {
@@ -82,7 +82,7 @@ export interface DecodedEvent {
 /** Reads every record still in the pipeline's ring and builds its envelope, as the worker would. */
 export function ringEvents(p: EventPipeline, prefix = "t"): DecodedEvent[] {
   const consumer = new RingConsumer(p.views);
-  const b = new EnvelopeBuilder(p.views, "json", p.views.ctl[CTL_INSTANCE] >>> 0, prefix);
+  const b = new EnvelopeBuilder(p.views, "json", p.views.ctl[CTL_I32_INSTANCE] >>> 0, prefix);
   const out: DecodedEvent[] = [];
   for (let pos = consumer.next(); pos >= 0; pos = consumer.next()) {
     const m = b.build(pos);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import plugin, { collectStatus } from "../../src/index.ts";
 import { HOOK_NAMES } from "../../src/hooks/table.ts";
 import { pluginState } from "../../src/plugin-state.ts";
-import { CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
+import { CTL_I32_RELEASE, CTL_I32_WRITE } from "../../src/ring/layout.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 import type { Counters } from "../../src/status.ts";
 import { fakeApi, resetPluginState, ringEvents, type DecodedEvent, type FakeApi } from "../helpers/fake-api.ts";
@@ -44,7 +44,7 @@ function setup(config: Record<string, unknown> = {}): FakeApi {
 /** Reads every record in the ring as an envelope, then frees the ring (no worker runs in these tests). */
 function drain(p: EventPipeline): DecodedEvent[] {
   const evs = ringEvents(p);
-  Atomics.store(p.views.ctl, CTL_RELEASE, Atomics.load(p.views.ctl, CTL_WRITE));
+  Atomics.store(p.views.ctl, CTL_I32_RELEASE, Atomics.load(p.views.ctl, CTL_I32_WRITE));
   return evs;
 }
 
@@ -131,7 +131,7 @@ describe("hostile hook events (fuzz)", () => {
       if (
         p &&
         (i % 64 === 63 ||
-          (Atomics.load(p.views.ctl, CTL_WRITE) - Atomics.load(p.views.ctl, CTL_RELEASE)) >>> 0 > RING / 4)
+          (Atomics.load(p.views.ctl, CTL_I32_WRITE) - Atomics.load(p.views.ctl, CTL_I32_RELEASE)) >>> 0 > RING / 4)
       ) {
         const evs = drain(p);
         decoded += evs.length;

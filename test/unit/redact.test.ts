@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { pack, unpack } from "msgpackr";
 import { Redactor, TextRedactor } from "../../workers/redact.ts";
-import { C, COUNTER_SLOTS } from "../../src/ring/layout.ts";
+import { Counter, COUNTER_SLOTS } from "../../src/ring/layout.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { SECRET_SAMPLES } from "../helpers/secrets.ts";
 
@@ -156,8 +156,8 @@ describe("secret redaction (worker side)", () => {
     publish(payload, "json", 0, r); // a retry of the same record
     publish(payload, "json", 1, r);
     publish({ c: "nothing" }, "json", 2, r);
-    expect(counters[C.redactions]).toBe(4);
-    expect(counters[C.redactedEvents]).toBe(2);
+    expect(counters[Counter.redactions]).toBe(4);
+    expect(counters[Counter.redactedEvents]).toBe(2);
   });
 
   it("applies site patterns from the config; a capture group that ends the match is all that is replaced", () => {
