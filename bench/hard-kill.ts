@@ -31,7 +31,7 @@ async function child(url: string, stream: string, rate: number, tickMs: number):
   const { EventPipeline } = await import("../src/pipeline.ts");
   const { resolveConfig } = await import("../src/config.ts");
   const { eventTypeIndex } = await import("../src/event-types.ts");
-  const { C } = await import("../src/ring/layout.ts");
+  const { Counter } = await import("../src/ring/layout.ts");
   const r = resolveConfig({ natsUrl: url, streamName: stream, subjectPrefix: stream });
   if (!r.ok) throw new Error(r.error);
   const quiet = { info() {}, warn() {}, error: (m: string) => process.stderr.write(`${m}\n`) };
@@ -49,7 +49,7 @@ async function child(url: string, stream: string, rate: number, tickMs: number):
     if (due <= seq) return;
     out(`intent ${due}`);
     for (; seq < due; seq++) p.capture(type, "main", "agent:main:hardkill", { seq, tool: "read", pad: PAD });
-    out(`captured ${seq} ${p.views.counters[C.acked]}`);
+    out(`captured ${seq} ${p.views.counters[Counter.acked]}`);
   }, tickMs);
 }
 

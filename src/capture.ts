@@ -1,23 +1,16 @@
 // The host-thread hot path: one event in, one record copied into the ring, return.
 // No promise, no await, never a throw: every outcome is a counter.
-import { C, type RingViews } from "./ring/layout.ts";
+import { Counter, type RingViews } from "./ring/layout.ts";
 import { RingProducer } from "./ring/producer.ts";
 import {
   FLAG_LABEL_AGENT,
   FLAG_TRUNCATED,
   MAX_AGENT_CHARS,
   MAX_SESSION_CHARS,
-  REC_AGENT_LEN,
-  REC_CAPTURED,
-  REC_FLAGS,
-  REC_HEADER,
-  REC_PAYLOAD_LEN,
-  REC_SEQ,
-  REC_SESSION_LEN,
-  REC_TS,
-  REC_TYPE,
+  REC_HEADER_BYTES,
   sharedClockMs,
   type Encoding,
+  writeRecHeader,
 } from "./record/format.ts";
 import { encodePayload } from "./record/payload.ts";
 
@@ -50,11 +43,11 @@ export class EventCapture {
    */
   capture(type: number, agent: string, session: string, payload: unknown, label = false): CaptureResult {
     const c = this.v.counters;
-    c[C.captured]++;
+    c[Counter.captured]++;
     try {
       return this.write(type, agent, session, payload, label);
     } catch {
-      c[C.rejected]++;
+      c[Counter.rejected]++;
       return "rejected";
     }
   }
@@ -62,8 +55,8 @@ export class EventCapture {
   /** An event a hook saw but could not read (e.g. a throwing getter): counted as capture() counts one it refuses. */
   reject(): void {
     const c = this.v.counters;
-    c[C.captured]++;
-    c[C.rejected]++;
+    c[Counter.captured]++;
+    c[Counter.rejected]++;
   }
 
   // Date.now() costs about as much again as the shared clock (~180 ns on this VM, a quarter of a
@@ -88,8 +81,8 @@ export class EventCapture {
     const captured = sharedClockMs();
     const ts = this.wallClock(captured);
     const enc = encodePayload(payload, this.encoding, this.maxPayloadBytes);
-    if (enc.sanitized) c[C.sanitized]++;
-    if (enc.truncated) c[C.truncated]++;
+    if (enc.sanitized) c[Counter.sanitized]++;
+    if (enc.truncated) c[Counter.truncated]++;
     const body = enc.body;
     if (agent.length > MAX_AGENT_CHARS) agent = agent.slice(0, MAX_AGENT_CHARS);
     if (session.length > MAX_SESSION_CHARS) session = session.slice(0, MAX_SESSION_CHARS);
@@ -97,18 +90,18 @@ export class EventCapture {
     // Upper bound of the record (3 UTF-8 bytes per UTF-16 unit), exact where that is cheap.
     const bodyMax =
       typeof body === "string" ? (body.length > 4096 ? Buffer.byteLength(body) : body.length * 3) : body.length;
-    const maxLen = REC_HEADER + agent.length * 3 + session.length * 3 + bodyMax;
+    const maxLen = REC_HEADER_BYTES + agent.length * 3 + session.length * 3 + bodyMax;
     if (maxLen > this.maxRecordBytes) {
-      c[C.droppedTooLarge]++;
+      c[Counter.droppedTooLarge]++;
       return "too-large";
     }
     const off = this.producer.reserve(maxLen);
     if (off < 0) {
-      c[C.droppedRingFull]++;
+      c[Counter.droppedRingFull]++;
       return "ring-full";
     }
     const bytes = v.bytes;
-    let p = off + REC_HEADER;
+    let p = off + REC_HEADER_BYTES;
     const agentLen = bytes.write(agent, p, "utf8");
     p += agentLen;
     const sessionLen = bytes.write(session, p, "utf8");
@@ -119,19 +112,11 @@ export class EventCapture {
       bytes.set(body, p);
       bodyLen = body.length;
     }
-    const h16 = off >>> 1;
-    const h64 = off >>> 3;
-    v.u16[h16 + (REC_TYPE >>> 1)] = type;
-    v.u16[h16 + (REC_FLAGS >>> 1)] = (enc.truncated ? FLAG_TRUNCATED : 0) | (label ? FLAG_LABEL_AGENT : 0);
-    v.f64[h64 + (REC_TS >>> 3)] = ts;
-    v.f64[h64 + (REC_CAPTURED >>> 3)] = captured;
-    const seq = c[C.written];
-    v.f64[h64 + (REC_SEQ >>> 3)] = seq;
-    v.u16[h16 + (REC_AGENT_LEN >>> 1)] = agentLen;
-    v.u16[h16 + (REC_SESSION_LEN >>> 1)] = sessionLen;
-    v.u32[(off + REC_PAYLOAD_LEN) >>> 2] = bodyLen;
+    const flags = (enc.truncated ? FLAG_TRUNCATED : 0) | (label ? FLAG_LABEL_AGENT : 0);
+    const seq = c[Counter.written];
+    writeRecHeader(v, off, type, flags, ts, captured, seq, agentLen, sessionLen, bodyLen);
     this.producer.commit(p + bodyLen - off);
-    c[C.written] = seq + 1;
+    c[Counter.written] = seq + 1;
     return "ok";
   }
 }

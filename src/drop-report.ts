@@ -1,7 +1,7 @@
 // One warning line when events are dropped, at most every REPORT_EVERY_MS: a hook never logs (it
 // runs on the gateway's thread, possibly thousands of times a second), so the supervisor's timer
 // looks at the drop counters and says what happened since its last line.
-import { C, type RingViews } from "./ring/layout.ts";
+import { Counter, type RingViews } from "./ring/layout.ts";
 
 const REPORT_EVERY_MS = 10_000;
 
@@ -19,10 +19,10 @@ export class DropReporter {
     if (now - this.lastAt < REPORT_EVERY_MS) return undefined;
     const n = this.views.counters;
     const now_ = {
-      ringFull: n[C.droppedRingFull],
-      tooLarge: n[C.droppedTooLarge],
-      rejected: n[C.rejected],
-      undeliverable: n[C.undeliverable],
+      ringFull: n[Counter.droppedRingFull],
+      tooLarge: n[Counter.droppedTooLarge],
+      rejected: n[Counter.rejected],
+      undeliverable: n[Counter.undeliverable],
     };
     const parts: string[] = [];
     if (now_.ringFull > this.seen.ringFull) {

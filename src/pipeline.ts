@@ -3,7 +3,7 @@
 // globalThis where every instance's hooks find the same ring.
 import { randomBytes } from "node:crypto";
 import type { EventStoreConfig } from "./config.ts";
-import { C, createRing, ringViews, type RingViews } from "./ring/layout.ts";
+import { Counter, createRing, ringViews, type RingViews } from "./ring/layout.ts";
 import { EventCapture, type CaptureResult } from "./capture.ts";
 import type { PluginLogger } from "./plugin-api.ts";
 import { WorkerSupervisor, type WorkerHost } from "./supervisor.ts";
@@ -36,7 +36,7 @@ export class EventPipeline {
 
   private sampleRates(): void {
     const n = this.views.counters;
-    this.rateWindow.sample(performance.now(), n[C.captured], n[C.acked]);
+    this.rateWindow.sample(performance.now(), n[Counter.captured], n[Counter.acked]);
   }
 
   /**

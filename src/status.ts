@@ -9,7 +9,7 @@ import { HOOKS } from "./hooks/table.ts";
 import type { EventPipeline } from "./pipeline.ts";
 import { PLUGIN_ID } from "./plugin-id.ts";
 import { pluginState } from "./plugin-state.ts";
-import { C, COUNTER_SLOTS, ringUsed, type RingViews } from "./ring/layout.ts";
+import { COUNTER_SLOTS, Counter, ringUsed, type RingViews } from "./ring/layout.ts";
 import {
   type ConnectionState,
   LATENCY_HISTOGRAM,
@@ -165,58 +165,66 @@ function hints(config: EventStoreConfig | undefined): string[] {
 
 function readCounters(n: Float64Array): Counters {
   const dropped = {
-    ringFull: n[C.droppedRingFull],
-    tooLarge: n[C.droppedTooLarge],
-    rejected: n[C.rejected],
-    undeliverable: n[C.undeliverable],
+    ringFull: n[Counter.droppedRingFull],
+    tooLarge: n[Counter.droppedTooLarge],
+    rejected: n[Counter.rejected],
+    undeliverable: n[Counter.undeliverable],
     total: 0,
   };
   dropped.total = dropped.ringFull + dropped.tooLarge + dropped.rejected + dropped.undeliverable;
   return {
-    captured: n[C.captured],
-    written: n[C.written],
-    published: n[C.published],
-    acked: n[C.acked],
-    duplicates: n[C.duplicates],
-    failed: n[C.failed],
-    timeouts: n[C.timeouts],
-    retried: n[C.retried],
-    reconnects: n[C.reconnects],
-    inFlight: n[C.inFlight],
-    pending: Math.max(0, n[C.written] - n[C.acked] - n[C.undeliverable]),
+    captured: n[Counter.captured],
+    written: n[Counter.written],
+    published: n[Counter.published],
+    acked: n[Counter.acked],
+    duplicates: n[Counter.duplicates],
+    failed: n[Counter.failed],
+    timeouts: n[Counter.timeouts],
+    retried: n[Counter.retried],
+    reconnects: n[Counter.reconnects],
+    inFlight: n[Counter.inFlight],
+    pending: Math.max(0, n[Counter.written] - n[Counter.acked] - n[Counter.undeliverable]),
     dropped,
-    truncated: n[C.truncated],
-    sanitized: n[C.sanitized],
-    redactions: n[C.redactions],
-    redactedEvents: n[C.redactedEvents],
-    workerStarts: n[C.workerStarts],
-    workerCrashes: n[C.workerCrashes],
-    workerStalls: n[C.workerStalls],
-    foreignAcks: n[C.foreignAcks],
+    truncated: n[Counter.truncated],
+    sanitized: n[Counter.sanitized],
+    redactions: n[Counter.redactions],
+    redactedEvents: n[Counter.redactedEvents],
+    workerStarts: n[Counter.workerStarts],
+    workerCrashes: n[Counter.workerCrashes],
+    workerStalls: n[Counter.workerStalls],
+    foreignAcks: n[Counter.foreignAcks],
     spool: {
-      spooled: n[C.spooled],
-      replayed: n[C.replayed],
-      recovered: n[C.recovered],
-      recoveredDropped: n[C.recoveredDropped],
-      bytes: n[C.spoolBytes],
-      full: n[C.spoolFull] === 1,
-      failed: n[C.spoolFailed] === 1,
-      damaged: { segments: n[C.spoolBadSegments], records: n[C.spoolBadRecords], bytes: n[C.spoolBadBytes] },
+      spooled: n[Counter.spooled],
+      replayed: n[Counter.replayed],
+      recovered: n[Counter.recovered],
+      recoveredDropped: n[Counter.recoveredDropped],
+      bytes: n[Counter.spoolBytes],
+      full: n[Counter.spoolFull] === 1,
+      failed: n[Counter.spoolFailed] === 1,
+      damaged: {
+        segments: n[Counter.spoolBadSegments],
+        records: n[Counter.spoolBadRecords],
+        bytes: n[Counter.spoolBadBytes],
+      },
     },
   };
 }
 
 function hostCost(n: Float64Array): EventStoreStatus["host"] {
   return {
-    hookCalls: n[C.hookCalls],
-    costNsPerCall: n[C.hookCostSamples] > 0 ? Math.round(n[C.hookCostNs] / n[C.hookCostSamples]) : 0,
+    hookCalls: n[Counter.hookCalls],
+    costNsPerCall: n[Counter.hookCostSamples] > 0 ? Math.round(n[Counter.hookCostNs] / n[Counter.hookCostSamples]) : 0,
   };
 }
 
 function ringUsage(v: RingViews): EventStoreStatus["ring"] {
   // A worker that is not running (or not looking) cannot have seen what is in use now.
   const used = ringUsed(v);
-  return { capacityBytes: v.capacity, usedBytes: used, highWaterBytes: Math.max(used, v.counters[C.ringHighWater]) };
+  return {
+    capacityBytes: v.capacity,
+    usedBytes: used,
+    highWaterBytes: Math.max(used, v.counters[Counter.ringHighWater]),
+  };
 }
 
 const decode = (encoded: string) => hdr.decodeFromCompressedBase64(encoded, LATENCY_HISTOGRAM.bitBucketSize);

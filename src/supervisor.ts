@@ -11,7 +11,7 @@ import type { EventStoreConfig } from "./config.ts";
 import type { PluginLogger } from "./plugin-api.ts";
 import { sharedClockMs } from "./record/format.ts";
 import { recordsInRing } from "./ring/consumer.ts";
-import { C, ringUsed, type RingViews } from "./ring/layout.ts";
+import { Counter, ringUsed, type RingViews } from "./ring/layout.ts";
 import { parseNatsUrl, redactUrl, secretsOf } from "./nats-url.ts";
 import { mergeSnapshots, type PipelineState } from "./status.ts";
 import { ProgressWatchdog, stallBoundMs } from "./watchdog.ts";
@@ -179,7 +179,7 @@ export class WorkerSupervisor {
       return undefined;
     }
     this.startedAt = Date.now();
-    this.views.counters[C.workerStarts]++;
+    this.views.counters[Counter.workerStarts]++;
     const w = new Worker(url, {
       name: "nats-eventstore-publisher",
       workerData: { sab: this.views.sab, config: this.config, spoolDir: this.spoolDir } satisfies WorkerData,
@@ -225,7 +225,7 @@ export class WorkerSupervisor {
     this.firstConnect = false;
     if (!stalled) {
       this.connection = "closed";
-      this.views.counters[C.workerCrashes]++;
+      this.views.counters[Counter.workerCrashes]++;
       this.logger.warn(
         `[nats-eventstore] publisher worker exited (code ${code}); restarting in ${delay} ms, ` +
           "unacked events stay queued",
@@ -256,7 +256,7 @@ export class WorkerSupervisor {
     const reason = this.watchdog.check(sharedClockMs(), this.connection === "connected");
     if (reason === undefined) return;
     // Replaced, not repaired: the successor resumes at the release cursor, so nothing is lost.
-    this.views.counters[C.workerStalls]++;
+    this.views.counters[Counter.workerStalls]++;
     this.stalledWorker = w;
     this.connection = "stalled";
     this.firstConnect = false;
@@ -352,11 +352,11 @@ export class WorkerSupervisor {
 
   private drain(timeoutMs: number): Promise<number> {
     const n = this.views.counters;
-    const writtenBefore = n[C.written];
+    const writtenBefore = n[Counter.written];
     const run = this.drainRing(timeoutMs).finally(() => {
       if (this.draining === run) this.draining = undefined;
       // Events captured while this ran may be behind what the worker took: they get a flush of their own.
-      if (n[C.written] !== writtenBefore) this.heldWhileIdle();
+      if (n[Counter.written] !== writtenBefore) this.heldWhileIdle();
     });
     this.draining = run;
     return run;

@@ -2,7 +2,7 @@
 // shared memory from its sweep timer; a heartbeat that stops means its event loop is blocked. A
 // worker that is connected while events wait and gets no answer from JetStream (nor spools anything)
 // for longer than the bound is stuck as well, however alive its loop. Either way the supervisor replaces it.
-import { C, ringUsed, type RingViews } from "./ring/layout.ts";
+import { Counter, ringUsed, type RingViews } from "./ring/layout.ts";
 
 /** How long a worker may make no progress: several publish timeouts (each ack is retried after one). */
 export function stallBoundMs(publishTimeoutMs: number): number {
@@ -31,12 +31,18 @@ export class ProgressWatchdog {
   /** Why the worker is stalled at `now` (shared-clock ms), or undefined while it makes progress. */
   check(now: number, connected: boolean): string | undefined {
     const n = this.views.counters;
-    const beat = Math.max(n[C.workerHeartbeat], this.startedAt);
+    const beat = Math.max(n[Counter.workerHeartbeat], this.startedAt);
     if (now - beat > this.boundMs) return `its event loop has not turned for ${seconds(now - beat)} s`;
     // Progress is anything JetStream answered, refusals included (a full store is not a stuck worker,
     // and a new worker would not help), or anything that left the ring for the spool.
-    const done = n[C.acked] + n[C.recovered] + n[C.spooled] + n[C.undeliverable] + n[C.failed] - n[C.timeouts];
-    const waiting = n[C.inFlight] > 0 || ringUsed(this.views) > 0;
+    const done =
+      n[Counter.acked] +
+      n[Counter.recovered] +
+      n[Counter.spooled] +
+      n[Counter.undeliverable] +
+      n[Counter.failed] -
+      n[Counter.timeouts];
+    const waiting = n[Counter.inFlight] > 0 || ringUsed(this.views) > 0;
     if (!connected || !waiting || done !== this.done) {
       this.done = done;
       this.doneSince = now;

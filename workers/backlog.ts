@@ -2,8 +2,7 @@
 // there in capture order, replaying the spool before the ring, and tracking each segment's acked
 // progress until it can be retired. It holds no connection: the publisher asks it what to publish
 // next and tells it what JetStream has stored.
-import { C, distance, type RingViews } from "../src/ring/layout.ts";
-import { REC_LEN } from "../src/record/format.ts";
+import { Counter, distance, recordLength, type RingViews } from "../src/ring/layout.ts";
 import type { RingConsumer } from "../src/ring/consumer.ts";
 import { FROM_RING, MOVED, OUTCOME_ACKED, OUTCOME_DUPLICATE, OUTCOME_OWN, SENT, type AckWindow } from "./ack-window.ts";
 import { emptyTally, type ReplaySegment, type Spool } from "./spool.ts";
@@ -119,11 +118,11 @@ export class Backlog {
   private count(seg: ReplaySegment): void {
     const t = seg.uncounted;
     const c = this.views.counters;
-    c[C.acked] += t.ownAcked;
-    c[C.recovered] += t.earlierAcked;
-    c[C.duplicates] += t.duplicates;
-    c[C.undeliverable] += t.ownDropped;
-    c[C.recoveredDropped] += t.earlierDropped;
+    c[Counter.acked] += t.ownAcked;
+    c[Counter.recovered] += t.earlierAcked;
+    c[Counter.duplicates] += t.duplicates;
+    c[Counter.undeliverable] += t.ownDropped;
+    c[Counter.recoveredDropped] += t.earlierDropped;
     seg.uncounted = emptyTally();
   }
 
@@ -137,7 +136,7 @@ export class Backlog {
     const s = this.spool;
     const w = this.window;
     const v = this.views;
-    const put = (pos: number) => s.append(v.bytes, pos, v.u32[(pos + REC_LEN) >>> 2]);
+    const put = (pos: number) => s.append(v.bytes, pos, recordLength(v, pos));
     const movedSlots: number[] = [];
     const passed: number[] = [];
     const start = this.consumer.cursor;
@@ -177,7 +176,7 @@ export class Backlog {
       this.consumer.rewind(start);
       return { moved: 0, complete: false, releaseTo: -1 };
     }
-    v.counters[C.spooled] += moved;
+    v.counters[Counter.spooled] += moved;
     // Their ring space is given back now; acked ones among them are still counted when released.
     for (const i of passed) w.detach(i);
     return { moved, complete, releaseTo };

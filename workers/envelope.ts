@@ -1,17 +1,19 @@
 // Builds the published message from a ring record: the seed's envelope
-// {id, ts, agent, session, type, payload} and the Nats-Msg-Id header, spliced around the payload
-// bytes that the host already encoded. Nothing is parsed or re-encoded here.
+// {id, ts, agent, session, type, payload} and its NATS headers (Nats-Msg-Id, and Content-Type for
+// MessagePack), spliced around the payload bytes that the host already encoded. Nothing is parsed
+// or re-encoded here. Each message's size is the sum of the lengths of the very pieces written, so
+// a piece cannot outgrow the bytes taken for it.
 import type { RingViews } from "../src/ring/layout.ts";
 import {
   FLAG_LABEL_AGENT,
-  REC_AGENT_LEN,
-  REC_FLAGS,
-  REC_HEADER,
-  REC_PAYLOAD_LEN,
-  REC_SEQ,
-  REC_SESSION_LEN,
-  REC_TS,
-  REC_TYPE,
+  REC_HEADER_BYTES,
+  recAgentLen,
+  recFlags,
+  recPayloadLen,
+  recSeq,
+  recSessionLen,
+  recTs,
+  recType,
 } from "../src/record/format.ts";
 import { EVENT_TYPES } from "../src/event-types.ts";
 import { subjectFor } from "../src/subject.ts";
@@ -21,6 +23,28 @@ import type { Redactor } from "./redact.ts";
 const ascii = (s: string) => Buffer.from(s, "latin1");
 const HEX = ascii("0123456789abcdef");
 const ARENA_CHUNK = 256 * 1024;
+/** Characters of the id (a UUID in its 8-4-4-4-12 text form). */
+const UUID_CHARS = 36;
+/** Ends the NATS header block: the last header's line end and the blank line. */
+const NATS_HDR_END = ascii("\r\n\r\n");
+// The JSON envelope's pieces around its values, in order:
+// {"id":"<uuid>","ts":<ts>,"agent":<str>,"session":<str>  then the type's piece, the payload, }
+const J_ID = '{"id":"';
+const J_TS = '","ts":';
+const J_AGENT = ',"agent":';
+const J_SESSION = ',"session":';
+const J_END = 0x7d; // }
+const QUOTES = 2;
+// The MessagePack envelope: a 6-entry map, its keys, the id as a str 8 and ts as a float 64 (every
+// MessagePack reader returns a plain number); the type's piece holds the last two keys.
+const M_MAP6 = 0x86;
+const M_ID = msgpackStr("id");
+const M_TS = msgpackStr("ts");
+const M_AGENT = msgpackStr("agent");
+const M_SESSION = msgpackStr("session");
+const M_STR8 = 0xd9;
+const M_F64 = 0xcb;
+const M_F64_BYTES = 9;
 const MAX_CACHED_AGENTS = 10_000;
 
 /**
@@ -95,7 +119,10 @@ export class EnvelopeBuilder {
   private readonly prefix: string;
   private readonly arena = new Arena();
   private readonly subjects = new Map<string, string[]>();
-  private readonly hdrStart: Buffer;
+  /** The NATS header block up to the id: NATS/1.0, [Content-Type], "Nats-Msg-Id: ". */
+  private readonly natsHdrStart: Buffer;
+  /** Bytes of the whole NATS header block. */
+  private readonly natsHdrBytes: number;
   private readonly typeParts: Buffer[];
   /** Reused result object: valid until the next build(). */
   readonly out: BuiltMessage = { subject: "", headers: new Uint8Array(0), body: new Uint8Array(0), seq: 0 };
@@ -109,9 +136,10 @@ export class EnvelopeBuilder {
     this.json = encoding === "json";
     this.instance = instance;
     this.prefix = subjectPrefix;
-    this.hdrStart = ascii(
+    this.natsHdrStart = ascii(
       this.json ? "NATS/1.0\r\nNats-Msg-Id: " : "NATS/1.0\r\nContent-Type: application/msgpack\r\nNats-Msg-Id: ",
     );
+    this.natsHdrBytes = this.natsHdrStart.length + UUID_CHARS + NATS_HDR_END.length;
     // The bytes between the session and the payload depend only on the type: precompute them.
     this.typeParts = EVENT_TYPES.map((t) =>
       this.json
@@ -125,113 +153,147 @@ export class EnvelopeBuilder {
    * `this.out`. Spooled records keep the instance id of the process that captured them.
    */
   build(pos: number, src: RecordSource = this.v, instance = this.instance): BuiltMessage {
-    const v = src;
-    const h16 = pos >>> 1;
-    const h64 = pos >>> 3;
-    const type = v.u16[h16 + (REC_TYPE >>> 1)];
-    const ts = v.f64[h64 + (REC_TS >>> 3)];
-    const seq = v.f64[h64 + (REC_SEQ >>> 3)];
-    const agentLen = v.u16[h16 + (REC_AGENT_LEN >>> 1)];
-    const sessionLen = v.u16[h16 + (REC_SESSION_LEN >>> 1)];
-    const payloadLen = v.u32[(pos + REC_PAYLOAD_LEN) >>> 2];
-    const a0 = pos + REC_HEADER;
-    const s0 = a0 + agentLen;
-    const p0 = s0 + sessionLen;
-    const ring = v.bytes;
-    let payload: Uint8Array = ring;
-    let pay0 = p0;
-    let payLen = payloadLen;
-    const redacted = this.redactor?.payload(ring, p0, p0 + payloadLen, this.json, instance, seq);
-    if (redacted !== undefined) [payload, pay0, payLen] = [redacted, 0, redacted.length];
+    const bytes = src.bytes;
+    const ts = recTs(src, pos);
+    const seq = recSeq(src, pos);
+    const a0 = pos + REC_HEADER_BYTES;
+    const s0 = a0 + recAgentLen(src, pos);
+    const p0 = s0 + recSessionLen(src, pos);
+    const p1 = p0 + recPayloadLen(src, pos);
+    const type = recType(src, pos);
     const out = this.out;
     out.seq = seq;
-    out.subject = this.subject(ring, a0, s0, type, (v.u16[h16 + (REC_FLAGS >>> 1)] & FLAG_LABEL_AGENT) !== 0);
-
-    // Header block: NATS/1.0, [Content-Type], Nats-Msg-Id: <uuid>, blank line.
-    const typePart = this.typeParts[type];
-    const hdrLen = this.hdrStart.length + 36 + 4;
-    if (this.json) {
-      const agentRaw = jsonSafe(ring, a0, s0);
-      const sessionRaw = jsonSafe(ring, s0, p0);
-      const agentJson = agentRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", a0, s0)));
-      const sessionJson = sessionRaw ? null : Buffer.from(JSON.stringify(ring.toString("utf8", s0, p0)));
-      const size =
-        hdrLen +
-        8 +
-        36 +
-        7 +
-        16 +
-        10 +
-        (agentJson ? agentJson.length : agentLen + 2) +
-        11 +
-        (sessionJson ? sessionJson.length : sessionLen + 2) +
-        typePart.length +
-        payLen +
-        1;
-      const off = this.arena.take(size);
-      const buf = this.arena.buf;
-      let o = this.header(buf, off, ts, seq, instance);
-      const bodyStart = o;
-      o = put(buf, o, '{"id":"');
-      o = copy(buf, off + this.hdrStart.length, off + this.hdrStart.length + 36, buf, o); // the id in the header
-      o = put(buf, o, '","ts":');
-      o = this.decimal(buf, o, ts);
-      o = put(buf, o, ',"agent":');
-      o = agentJson ? copy(agentJson, 0, agentJson.length, buf, o) : quoted(ring, a0, s0, buf, o);
-      o = put(buf, o, ',"session":');
-      o = sessionJson ? copy(sessionJson, 0, sessionJson.length, buf, o) : quoted(ring, s0, p0, buf, o);
-      o = copy(typePart, 0, typePart.length, buf, o);
-      o = copy(payload, pay0, pay0 + payLen, buf, o);
-      buf[o++] = 0x7d; // }
-      out.headers = this.arena.u8.subarray(off, bodyStart);
-      out.body = this.arena.u8.subarray(bodyStart, o);
-      return out;
-    }
-    // MessagePack: a 6-entry map whose last value is the payload the host packed.
-    const size = hdrLen + 1 + 3 + 2 + 36 + 3 + 9 + 6 + 3 + agentLen + 8 + 5 + sessionLen + typePart.length + payLen;
-    const off = this.arena.take(size);
-    const buf = this.arena.buf;
-    let o = this.header(buf, off, ts, seq, instance);
-    const bodyStart = o;
-    buf[o++] = 0x86;
-    o = putStr(buf, o, "id");
-    buf[o++] = 0xd9;
-    buf[o++] = 36;
-    o = writeUuid(buf, o, ts, instance, seq);
-    o = putStr(buf, o, "ts");
-    buf[o++] = 0xcb; // float64: every MessagePack reader returns a plain number
-    buf.writeDoubleBE(ts, o);
-    o += 8;
-    o = putStr(buf, o, "agent");
-    o = strHeader(buf, o, agentLen);
-    o = copy(ring, a0, s0, buf, o);
-    o = putStr(buf, o, "session");
-    o = strHeader(buf, o, sessionLen);
-    o = copy(ring, s0, p0, buf, o);
-    o = copy(typePart, 0, typePart.length, buf, o);
-    o = copy(payload, pay0, pay0 + payLen, buf, o);
-    out.headers = this.arena.u8.subarray(off, bodyStart);
-    out.body = this.arena.u8.subarray(bodyStart, o);
+    out.subject = this.subject(bytes, a0, s0, type, (recFlags(src, pos) & FLAG_LABEL_AGENT) !== 0);
+    const redacted = this.redactor?.payload(bytes, p0, p1, this.json, instance, seq);
+    const payload = redacted ?? bytes;
+    const pay0 = redacted === undefined ? p0 : 0;
+    const pay1 = redacted === undefined ? p1 : redacted.length;
+    if (this.json) this.buildJson(bytes, a0, s0, p0, ts, seq, instance, type, payload, pay0, pay1);
+    else this.buildMsgpack(bytes, a0, s0, p0, ts, seq, instance, type, payload, pay0, pay1);
     return out;
   }
 
-  private header(buf: Buffer, o: number, ts: number, seq: number, instance: number): number {
-    o = copy(this.hdrStart, 0, this.hdrStart.length, buf, o);
+  /** JSON envelope; agent and session go between quotes as they are unless JSON needs them escaped. */
+  private buildJson(
+    rec: Buffer,
+    a0: number,
+    s0: number,
+    p0: number,
+    ts: number,
+    seq: number,
+    instance: number,
+    type: number,
+    payload: Uint8Array,
+    pay0: number,
+    pay1: number,
+  ): void {
+    const agentJson = jsonSafe(rec, a0, s0) ? null : Buffer.from(JSON.stringify(rec.toString("utf8", a0, s0)));
+    const sessionJson = jsonSafe(rec, s0, p0) ? null : Buffer.from(JSON.stringify(rec.toString("utf8", s0, p0)));
+    const tsText = this.decimal(ts);
+    const typePart = this.typeParts[type];
+    const size =
+      this.natsHdrBytes +
+      J_ID.length +
+      UUID_CHARS +
+      J_TS.length +
+      tsText.length +
+      J_AGENT.length +
+      (agentJson ? agentJson.length : s0 - a0 + QUOTES) +
+      J_SESSION.length +
+      (sessionJson ? sessionJson.length : p0 - s0 + QUOTES) +
+      typePart.length +
+      (pay1 - pay0) +
+      1; // J_END
+    const off = this.arena.take(size);
+    const buf = this.arena.buf;
+    let o = this.natsHeaders(buf, off, ts, seq, instance);
+    const bodyStart = o;
+    o = put(buf, o, J_ID);
+    const id = off + this.natsHdrStart.length; // the id written in the NATS headers
+    o = copy(buf, id, id + UUID_CHARS, buf, o);
+    o = put(buf, o, J_TS);
+    o = copy(tsText, 0, tsText.length, buf, o);
+    o = put(buf, o, J_AGENT);
+    o = agentJson ? copy(agentJson, 0, agentJson.length, buf, o) : quoted(rec, a0, s0, buf, o);
+    o = put(buf, o, J_SESSION);
+    o = sessionJson ? copy(sessionJson, 0, sessionJson.length, buf, o) : quoted(rec, s0, p0, buf, o);
+    o = copy(typePart, 0, typePart.length, buf, o);
+    o = copy(payload, pay0, pay1, buf, o);
+    buf[o++] = J_END;
+    this.out.headers = this.arena.u8.subarray(off, bodyStart);
+    this.out.body = this.arena.u8.subarray(bodyStart, o);
+  }
+
+  /** MessagePack envelope: a 6-entry map whose last value is the payload the host packed. */
+  private buildMsgpack(
+    rec: Buffer,
+    a0: number,
+    s0: number,
+    p0: number,
+    ts: number,
+    seq: number,
+    instance: number,
+    type: number,
+    payload: Uint8Array,
+    pay0: number,
+    pay1: number,
+  ): void {
+    const typePart = this.typeParts[type];
+    const size =
+      this.natsHdrBytes +
+      1 + // M_MAP6
+      M_ID.length +
+      strHeaderBytes(UUID_CHARS) +
+      UUID_CHARS +
+      M_TS.length +
+      M_F64_BYTES +
+      M_AGENT.length +
+      strHeaderBytes(s0 - a0) +
+      (s0 - a0) +
+      M_SESSION.length +
+      strHeaderBytes(p0 - s0) +
+      (p0 - s0) +
+      typePart.length +
+      (pay1 - pay0);
+    const off = this.arena.take(size);
+    const buf = this.arena.buf;
+    let o = this.natsHeaders(buf, off, ts, seq, instance);
+    const bodyStart = o;
+    buf[o++] = M_MAP6;
+    o = copy(M_ID, 0, M_ID.length, buf, o);
+    buf[o++] = M_STR8;
+    buf[o++] = UUID_CHARS;
     o = writeUuid(buf, o, ts, instance, seq);
-    buf[o++] = 13;
-    buf[o++] = 10;
-    buf[o++] = 13;
-    buf[o++] = 10;
-    return o;
+    o = copy(M_TS, 0, M_TS.length, buf, o);
+    buf[o++] = M_F64;
+    buf.writeDoubleBE(ts, o);
+    o += M_F64_BYTES - 1;
+    o = copy(M_AGENT, 0, M_AGENT.length, buf, o);
+    o = strHeader(buf, o, s0 - a0);
+    o = copy(rec, a0, s0, buf, o);
+    o = copy(M_SESSION, 0, M_SESSION.length, buf, o);
+    o = strHeader(buf, o, p0 - s0);
+    o = copy(rec, s0, p0, buf, o);
+    o = copy(typePart, 0, typePart.length, buf, o);
+    o = copy(payload, pay0, pay1, buf, o);
+    this.out.headers = this.arena.u8.subarray(off, bodyStart);
+    this.out.body = this.arena.u8.subarray(bodyStart, o);
+  }
+
+  /** The NATS header block: NATS/1.0, [Content-Type], Nats-Msg-Id: <uuid>, blank line. */
+  private natsHeaders(buf: Buffer, o: number, ts: number, seq: number, instance: number): number {
+    o = copy(this.natsHdrStart, 0, this.natsHdrStart.length, buf, o);
+    o = writeUuid(buf, o, ts, instance, seq);
+    return copy(NATS_HDR_END, 0, NATS_HDR_END.length, buf, o);
   }
 
   /** Decimal digits of `ts`; consecutive records mostly share their millisecond. */
-  private decimal(buf: Uint8Array, o: number, ts: number): number {
+  private decimal(ts: number): Buffer {
     if (ts !== this.lastTs) {
       this.lastTs = ts;
       this.lastTsText = ascii(String(ts));
     }
-    return copy(this.lastTsText, 0, this.lastTsText.length, buf, o);
+    return this.lastTsText;
   }
   private lastTs = -1;
   private lastTsText = ascii("");
@@ -276,6 +338,7 @@ function copy(src: Uint8Array, start: number, end: number, dst: Uint8Array, o: n
   return o + n;
 }
 
+/** Writes the ASCII string `s` at o; a byte loop, as for copy(). */
 function put(buf: Buffer, o: number, s: string): number {
   for (let i = 0; i < s.length; i++) buf[o + i] = s.charCodeAt(i);
   return o + s.length;
@@ -286,6 +349,11 @@ function quoted(src: Uint8Array, start: number, end: number, buf: Uint8Array, o:
   o = copy(src, start, end, buf, o);
   buf[o++] = 0x22;
   return o;
+}
+
+/** Bytes of the MessagePack str header for a string of `len` bytes (records keep them under 64 KiB). */
+function strHeaderBytes(len: number): number {
+  return len < 32 ? 1 : len < 256 ? 2 : 3;
 }
 
 function strHeader(buf: Buffer, o: number, len: number): number {
@@ -299,10 +367,6 @@ function strHeader(buf: Buffer, o: number, len: number): number {
     buf[o++] = len & 0xff;
   }
   return o;
-}
-
-function putStr(buf: Buffer, o: number, s: string): number {
-  return put(buf, strHeader(buf, o, s.length), s);
 }
 
 function msgpackStr(s: string): Buffer {

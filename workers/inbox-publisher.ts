@@ -36,7 +36,7 @@ export class InboxPublisher {
     });
   }
 
-  /** Publishes `body` with the pre-encoded header block; the ack comes back to onAck(token). */
+  /** Publishes `body` with the pre-encoded NATS header block; the ack comes back to onAck(token). */
   publish(subject: string, headers: Uint8Array, body: Uint8Array, token: number): void {
     this.headerBytes = headers;
     this.opts.reply = this.replyPrefix + token;

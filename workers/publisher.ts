@@ -9,9 +9,9 @@ import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { C, CTL_INSTANCE, CTL_RELEASE, HEADER_BYTES, ringViews } from "../src/ring/layout.ts";
+import { Counter, CTL_I32_INSTANCE, CTL_I32_RELEASE, CONTROL_AREA_BYTES, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
-import { REC_CAPTURED, REC_SEQ, sharedClockMs } from "../src/record/format.ts";
+import { recCaptured, recSeq, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/nats-url.ts";
 import type { Encoding } from "../src/record/format.ts";
 import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
@@ -31,7 +31,7 @@ const port = parentPort!;
 const { sab, config, spoolDir } = workerData as WorkerData;
 const views = ringViews(sab);
 const c = views.counters;
-const instance = views.ctl[CTL_INSTANCE] >>> 0;
+const instance = views.ctl[CTL_I32_INSTANCE] >>> 0;
 const consumer = new RingConsumer(views);
 const redactor = config.redact ? new Redactor(config.redactPatterns, c) : undefined;
 const window = new AckWindow<ReplaySegment>(config.maxInFlight);
@@ -127,17 +127,17 @@ function openBacklog(): Backlog | undefined {
     return b;
   } catch (e) {
     log("error", `cannot use spool directory ${spoolDir} (${errorText(e)}); events will wait in memory only`);
-    c[C.spoolFailed] = 1;
+    c[Counter.spoolFailed] = 1;
     return undefined;
   }
 }
 
 function spoolCounters(spool: Spool): void {
-  c[C.spoolBytes] = spool.bytes;
+  c[Counter.spoolBytes] = spool.bytes;
   const d = spool.damage;
-  c[C.spoolBadSegments] += d.segments - damageCounted.segments;
-  c[C.spoolBadRecords] += d.records - damageCounted.records;
-  c[C.spoolBadBytes] += d.bytes - damageCounted.bytes;
+  c[Counter.spoolBadSegments] += d.segments - damageCounted.segments;
+  c[Counter.spoolBadRecords] += d.records - damageCounted.records;
+  c[Counter.spoolBadBytes] += d.bytes - damageCounted.bytes;
   Object.assign(damageCounted, d);
 }
 
@@ -153,7 +153,8 @@ function send(i: number, token: number): void {
     if (/max_payload/i.test(String(e))) {
       // Larger than the server's max_payload: retrying cannot help. Count it and let it go.
       window.state[i] = DROPPED;
-      if (seg === undefined) c[C.undeliverable]++; // a spool record's outcome is counted with its segment's progress
+      // a spool record's outcome is counted with its segment's progress
+      if (seg === undefined) c[Counter.undeliverable]++;
       log("error", `event ${m.seq} (${m.body.length} bytes) exceeds the server's max_payload; lower maxPayloadBytes`);
       scheduleRelease();
       return;
@@ -168,17 +169,17 @@ function publishRecord(pos: number, end: number, seg: ReplaySegment | undefined,
   const src = seg ? seg.src : views;
   const own = seg === undefined || seg.instance === instance;
   if (own) {
-    const seq = src.f64[(pos + REC_SEQ) >>> 3];
-    if (seq < c[C.publishedUpTo])
-      c[C.retried]++; // published before (a predecessor worker, or before spooling)
+    const seq = recSeq(src, pos);
+    if (seq < c[Counter.publishedUpTo])
+      c[Counter.retried]++; // published before (a predecessor worker, or before spooling)
     else {
-      c[C.published]++;
-      c[C.publishedUpTo] = seq + 1;
+      c[Counter.published]++;
+      c[Counter.publishedUpTo] = seq + 1;
     }
   }
-  if (seg !== undefined) c[C.replayed]++;
+  if (seg !== undefined) c[Counter.replayed]++;
   else if (window.ringEntries === 0) st.ringProgressAt = now; // ring records begin to wait for acks
-  const token = window.add(pos, end, seg, own, src.f64[(pos + REC_CAPTURED) >>> 3], now, timeoutMs);
+  const token = window.add(pos, end, seg, own, recCaptured(src, pos), now, timeoutMs);
   send(window.slot(token), token);
 }
 
@@ -206,7 +207,7 @@ function pump(): void {
     publishRecord(pos, consumer.end, undefined, now);
     if ((++n & CHECK_EVERY) === 0) checkRing();
   }
-  c[C.inFlight] = window.size;
+  c[Counter.inFlight] = window.size;
   checkRing(); // a busy worker checks here, not only on its timer
   if (st.stopping) {
     checkStopped();
@@ -253,7 +254,10 @@ function scheduleRelease(): void {
 
 /** Gives ring space back up to `to`; never backwards (spooling may have released past acked records). */
 function releaseRing(to: number): void {
-  if (to === Atomics.load(views.ctl, CTL_RELEASE) >>> 0 || !ahead(to, Atomics.load(views.ctl, CTL_RELEASE) >>> 0))
+  if (
+    to === Atomics.load(views.ctl, CTL_I32_RELEASE) >>> 0 ||
+    !ahead(to, Atomics.load(views.ctl, CTL_I32_RELEASE) >>> 0)
+  )
     return;
   consumer.release(to);
   st.ringProgressAt = sharedClockMs();
@@ -263,15 +267,15 @@ function releaseRing(to: number): void {
 function settle(): void {
   if (window.releaseFinished(released) > 0) {
     if (released.ringTo >= 0) releaseRing(released.ringTo);
-    c[C.acked] += released.acked;
-    c[C.duplicates] += released.duplicates;
+    c[Counter.acked] += released.acked;
+    c[Counter.duplicates] += released.duplicates;
     if (released.segments.length > 0 && backlog !== undefined) {
       backlog.released(released.segments, released.outcomes);
       spoolCounters(backlog.spool);
-      if (backlog.spool.bytes < config.spoolMaxBytes) c[C.spoolFull] = 0;
+      if (backlog.spool.bytes < config.spoolMaxBytes) c[Counter.spoolFull] = 0;
     }
   }
-  c[C.inFlight] = window.size;
+  c[Counter.inFlight] = window.size;
 }
 
 /** Runs once after a burst of acks: frees what is done, then publishes more. */
@@ -292,7 +296,7 @@ function onAck(token: number, kind: AckKind, reply: Msg): void {
     scheduleRelease();
     return;
   }
-  c[C.failed]++;
+  c[Counter.failed]++;
   st.lastRefusalAt = now;
   window.deadline[i] = now + Math.min(timeoutMs, 50 * 2 ** Math.min(window.attempts[i], 10));
   if (st.errorsSinceLog++ % ERROR_LOG_EVERY === 0) {
@@ -307,21 +311,21 @@ function onAck(token: number, kind: AckKind, reply: Msg): void {
 
 /** Every SWEEP_MS: heartbeat, spool fsync and replay progress, re-publish overdue records. */
 function sweep(): void {
-  c[C.workerHeartbeat] = sharedClockMs(); // the host's watchdog: this thread's event loop is turning
+  c[Counter.workerHeartbeat] = sharedClockMs(); // the host's watchdog: this thread's event loop is turning
   const now = sharedClockMs();
   if (backlog !== undefined) {
     backlog.spool.flush();
     backlog.saveProgress();
     spoolCounters(backlog.spool);
   }
-  c[C.foreignAcks] = st.publisher?.foreign ?? 0;
+  c[Counter.foreignAcks] = st.publisher?.foreign ?? 0;
   if (!canPublish()) return;
   for (let t = window.low; t < window.high; t++) {
     const i = window.pending(t);
     if (i < 0 || window.deadline[i] > now) continue;
     if (now - window.sentAt[i] >= timeoutMs) {
-      c[C.timeouts]++;
-      c[C.failed]++;
+      c[Counter.timeouts]++;
+      c[Counter.failed]++;
       st.lastRefusalAt = now;
     }
     resend(i, t, now);
@@ -332,7 +336,7 @@ function resend(i: number, token: number, now: number): void {
   window.sentAt[i] = now;
   window.deadline[i] = now + timeoutMs;
   window.attempts[i]++;
-  c[C.retried]++;
+  c[Counter.retried]++;
   send(i, token);
 }
 
@@ -366,12 +370,12 @@ let spoolFailureLogged = false;
 function moveRing(): void {
   const spool = backlog!.spool;
   // A full spool takes nothing until a segment is retired: do not retry on every pump.
-  if (spool.error !== undefined || (c[C.spoolFull] === 1 && spool.bytes >= st.fullAt)) return;
+  if (spool.error !== undefined || (c[Counter.spoolFull] === 1 && spool.bytes >= st.fullAt)) return;
   const r = backlog!.moveRing();
   if (r.releaseTo >= 0) releaseRing(r.releaseTo);
   spoolCounters(spool);
   if (spool.error !== undefined) {
-    c[C.spoolFailed] = 1;
+    c[Counter.spoolFailed] = 1;
     if (!spoolFailureLogged) {
       spoolFailureLogged = true;
       log(
@@ -381,8 +385,8 @@ function moveRing(): void {
     }
   } else if (!r.complete) {
     st.fullAt = spool.bytes;
-    if (c[C.spoolFull] === 0) {
-      c[C.spoolFull] = 1;
+    if (c[Counter.spoolFull] === 0) {
+      c[Counter.spoolFull] = 1;
       log(
         "warn",
         `spool is full (spoolMaxBytes ${config.spoolMaxBytes}); ` +
@@ -416,7 +420,7 @@ async function watchStatus(conn: NatsConnection): Promise<void> {
         break;
       case "reconnect":
         st.connected = true;
-        c[C.reconnects]++;
+        c[Counter.reconnects]++;
         post({
           t: "connection",
           state: st.streamReady ? "connected" : "connecting",
@@ -476,8 +480,8 @@ function countAckedOutOfOrder(): void {
   for (let t = window.low; t < window.high; t++) {
     const i = window.slot(t);
     if (window.state[i] !== ACKED || window.from[i] === FROM_SPOOL) continue;
-    c[C.acked]++;
-    c[C.duplicates] += window.duplicate[i];
+    c[Counter.acked]++;
+    c[Counter.duplicates] += window.duplicate[i];
     window.state[i] = DROPPED; // counted: not again
   }
 }
@@ -502,7 +506,7 @@ const ringWatch = setInterval(checkRing, SPOOL_CHECK_MS);
  * changing a byte the producer may be writing. Done in slices to keep this thread responsive.
  */
 function prefaultRing(): void {
-  const words = new Int32Array(sab, HEADER_BYTES, views.capacity >>> 2);
+  const words = new Int32Array(sab, CONTROL_AREA_BYTES, views.capacity >>> 2);
   const PAGE_WORDS = 1024;
   let w = 0;
   const slice = () => {

@@ -11,7 +11,7 @@
 // peer that the worker cannot import; quantifiers are bounded and every pattern starts only at a
 // token boundary, so a hostile payload cannot make matching quadratic.
 import { compileSitePattern } from "../src/site-patterns.ts";
-import { C } from "../src/ring/layout.ts";
+import { Counter } from "../src/ring/layout.ts";
 
 type RedactKind = string;
 
@@ -359,8 +359,8 @@ export class Redactor {
     const n = this.text.count;
     if (n > 0 && this.counters !== undefined && seq >= (this.countedUpTo.get(instance) ?? 0)) {
       this.countedUpTo.set(instance, seq + 1);
-      this.counters[C.redactions] += n;
-      this.counters[C.redactedEvents]++;
+      this.counters[Counter.redactions] += n;
+      this.counters[Counter.redactedEvents]++;
     }
     return out;
   }

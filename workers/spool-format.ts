@@ -8,18 +8,18 @@
 //   then frames, each 8-byte aligned: u32 FRAME_MAGIC | u32 crc32 of the record | the ring record
 //     as it was in the ring (its first u32 is its length) | zero padding to 8 bytes
 // A damaged frame is skipped and reading resumes at the next frame whose magic and checksum hold.
-// Version 1 (0.1.0): a 16-byte header (magic, version, instance) and bare ring records, 8-byte
+// Version 1 (0.1.0): a 16-byte segment header (magic, version, instance) and bare ring records, 8-byte
 // aligned; nothing to resynchronise on, so the first bad record ends what can be read.
 import { crc32 } from "node:zlib";
 import { EVENT_TYPES } from "../src/event-types.ts";
-import { align8 } from "../src/ring/layout.ts";
+import { align8, recordLength } from "../src/ring/layout.ts";
 import {
-  REC_AGENT_LEN,
-  REC_HEADER,
-  REC_LEN,
-  REC_PAYLOAD_LEN,
-  REC_SESSION_LEN,
-  REC_TYPE,
+  REC_HEADER_BYTES,
+  recAgentLen,
+  recPayloadLen,
+  recPayloadStart,
+  recSessionLen,
+  recType,
 } from "../src/record/format.ts";
 import type { Encoding } from "../src/record/format.ts";
 
@@ -27,7 +27,7 @@ export const SEGMENT_MAGIC = 0x5345434f; // "OCES" little-endian
 export const FRAME_MAGIC = 0x4d524346; // "FCRM" little-endian
 export const SEGMENT_VERSION = 2;
 export const SEGMENT_HEADER_BYTES = 32;
-export const V1_HEADER_BYTES = 16;
+export const V1_SEGMENT_HEADER_BYTES = 16;
 /** Frame magic + record checksum before each record. */
 export const FRAME_PREFIX_BYTES = 8;
 /** No record we write is larger (the config caps payloads at 8 MiB); larger lengths are damage. */
@@ -58,10 +58,11 @@ export function encodeSegmentHeader(instance: number, encoding: Encoding, create
 /** The segment's header, or a reason why the file is not a segment this code can read. */
 export function decodeSegmentHeader(b: Uint8Array): SegmentHeader | string {
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  if (buf.length < V1_HEADER_BYTES || buf.readUInt32LE(0) !== SEGMENT_MAGIC) return "not a spool segment (bad magic)";
+  if (buf.length < V1_SEGMENT_HEADER_BYTES || buf.readUInt32LE(0) !== SEGMENT_MAGIC)
+    return "not a spool segment (bad magic)";
   const version = buf.readUInt32LE(4);
   if (version === 1)
-    return { version: 1, instance: buf.readUInt32LE(8), encoding: undefined, dataStart: V1_HEADER_BYTES };
+    return { version: 1, instance: buf.readUInt32LE(8), encoding: undefined, dataStart: V1_SEGMENT_HEADER_BYTES };
   if (version !== SEGMENT_VERSION) return `unknown spool segment version ${version}`;
   if (buf.length < SEGMENT_HEADER_BYTES || buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) {
     return "damaged segment header (checksum)";
@@ -108,13 +109,12 @@ export function segmentBytes(raw: Uint8Array): SegmentBytes {
  * are consistent: a known event type, and agent, session and payload inside the record.
  */
 export function recordProblem(s: SegmentBytes, pos: number, limit: number): string | undefined {
-  if (pos % 8 !== 0 || pos + REC_HEADER > limit) return "truncated record";
-  const len = s.u32[(pos + REC_LEN) >>> 2];
-  if (len < REC_HEADER || len > MAX_RECORD_BYTES || pos + len > limit) return `bad record length ${len}`;
-  if (s.u16[(pos + REC_TYPE) >>> 1] >= EVENT_TYPES.length) return `unknown event type ${s.u16[(pos + REC_TYPE) >>> 1]}`;
-  const fields =
-    s.u16[(pos + REC_AGENT_LEN) >>> 1] + s.u16[(pos + REC_SESSION_LEN) >>> 1] + s.u32[(pos + REC_PAYLOAD_LEN) >>> 2];
-  if (REC_HEADER + fields > len) return "record fields overrun its length";
+  if (pos % 8 !== 0 || pos + REC_HEADER_BYTES > limit) return "truncated record";
+  const len = recordLength(s, pos);
+  if (len < REC_HEADER_BYTES || len > MAX_RECORD_BYTES || pos + len > limit) return `bad record length ${len}`;
+  if (recType(s, pos) >= EVENT_TYPES.length) return `unknown event type ${recType(s, pos)}`;
+  const fields = recAgentLen(s, pos) + recSessionLen(s, pos) + recPayloadLen(s, pos);
+  if (REC_HEADER_BYTES + fields > len) return "record fields overrun its length";
   return undefined;
 }
 
@@ -168,7 +168,7 @@ export class SegmentScanner {
           break;
         }
         this.offsets.push(o);
-        this.o = o + align8(s.u32[o >>> 2]);
+        this.o = o + align8(recordLength(s, o));
         this.ends.push(this.o);
         continue;
       }
@@ -180,7 +180,7 @@ export class SegmentScanner {
       const why = frameProblem(s, o, size);
       if (why === undefined) {
         this.offsets.push(o + FRAME_PREFIX_BYTES);
-        this.o = o + frameBytes(s.u32[(o + FRAME_PREFIX_BYTES) >>> 2]);
+        this.o = o + frameBytes(recordLength(s, o + FRAME_PREFIX_BYTES));
         this.ends.push(this.o);
         this.skipping = false;
         continue;
@@ -216,7 +216,7 @@ function frameProblem(s: SegmentBytes, o: number, size: number): string | undefi
   const rec = o + FRAME_PREFIX_BYTES;
   const why = recordProblem(s, rec, size);
   if (why !== undefined) return why;
-  const len = s.u32[rec >>> 2];
+  const len = recordLength(s, rec);
   if (crc32(s.bytes.subarray(rec, rec + len)) !== s.u32[(o + 4) >>> 2]) return "checksum mismatch";
   return undefined;
 }
@@ -226,9 +226,7 @@ function frameProblem(s: SegmentBytes, o: number, size: number): string | undefi
  * object) starts with "{", a MessagePack one with a map marker.
  */
 export function sniffEncoding(s: SegmentBytes, recordPos: number): Encoding {
-  const p =
-    recordPos + REC_HEADER + s.u16[(recordPos + REC_AGENT_LEN) >>> 1] + s.u16[(recordPos + REC_SESSION_LEN) >>> 1];
-  return s.bytes[p] === 0x7b ? "json" : "msgpack";
+  return s.bytes[recPayloadStart(s, recordPos)] === 0x7b ? "json" : "msgpack";
 }
 
 // The acked-progress mark kept beside a segment while it is replayed (`<segment>.ack`): the offset

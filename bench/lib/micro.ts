@@ -6,7 +6,7 @@ import { Bench } from "tinybench";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { EventPipeline } from "../../src/pipeline.ts";
-import { C, CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
+import { Counter, CTL_I32_RELEASE, CTL_I32_WRITE } from "../../src/ring/layout.ts";
 import { desiredStream } from "../../workers/stream-setup.ts";
 import { InboxPublisher } from "../../workers/inbox-publisher.ts";
 import { ACK_ERROR } from "../../workers/pub-ack.ts";
@@ -32,7 +32,7 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
   // ring is released by hand, as the worker does once JetStream acks, so no capture meets a full ring.
   const pipeline = new EventPipeline(config, { info() {}, warn() {}, error() {} });
   const v = pipeline.views;
-  const releaseAll = () => void Atomics.store(v.ctl, CTL_RELEASE, Atomics.load(v.ctl, CTL_WRITE));
+  const releaseAll = () => void Atomics.store(v.ctl, CTL_I32_RELEASE, Atomics.load(v.ctl, CTL_I32_WRITE));
 
   const nc = await connect(connectionOptions(url, 10_000));
   const jsm = await jetstreamManager(nc);
@@ -164,8 +164,8 @@ export async function runMicro(url: string, quick: boolean): Promise<MicroResult
   build(`worker: envelope, redaction on (${secretBytes} B event with 3 secrets)`, secret, true);
 
   await bench.run();
-  const captured = v.counters[C.captured];
-  const written = v.counters[C.written];
+  const captured = v.counters[Counter.captured];
+  const written = v.counters[Counter.written];
   const out: MicroResult[] = bench.tasks.map((t) => {
     const r = t.result;
     if (r.state !== "completed")

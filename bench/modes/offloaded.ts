@@ -1,10 +1,10 @@
 // The plugin's way: EventPipeline.capture() on this (host) thread copies a compact record into
 // the shared ring and returns; the publisher worker builds the envelope and publishes it to
 // JetStream with pipelined inbox acks. Everything is read from the pipeline's shared counters
-// (C.* from src/ring/layout.ts) and its worker's latency histogram.
+// (Counter.* from src/ring/layout.ts) and its worker's latency histogram.
 import { EventPipeline } from "../../src/pipeline.ts";
 import { resolveConfig, type EventStoreConfig } from "../../src/config.ts";
-import { C, ringUsed } from "../../src/ring/layout.ts";
+import { Counter, ringUsed } from "../../src/ring/layout.ts";
 import type { BenchEvent } from "../lib/events.ts";
 import { difference, newHistogram, type Histogram } from "../lib/latency.ts";
 import type { RunSpec } from "../lib/types.ts";
@@ -73,13 +73,13 @@ export class OffloadedMode implements BenchMode {
 
   private dropped(): number {
     const c = this.c;
-    return c[C.droppedRingFull] + c[C.droppedTooLarge] + c[C.rejected] + c[C.undeliverable];
+    return c[Counter.droppedRingFull] + c[Counter.droppedTooLarge] + c[Counter.rejected] + c[Counter.undeliverable];
   }
 
   /** Records written and not yet acked, and ring bytes in use. */
   private backlogHigh(): boolean {
     const c = this.c;
-    if (c[C.written] - c[C.acked] - c[C.undeliverable] > this.backlogRecords) return true;
+    if (c[Counter.written] - c[Counter.acked] - c[Counter.undeliverable] > this.backlogRecords) return true;
     return ringUsed(this.p.views) > this.backlogBytes;
   }
 
@@ -118,8 +118,11 @@ export class OffloadedMode implements BenchMode {
   async settle(timeoutMs: number): Promise<boolean> {
     const c = this.c;
     // Every record written to the ring ends acked (or undeliverable: over the server's max_payload).
-    const ok = await waitUntil(() => c[C.acked] + c[C.undeliverable] >= c[C.written], timeoutMs);
-    if (!ok) this.notes.push(`not settled: written ${c[C.written]}, acked ${c[C.acked]}, in flight ${c[C.inFlight]}`);
+    const ok = await waitUntil(() => c[Counter.acked] + c[Counter.undeliverable] >= c[Counter.written], timeoutMs);
+    if (!ok)
+      this.notes.push(
+        `not settled: written ${c[Counter.written]}, acked ${c[Counter.acked]}, in flight ${c[Counter.inFlight]}`,
+      );
     return ok;
   }
 
@@ -127,9 +130,9 @@ export class OffloadedMode implements BenchMode {
     const c = this.c;
     const snap = await this.p.supervisor.latency();
     this.base = {
-      captured: c[C.captured],
-      acked: c[C.acked],
-      failed: c[C.failed],
+      captured: c[Counter.captured],
+      acked: c[Counter.acked],
+      failed: c[Counter.failed],
       dropped: this.dropped(),
       latency: snap?.captureToAck,
     };
@@ -140,9 +143,9 @@ export class OffloadedMode implements BenchMode {
     const c = this.c;
     const b = this.base;
     return {
-      sent: c[C.captured] - b.captured,
-      acked: c[C.acked] - b.acked,
-      errors: c[C.failed] - b.failed,
+      sent: c[Counter.captured] - b.captured,
+      acked: c[Counter.acked] - b.acked,
+      errors: c[Counter.failed] - b.failed,
       dropped: this.dropped() - b.dropped,
       hostMs: this.hostMs,
       hostSpans: this.hostSpans,
@@ -157,9 +160,11 @@ export class OffloadedMode implements BenchMode {
 
   async close(): Promise<void> {
     const c = this.c;
-    if (c[C.retried] > 0)
-      this.notes.push(`worker re-published ${c[C.retried]} records (${c[C.duplicates]} acked as duplicates)`);
-    if (c[C.workerCrashes] > 0) this.notes.push(`worker crashed ${c[C.workerCrashes]} times`);
+    if (c[Counter.retried] > 0)
+      this.notes.push(
+        `worker re-published ${c[Counter.retried]} records (${c[Counter.duplicates]} acked as duplicates)`,
+      );
+    if (c[Counter.workerCrashes] > 0) this.notes.push(`worker crashed ${c[Counter.workerCrashes]} times`);
     for (const e of this.errors.slice(0, 3)) this.notes.push(e);
     await this.p.stop();
   }

@@ -5,7 +5,7 @@ import type { EventStoreConfig } from "../config.ts";
 import { eventTypeIndex } from "../event-types.ts";
 import type { EventPipeline } from "../pipeline.ts";
 import type { HookHandler, OpenClawPluginApi } from "../plugin-api.ts";
-import { C } from "../ring/layout.ts";
+import { Counter } from "../ring/layout.ts";
 import type { Bag } from "./fields.ts";
 import { agentOf, sessionOf, SYSTEM, UNKNOWN } from "./identity.ts";
 import { metadataOnly } from "./metadata.ts";
@@ -51,10 +51,10 @@ function makeHandler(spec: HookSpec, full: boolean, pipeline: () => EventPipelin
         p.capture(alsoType, agent, session, full ? more : metadataOnly(more), label);
       }
       const n = p.views.counters;
-      n[C.hookCalls]++;
+      n[Counter.hookCalls]++;
       if (sample) {
-        n[C.hookCostSamples]++;
-        n[C.hookCostNs] += (performance.now() - t0) * 1e6;
+        n[Counter.hookCostSamples]++;
+        n[Counter.hookCostNs] += (performance.now() - t0) * 1e6;
       }
     } catch {
       // A hostile event (a throwing getter, a revoked proxy...): counted, never thrown into the host.

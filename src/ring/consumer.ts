@@ -1,10 +1,20 @@
 // The worker side of the ring. Single consumer. Reading a record does not free it: space is given
 // back only by release(), which the publisher calls once JetStream has acked everything before it.
-import { C, CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, ringUsed, type RingViews } from "./layout.ts";
+import {
+  CTL_I32_RELEASE,
+  CTL_I32_SLEEPING,
+  CTL_I32_WRITE,
+  Counter,
+  SKIP_MARKER,
+  align8,
+  recordLength,
+  ringUsed,
+  type RingViews,
+} from "./layout.ts";
 
 export class RingConsumer {
   private readonly v: RingViews;
-  /** Cursor of the next record to read. */
+  /** Cursor of the next record to read (a u32 byte counter, like the control words). */
   cursor: number;
   /** After next(): cursor just past the record returned (what to release once it is acked). */
   end = 0;
@@ -12,16 +22,16 @@ export class RingConsumer {
   constructor(views: RingViews) {
     this.v = views;
     // A (re)started worker resumes at the release cursor: everything after it is unacked.
-    this.cursor = Atomics.load(views.ctl, CTL_RELEASE) >>> 0;
+    this.cursor = Atomics.load(views.ctl, CTL_I32_RELEASE) >>> 0;
   }
 
   /** Byte offset of the next record, or -1 when nothing more has been written. */
   next(): number {
     const v = this.v;
-    const write = Atomics.load(v.ctl, CTL_WRITE) >>> 0;
+    const write = Atomics.load(v.ctl, CTL_I32_WRITE) >>> 0;
     while (this.cursor !== write) {
       const pos = this.cursor & v.mask;
-      const len = v.u32[pos >>> 2];
+      const len = recordLength(v, pos);
       if (len === SKIP_MARKER) {
         this.cursor = (this.cursor + v.capacity - pos) >>> 0;
         continue;
@@ -40,7 +50,7 @@ export class RingConsumer {
 
   /** Frees every byte before `cursor` for the producer. */
   release(cursor: number): void {
-    Atomics.store(this.v.ctl, CTL_RELEASE, cursor | 0);
+    Atomics.store(this.v.ctl, CTL_I32_RELEASE, cursor | 0);
   }
 
   /** Bytes written and not yet released. */
@@ -56,7 +66,7 @@ export class RingConsumer {
   noteHighWater(): number {
     const used = ringUsed(this.v);
     const c = this.v.counters;
-    if (used > c[C.ringHighWater]) c[C.ringHighWater] = used;
+    if (used > c[Counter.ringHighWater]) c[Counter.ringHighWater] = used;
     return used;
   }
 
@@ -66,19 +76,19 @@ export class RingConsumer {
    */
   waitForData(timeoutMs: number): Promise<"ok" | "timed-out"> | null {
     const ctl = this.v.ctl;
-    Atomics.store(ctl, CTL_SLEEPING, 1);
-    const write = Atomics.load(ctl, CTL_WRITE);
+    Atomics.store(ctl, CTL_I32_SLEEPING, 1);
+    const write = Atomics.load(ctl, CTL_I32_WRITE);
     if (write >>> 0 !== this.cursor) {
-      Atomics.store(ctl, CTL_SLEEPING, 0);
+      Atomics.store(ctl, CTL_I32_SLEEPING, 0);
       return null;
     }
-    const r = Atomics.waitAsync(ctl, CTL_WRITE, write, timeoutMs);
+    const r = Atomics.waitAsync(ctl, CTL_I32_WRITE, write, timeoutMs);
     if (!r.async) {
-      Atomics.store(ctl, CTL_SLEEPING, 0);
+      Atomics.store(ctl, CTL_I32_SLEEPING, 0);
       return null;
     }
     return r.value.then((outcome) => {
-      Atomics.store(ctl, CTL_SLEEPING, 0);
+      Atomics.store(ctl, CTL_I32_SLEEPING, 0);
       return outcome;
     });
   }

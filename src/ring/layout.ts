@@ -1,22 +1,26 @@
-// Shared-memory layout of the event ring: control words, counters, then the byte ring.
-// Both threads import this file; it is the only place where offsets are defined.
+// Shared-memory layout of the event ring: the control area (control words, then counters), then
+// the ring data. Both threads import this file; it is the only place where ring offsets are defined.
+// Units are in the names: CTL_I32_* index the Int32 view `ctl`, Counter.* index the Float64 view
+// `counters`, *_BYTES and *_BYTE_OFFSET count bytes.
 
-/** Bytes before the ring data: control words and counters. Keeps the data 4 KiB aligned. */
-export const HEADER_BYTES = 4096;
+/** Bytes of the control area before the ring data. Keeps the data 4 KiB aligned. */
+export const CONTROL_AREA_BYTES = 4096;
 
-// Int32 control words, each on its own 64-byte cache line (16 Int32 per line) so the
-// producer's and the consumer's stores never share a line.
-export const CTL_WRITE = 0; // producer cursor, u32 byte counter (monotonic, wraps at 2^32)
-export const CTL_RELEASE = 16; // consumer cursor: bytes before it are acked and reusable
-export const CTL_SLEEPING = 32; // 1 while the consumer waits for data; the producer notifies only then
-export const CTL_INSTANCE = 48; // random per-process id that makes message ids deterministic per record
-export const CTL_CAPACITY = 64; // ring capacity in bytes (a power of two), for a worker to validate
-export const CTL_WORDS = 80; // Int32 words used by the control area
+// Int32 control words (indexes into RingViews.ctl, not bytes), each on its own 64-byte cache line
+// (16 Int32 per line) so the producer's and the consumer's stores never share a line.
+export const CTL_I32_WRITE = 0; // producer cursor, u32 byte counter (monotonic, wraps at 2^32)
+export const CTL_I32_RELEASE = 16; // consumer cursor: bytes before it are acked and reusable
+export const CTL_I32_SLEEPING = 32; // 1 while the consumer waits for data; the producer notifies only then
+export const CTL_I32_INSTANCE = 48; // random per-process id that makes message ids deterministic per record
+export const CTL_I32_CAPACITY = 64; // ring capacity in bytes (a power of two), for a worker to validate
+export const CTL_WORDS = 80; // length of the ctl view (Int32 words): the control words above
 
-// Float64 counters (exact up to 2^53). Each counter has exactly one writer thread; the other
-// thread only reads it for status. Producer and worker counters live on separate lines.
+// Float64 counters (exact up to 2^53), at COUNTERS_BYTE_OFFSET of the control area. Each counter has
+// exactly one writer thread; the other thread only reads it for status. Producer and worker counters
+// live on separate cache lines.
 export const COUNTERS_BYTE_OFFSET = 1024;
-export const C = {
+/** Slot indexes into RingViews.counters (a Float64Array: one slot is 8 bytes). */
+export const Counter = {
   // written by the host thread (producer)
   captured: 0, // events handed to capture() after filtering
   written: 1, // records copied into the ring (= next record sequence number)
@@ -64,7 +68,10 @@ export const C = {
 } as const;
 export const COUNTER_SLOTS = 64;
 
-/** Every record starts 8-byte aligned; this marks "no record here, continue at offset 0". */
+/**
+ * Every record starts 8-byte aligned with its length in bytes as a u32 (the ring's framing: see
+ * recordLength); this length word marks "no record here, continue at offset 0".
+ */
 export const SKIP_MARKER = 0xffffffff;
 
 export interface RingViews {
@@ -73,7 +80,10 @@ export interface RingViews {
   counters: Float64Array;
   capacity: number;
   mask: number;
-  /** The ring bytes as a Buffer (for fast utf8 writes/copies) and typed views over the same memory. */
+  /**
+   * The ring data as a Buffer (for fast utf8 writes/copies) and typed views over the same memory.
+   * Positions in the ring are byte offsets; src/record/format.ts converts them for the typed views.
+   */
   bytes: Buffer;
   u16: Uint16Array;
   u32: Uint32Array;
@@ -89,17 +99,17 @@ export function createRing(capacity: number, instanceId: number): SharedArrayBuf
   if (!isPowerOfTwo(capacity) || capacity < 65536 || capacity > 2 ** 30) {
     throw new RangeError(`ring capacity must be a power of two between 64 KiB and 1 GiB, got ${capacity}`);
   }
-  const sab = new SharedArrayBuffer(HEADER_BYTES + capacity);
+  const sab = new SharedArrayBuffer(CONTROL_AREA_BYTES + capacity);
   const ctl = new Int32Array(sab, 0, CTL_WORDS);
-  ctl[CTL_INSTANCE] = instanceId | 0;
-  ctl[CTL_CAPACITY] = capacity;
+  ctl[CTL_I32_INSTANCE] = instanceId | 0;
+  ctl[CTL_I32_CAPACITY] = capacity;
   return sab;
 }
 
 export function ringViews(sab: SharedArrayBuffer): RingViews {
   const ctl = new Int32Array(sab, 0, CTL_WORDS);
-  const capacity = ctl[CTL_CAPACITY];
-  if (!isPowerOfTwo(capacity) || sab.byteLength !== HEADER_BYTES + capacity) {
+  const capacity = ctl[CTL_I32_CAPACITY];
+  if (!isPowerOfTwo(capacity) || sab.byteLength !== CONTROL_AREA_BYTES + capacity) {
     throw new Error(`not an event ring (capacity word ${capacity}, ${sab.byteLength} bytes)`);
   }
   return {
@@ -108,21 +118,30 @@ export function ringViews(sab: SharedArrayBuffer): RingViews {
     counters: new Float64Array(sab, COUNTERS_BYTE_OFFSET, COUNTER_SLOTS),
     capacity,
     mask: capacity - 1,
-    bytes: Buffer.from(sab, HEADER_BYTES, capacity),
-    u16: new Uint16Array(sab, HEADER_BYTES, capacity >>> 1),
-    u32: new Uint32Array(sab, HEADER_BYTES, capacity >>> 2),
-    f64: new Float64Array(sab, HEADER_BYTES, capacity >>> 3),
+    bytes: Buffer.from(sab, CONTROL_AREA_BYTES, capacity),
+    u16: new Uint16Array(sab, CONTROL_AREA_BYTES, capacity >>> 1),
+    u32: new Uint32Array(sab, CONTROL_AREA_BYTES, capacity >>> 2),
+    f64: new Float64Array(sab, CONTROL_AREA_BYTES, capacity >>> 3),
   };
 }
 
 /** Bytes written and not yet released. */
 export function ringUsed(v: RingViews): number {
-  return distance(Atomics.load(v.ctl, CTL_RELEASE) >>> 0, Atomics.load(v.ctl, CTL_WRITE) >>> 0);
+  return distance(Atomics.load(v.ctl, CTL_I32_RELEASE) >>> 0, Atomics.load(v.ctl, CTL_I32_WRITE) >>> 0);
 }
 
 /** Bytes between two u32 cursors. */
 export function distance(from: number, to: number): number {
   return (to - from) >>> 0;
+}
+
+/** The length word of the record at byte offset `pos` (8-byte aligned): its size in bytes, or SKIP_MARKER. */
+export function recordLength(s: Pick<RingViews, "u32">, pos: number): number {
+  return s.u32[pos >>> 2];
+}
+
+export function setRecordLength(s: Pick<RingViews, "u32">, pos: number, len: number): void {
+  s.u32[pos >>> 2] = len;
 }
 
 export function align8(n: number): number {

@@ -1,17 +1,25 @@
 // The host-thread side of the ring. Single producer: only the host's event loop calls it.
 // It never blocks and never waits: a record that does not fit is refused (the caller counts the drop).
-import { CTL_RELEASE, CTL_SLEEPING, CTL_WRITE, SKIP_MARKER, align8, type RingViews } from "./layout.ts";
+import {
+  CTL_I32_RELEASE,
+  CTL_I32_SLEEPING,
+  CTL_I32_WRITE,
+  SKIP_MARKER,
+  align8,
+  setRecordLength,
+  type RingViews,
+} from "./layout.ts";
 
 export class RingProducer {
   private readonly v: RingViews;
-  private write: number; // our own cursor; CTL_WRITE is its published copy
+  private write: number; // our own cursor (bytes); CTL_I32_WRITE is its published copy
   private releaseSeen: number; // last release cursor read, refreshed only when the ring looks full
   private skip = 0; // bytes to mark as skipped at the end of the ring by the pending commit
 
   constructor(views: RingViews) {
     this.v = views;
-    this.write = Atomics.load(views.ctl, CTL_WRITE) >>> 0;
-    this.releaseSeen = Atomics.load(views.ctl, CTL_RELEASE) >>> 0;
+    this.write = Atomics.load(views.ctl, CTL_I32_WRITE) >>> 0;
+    this.releaseSeen = Atomics.load(views.ctl, CTL_I32_RELEASE) >>> 0;
   }
 
   /**
@@ -27,7 +35,7 @@ export class RingProducer {
     const skip = need > tail ? tail : 0;
     // Reading the consumer's cursor touches its cache line: only do it when the cached one says full.
     if (((this.write - this.releaseSeen) >>> 0) + skip + need > v.capacity) {
-      this.releaseSeen = Atomics.load(v.ctl, CTL_RELEASE) >>> 0;
+      this.releaseSeen = Atomics.load(v.ctl, CTL_I32_RELEASE) >>> 0;
       if (((this.write - this.releaseSeen) >>> 0) + skip + need > v.capacity) return -1;
     }
     this.skip = skip;
@@ -40,16 +48,16 @@ export class RingProducer {
     const pos = this.write & v.mask;
     let start = pos;
     if (this.skip !== 0) {
-      v.u32[pos >>> 2] = SKIP_MARKER;
+      setRecordLength(v, pos, SKIP_MARKER);
       start = 0;
     }
-    v.u32[start >>> 2] = len;
+    setRecordLength(v, start, len);
     this.write = (this.write + this.skip + align8(len)) >>> 0;
     this.skip = 0;
-    Atomics.store(v.ctl, CTL_WRITE, this.write | 0); // bytes first, cursor last
+    Atomics.store(v.ctl, CTL_I32_WRITE, this.write | 0); // bytes first, cursor last
     // Wake the worker only if it said it is going to sleep; one notify per sleep.
-    if (Atomics.load(v.ctl, CTL_SLEEPING) === 1 && Atomics.compareExchange(v.ctl, CTL_SLEEPING, 1, 0) === 1) {
-      Atomics.notify(v.ctl, CTL_WRITE, 1);
+    if (Atomics.load(v.ctl, CTL_I32_SLEEPING) === 1 && Atomics.compareExchange(v.ctl, CTL_I32_SLEEPING, 1, 0) === 1) {
+      Atomics.notify(v.ctl, CTL_I32_WRITE, 1);
     }
   }
 }

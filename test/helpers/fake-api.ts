@@ -6,7 +6,7 @@ import type { Envelope } from "../../src/envelope.ts";
 import plugin from "../../src/index.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
 import { PLUGIN_STATE_KEY } from "../../src/plugin-state.ts";
-import { CTL_INSTANCE, CTL_RELEASE, CTL_WRITE } from "../../src/ring/layout.ts";
+import { CTL_I32_INSTANCE, CTL_I32_RELEASE, CTL_I32_WRITE } from "../../src/ring/layout.ts";
 
 export interface MethodAnswer {
   ok: boolean;
@@ -85,7 +85,7 @@ export interface DecodedEvent {
 /** Reads every record still in the pipeline's ring and builds its envelope, as the worker would. */
 export function ringEvents(p: EventPipeline, prefix = "t"): DecodedEvent[] {
   const consumer = new RingConsumer(p.views);
-  const b = new EnvelopeBuilder(p.views, "json", p.views.ctl[CTL_INSTANCE] >>> 0, prefix);
+  const b = new EnvelopeBuilder(p.views, "json", p.views.ctl[CTL_I32_INSTANCE] >>> 0, prefix);
   const out: DecodedEvent[] = [];
   for (let pos = consumer.next(); pos >= 0; pos = consumer.next()) {
     const m = b.build(pos);
@@ -97,7 +97,7 @@ export function ringEvents(p: EventPipeline, prefix = "t"): DecodedEvent[] {
 /** Reads every record in the ring as an envelope, then frees the ring (for tests in which no worker runs). */
 export function takeRingEvents(p: EventPipeline): DecodedEvent[] {
   const evs = ringEvents(p);
-  Atomics.store(p.views.ctl, CTL_RELEASE, Atomics.load(p.views.ctl, CTL_WRITE));
+  Atomics.store(p.views.ctl, CTL_I32_RELEASE, Atomics.load(p.views.ctl, CTL_I32_WRITE));
   return evs;
 }
 

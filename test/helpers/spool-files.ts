@@ -1,11 +1,17 @@
 // Builds real ring records and spool segment files for tests of the spool without a NATS server.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRing, ringViews, type RingViews } from "../../src/ring/layout.ts";
+import { createRing, recordLength, ringViews, type RingViews } from "../../src/ring/layout.ts";
 import { EventCapture } from "../../src/capture.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
-import { REC_LEN } from "../../src/record/format.ts";
-import { encodeSegmentHeader, frameBytes, V1_HEADER_BYTES, writeFrame } from "../../workers/spool-format.ts";
+import {
+  SEGMENT_HEADER_BYTES,
+  SEGMENT_MAGIC,
+  V1_SEGMENT_HEADER_BYTES,
+  encodeSegmentHeader,
+  frameBytes,
+  writeFrame,
+} from "../../workers/spool-format.ts";
 import { align8 } from "../../src/ring/layout.ts";
 import type { Encoding } from "../../src/record/format.ts";
 
@@ -29,7 +35,7 @@ export function filledRing(
 export function ringRecords(views: RingViews): [number, number][] {
   const c = new RingConsumer(views);
   const out: [number, number][] = [];
-  for (let pos = c.next(); pos >= 0; pos = c.next()) out.push([pos, views.u32[(pos + REC_LEN) >>> 2]]);
+  for (let pos = c.next(); pos >= 0; pos = c.next()) out.push([pos, recordLength(views, pos)]);
   return out;
 }
 
@@ -42,11 +48,11 @@ export function writeSegment(
   encoding: Encoding = "json",
 ): number[] {
   const recs = ringRecords(views);
-  const size = 32 + recs.reduce((s, [, len]) => s + frameBytes(len), 0);
+  const size = SEGMENT_HEADER_BYTES + recs.reduce((s, [, len]) => s + frameBytes(len), 0);
   const buf = Buffer.alloc(size);
   encodeSegmentHeader(instance, encoding, Date.now()).copy(buf, 0);
   const frames: number[] = [];
-  let o = 32;
+  let o = SEGMENT_HEADER_BYTES;
   for (const [pos, len] of recs) {
     frames.push(o);
     o = writeFrame(views.bytes, pos, len, buf, o);
@@ -55,12 +61,12 @@ export function writeSegment(
   return frames;
 }
 
-/** Writes a 0.1.0 (version 1) segment: 16-byte header, bare 8-byte aligned records. */
+/** Writes a 0.1.0 (version 1) segment: 16-byte segment header, bare 8-byte aligned records. */
 export function writeV1Segment(dir: string, name: string, views: RingViews, instance: number): void {
   const recs = ringRecords(views);
   const parts: Buffer[] = [];
-  const h = Buffer.alloc(V1_HEADER_BYTES);
-  h.writeUInt32LE(0x5345434f, 0);
+  const h = Buffer.alloc(V1_SEGMENT_HEADER_BYTES);
+  h.writeUInt32LE(SEGMENT_MAGIC, 0);
   h.writeUInt32LE(1, 4);
   h.writeUInt32LE(instance >>> 0, 8);
   parts.push(h);

@@ -21,7 +21,8 @@ import { MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
-import { REC_TYPE } from "../../src/record/format.ts";
+import { REC_OFF_TYPE } from "../../src/record/format.ts";
+import { FRAME_PREFIX_BYTES, SEGMENT_HEADER_BYTES, frameBytes } from "../../workers/spool-format.ts";
 
 const T = eventTypeIndex("tool.result");
 const PAD = "g".repeat(220); // ~330-byte envelopes
@@ -151,10 +152,10 @@ describe("guarantees", () => {
     const [seg] = segs(dir);
     const raw = readFileSync(join(dir, seg));
     // Record 0: an event type out of range; record 1: a length of ~4 GiB (0.1.0 then allocated it).
-    const frame0 = 32;
-    raw.writeUInt16LE(999, frame0 + 8 + REC_TYPE);
-    const frame1 = frame0 + 8 + ((raw.readUInt32LE(frame0 + 8) + 7) & ~7);
-    raw.writeUInt32LE(0xfffffff0, frame1 + 8);
+    const rec0 = SEGMENT_HEADER_BYTES + FRAME_PREFIX_BYTES;
+    raw.writeUInt16LE(999, rec0 + REC_OFF_TYPE);
+    const rec1 = rec0 + frameBytes(raw.readUInt32LE(rec0));
+    raw.writeUInt32LE(0xfffffff0, rec1);
     writeFileSync(join(dir, seg), raw);
     mkdirSync(join(dir, "000000000000000-000000.seg"));
     writeFileSync(join(dir, "000000000000001-000000.seg"), Buffer.alloc(5000, 0x5a));
@@ -192,9 +193,9 @@ describe("guarantees", () => {
     await spoolWhileDown(dir, 100, { streamName: "middle", subjectPrefix: "middle" });
     const [seg] = segs(dir);
     const raw = readFileSync(join(dir, seg));
-    let frame = 32;
-    for (let k = 0; k < 9; k++) frame += 8 + ((raw.readUInt32LE(frame + 8) + 7) & ~7);
-    raw.writeUInt32LE(0, frame + 8); // record 10's length word
+    let rec = SEGMENT_HEADER_BYTES + FRAME_PREFIX_BYTES;
+    for (let k = 0; k < 9; k++) rec += frameBytes(raw.readUInt32LE(rec));
+    raw.writeUInt32LE(0, rec); // record 10's length word
     writeFileSync(join(dir, seg), raw);
     const server = await NatsServer.start();
     const log = new MemoryLogger();

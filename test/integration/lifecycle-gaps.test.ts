@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import plugin from "../../src/index.ts";
 import { pluginState } from "../../src/plugin-state.ts";
-import { C } from "../../src/ring/layout.ts";
+import { Counter } from "../../src/ring/layout.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import { fakeApi, resetPluginState } from "../helpers/fake-api.ts";
 import { freePort, NatsServer } from "../helpers/nats-server.ts";
@@ -46,7 +46,7 @@ describe("lifecycle gaps", () => {
       p.start(spoolDir);
       for (let i = 0; i < 500; i++) expect(p.capture(T, "main", "agent:main:bo", { i })).toBe("ok");
       // From the third crash on the backoff is >= 400 ms: stop() below runs inside it.
-      const inBackoff = () => p.views.counters[C.workerCrashes] >= 3 && !p.supervisor.running;
+      const inBackoff = () => p.views.counters[Counter.workerCrashes] >= 3 && !p.supervisor.running;
       await waitFor(inBackoff, 30_000, "worker in its restart backoff");
       return p;
     }
@@ -57,7 +57,7 @@ describe("lifecycle gaps", () => {
       const p = await inBackoff(spoolDir, log);
       const left = await p.stop();
       expect(left).toBe(0);
-      expect(p.views.counters[C.spooled]).toBe(500);
+      expect(p.views.counters[Counter.spooled]).toBe(500);
       expect(segments(spoolDir).length).toBeGreaterThan(0);
       expect(log.lines.join("\n")).not.toContain("wrong-pw");
 
@@ -150,14 +150,14 @@ describe("lifecycle gaps", () => {
       const p = testPipeline(server.url, { streamName: "late", subjectPrefix: "lt" }, log);
       p.start(spoolDir);
       for (let i = 0; i < 10; i++) p.capture(T, "main", "s", { i });
-      await waitFor(() => p.views.counters[C.acked] === 10, 15_000, "acks");
+      await waitFor(() => p.views.counters[Counter.acked] === 10, 15_000, "acks");
       await p.stop();
       // A hook that fires after the service stopped (e.g. a session closing late in the shutdown).
       for (let i = 10; i < 15; i++) p.capture(T, "main", "s", { i });
       // Unless a start comes, a worker moves them out of memory (to the stream if it connects first,
       // else to the spool) and nothing is reported lost.
       await waitFor(async () => (await p.status()).ring.usedBytes === 0, 15_000, "late events out of the ring");
-      expect(p.views.counters[C.acked] + p.views.counters[C.spooled]).toBe(15);
+      expect(p.views.counters[Counter.acked] + p.views.counters[Counter.spooled]).toBe(15);
       expect(log.lines.filter((l) => l.startsWith("warn") || l.startsWith("error"))).toEqual([]);
 
       const next = testPipeline(server.url, { streamName: "late", subjectPrefix: "lt" });

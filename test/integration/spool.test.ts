@@ -7,7 +7,7 @@ import { expectEachEventOnce, readStream, waitFor } from "../helpers/stream-read
 import { killWorker, MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
-import { C } from "../../src/ring/layout.ts";
+import { Counter } from "../../src/ring/layout.ts";
 
 const T = eventTypeIndex("tool.result");
 const PAD = "p".repeat(200);
@@ -47,7 +47,7 @@ describe("disk spool", () => {
     const during: number[] = [];
     let notOk = 0;
     for (let i = 0; i < N; ) {
-      const spooling = p.views.counters[C.spooled] > 0;
+      const spooling = p.views.counters[Counter.spooled] > 0;
       const t0 = performance.now();
       for (const end = i + 100; i < end; i++) if (p.capture(T, "main", "agent:main:main", { i, PAD }) !== "ok") notOk++;
       (spooling ? during : before).push(((performance.now() - t0) * 1e6) / 100);
@@ -132,7 +132,7 @@ describe("disk spool", () => {
       if (i % 100 === 99) await new Promise((r) => setTimeout(r, 10));
     }
     await waitFor(
-      async () => (await counters(p)).dropped.total === 0 && p.views.counters[C.spooled] > 0,
+      async () => (await counters(p)).dropped.total === 0 && p.views.counters[Counter.spooled] > 0,
       10_000,
       "spooling",
     );

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
-import { C } from "../../src/ring/layout.ts";
+import { Counter } from "../../src/ring/layout.ts";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
 import { expectEachEventOnce, waitFor } from "../helpers/stream-reader.ts";
@@ -18,7 +18,7 @@ async function statesUntilStall(p: EventPipeline, timeoutMs: number): Promise<Se
   await waitFor(
     () => {
       seen.add(`${p.supervisor.connection}, ${p.supervisor.state}`);
-      return p.views.counters[C.workerStalls] >= 1 && seen.has("stalled, degraded");
+      return p.views.counters[Counter.workerStalls] >= 1 && seen.has("stalled, degraded");
     },
     timeoutMs,
     "the watchdog to report a stall",
@@ -41,11 +41,11 @@ describe("progress watchdog", () => {
     const p = testPipeline(server.url, { streamName: "blocked", subjectPrefix: "bl", publishTimeoutMs: 500 }, log);
     p.start("", { workerUrl: BLOCKING_WORKER });
     for (let i = 0; i < 100; i++) p.capture(T, "main", "s", { i });
-    await waitFor(() => p.views.counters[C.acked] >= 100, 15_000, "first acks");
+    await waitFor(() => p.views.counters[Counter.acked] >= 100, 15_000, "first acks");
     // The worker is now blocked: these wait in the ring.
     for (let i = 100; i < 600; i++) p.capture(T, "main", "s", { i });
     await statesUntilStall(p, 15_000);
-    await waitFor(() => p.views.counters[C.acked] === 600, 20_000, "the successor's acks");
+    await waitFor(() => p.views.counters[Counter.acked] === 600, 20_000, "the successor's acks");
     const s = await p.status();
     await p.stop();
     expect(s.counters.workerStalls).toBe(1);
@@ -64,7 +64,7 @@ describe("progress watchdog", () => {
       const p = testPipeline(frozen.url, cfg, log);
       p.start();
       for (let i = 0; i < 100; i++) p.capture(T, "main", "s", { i });
-      await waitFor(() => p.views.counters[C.acked] === 100, 15_000, "first acks");
+      await waitFor(() => p.views.counters[Counter.acked] === 100, 15_000, "first acks");
       // SIGSTOP: the socket stays open (the worker stays "connected"), nothing is answered.
       process.kill(frozen.pid!, "SIGSTOP");
       for (let i = 100; i < 300; i++) p.capture(T, "main", "s", { i });
@@ -73,7 +73,7 @@ describe("progress watchdog", () => {
       } finally {
         process.kill(frozen.pid!, "SIGCONT");
       }
-      await waitFor(() => p.views.counters[C.acked] === 300, 30_000, "acks after the server resumed");
+      await waitFor(() => p.views.counters[Counter.acked] === 300, 30_000, "acks after the server resumed");
       const s = await p.status();
       await p.stop();
       expect(s.counters.workerStalls).toBeGreaterThanOrEqual(1);

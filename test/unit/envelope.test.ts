@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { unpack } from "msgpackr";
-import { createRing, ringViews, C } from "../../src/ring/layout.ts";
+import { createRing, ringViews, Counter } from "../../src/ring/layout.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
 import { EventCapture } from "../../src/capture.ts";
 import { EnvelopeBuilder, writeUuid } from "../../workers/envelope.ts";
+import { MAX_AGENT_CHARS, MAX_SESSION_CHARS, REC_OFF_TS } from "../../src/record/format.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import type { Encoding } from "../../src/record/format.ts";
 
@@ -88,7 +89,7 @@ describe("record -> envelope", () => {
     expect(env.payload.keep).toBe(1);
     expect(env.payload.content.length).toBeLessThan(4096);
     expect(env.payload.content).toMatch(/…\[truncated \d+ chars\]$/);
-    expect(v.counters[C.truncated]).toBe(1);
+    expect(v.counters[Counter.truncated]).toBe(1);
     // Few enough characters for the plain encoder, too many bytes: cut after encoding, size known.
     const multibyte = roundTrip("json", "main", "s", { content: "é".repeat(3000), keep: 1 }, 4096);
     expect(multibyte.env.payload._truncated).toEqual({ limitBytes: 4096, originalBytes: 6023 });
@@ -101,7 +102,7 @@ describe("record -> envelope", () => {
     const { env, v, result } = roundTrip("json", "main", "s", cyclic);
     expect(result).toBe("ok");
     expect(env.payload).toEqual({ a: 1, big: "10", self: "[Circular]" });
-    expect(v.counters[C.sanitized]).toBe(1);
+    expect(v.counters[Counter.sanitized]).toBe(1);
   });
 
   it("marks a payload whose properties cannot even be listed, without throwing", () => {
@@ -116,14 +117,58 @@ describe("record -> envelope", () => {
     const { result, env, v } = roundTrip("json", "main", "s", { inner: hostile });
     expect(result).toBe("ok");
     expect(env.payload).toEqual({ inner: "[Unreadable]" });
-    expect(v.counters[C.sanitized]).toBe(1);
+    expect(v.counters[Counter.sanitized]).toBe(1);
   });
 
   it("counts an event that cannot be written at all as rejected, without throwing", () => {
     const { result, v } = roundTrip("json", Symbol("not a string") as unknown as string, "s", {});
     expect(result).toBe("rejected");
-    expect(v.counters[C.rejected]).toBe(1);
-    expect(v.counters[C.captured]).toBe(1);
-    expect(v.counters[C.written]).toBe(0);
+    expect(v.counters[Counter.rejected]).toBe(1);
+    expect(v.counters[Counter.captured]).toBe(1);
+    expect(v.counters[Counter.written]).toBe(0);
+  });
+
+  it("never cuts a message: longest agent and session, escaped or multi-byte, any ts, across arena chunks", () => {
+    // Each message's bytes are carved one after another from shared chunks: a size computed too small
+    // lets the next message overwrite the end of this one, or cuts it at the end of its chunk.
+    const agents = ["\u0001".repeat(MAX_AGENT_CHARS), "€".repeat(MAX_AGENT_CHARS), "😀".repeat(MAX_AGENT_CHARS / 2)];
+    const sessions = [
+      "€".repeat(MAX_SESSION_CHARS),
+      '"\\'.repeat(MAX_SESSION_CHARS / 2),
+      "\n".repeat(MAX_SESSION_CHARS),
+    ];
+    // Spooled records come from disk: their ts is whatever the file says; the longest decimal text.
+    const tsValues = [-Number.MAX_VALUE, 1795654387470, -5e-324, 0.1 + 0.2];
+    for (const encoding of ["json", "msgpack"] as const) {
+      const v = ringViews(createRing(1 << 22, INSTANCE));
+      const cap = new EventCapture(v, { encoding, maxPayloadBytes: 64 * 1024 });
+      const expected: { agent: string; session: string; ts: number; payload: unknown }[] = [];
+      for (let i = 0; i < 60; i++) {
+        const payload = { i, text: 'é€😀\u0000"'.repeat(1000 + i) };
+        const agent = agents[i % agents.length];
+        const session = sessions[Math.floor(i / agents.length) % sessions.length];
+        expect(cap.capture(eventTypeIndex("tool.result"), agent, session, payload)).toBe("ok");
+        expected.push({ agent, session, ts: tsValues[i % tsValues.length], payload });
+      }
+      const consumer = new RingConsumer(v);
+      const b = new EnvelopeBuilder(v, encoding, INSTANCE >>> 0, "oc.ev");
+      const built: { headers: Uint8Array; body: Uint8Array }[] = [];
+      for (let pos = consumer.next(), i = 0; pos >= 0; pos = consumer.next(), i++) {
+        v.bytes.writeDoubleLE(expected[i].ts, pos + REC_OFF_TS);
+        const m = b.build(pos);
+        built.push({ headers: m.headers, body: m.body }); // views of the builder's chunks, checked at the end
+      }
+      expect(built.length).toBe(expected.length);
+      expect(new Set(built.map((m) => m.body.buffer)).size).toBeGreaterThan(2); // several chunks were used
+      built.forEach((m, i) => {
+        const body = Buffer.from(m.body);
+        const env = encoding === "json" ? JSON.parse(body.toString("utf8")) : unpack(body);
+        expect(env).toEqual({ id: env.id, type: "tool.result", ...expected[i] });
+        const contentType = encoding === "json" ? "" : "Content-Type: application/msgpack\r\n";
+        expect(Buffer.from(m.headers).toString("latin1")).toBe(
+          `NATS/1.0\r\n${contentType}Nats-Msg-Id: ${env.id}\r\n\r\n`,
+        );
+      });
+    }
   });
 });

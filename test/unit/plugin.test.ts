@@ -6,7 +6,7 @@ import { HOOKS, HOOK_NAMES } from "../../src/hooks/table.ts";
 import { SEED_EVENT_TYPES } from "../../src/event-types.ts";
 import { agentFromSessionKey, agentOf, sessionOf } from "../../src/hooks/identity.ts";
 import { pluginState } from "../../src/plugin-state.ts";
-import { C } from "../../src/ring/layout.ts";
+import { Counter } from "../../src/ring/layout.ts";
 import { fakeApi, registerPlugin, resetPluginState, ringEvents, type FakeApi } from "../helpers/fake-api.ts";
 
 const SMALL = { ringBytes: 1 << 20, maxPayloadBytes: 16_384, subjectPrefix: "t" };
@@ -529,7 +529,7 @@ describe("service lifecycle", () => {
     const p = pluginState().pipeline!;
     discovery.fire("gateway_start", { port: 1 }, {});
     full.fire("gateway_stop", { reason: "x" }, {});
-    expect(p.views.counters[C.workerStarts]).toBe(1);
+    expect(p.views.counters[Counter.workerStarts]).toBe(1);
     expect(p.supervisor.running).toBe(true);
     expect(ringEvents(p).map((e) => e.env.type)).toEqual(["gateway.start", "gateway.stop"]);
     await full.services[0].stop?.({});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Worker } from "node:worker_threads";
-import { C, CTL_WRITE, createRing, distance, ringUsed, ringViews } from "../../src/ring/layout.ts";
+import { Counter, CTL_I32_WRITE, createRing, distance, ringUsed, ringViews } from "../../src/ring/layout.ts";
 import { RingProducer } from "../../src/ring/producer.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
 import { patternByte, patternLength, STRESS } from "../helpers/ring-pattern.ts";
@@ -33,9 +33,9 @@ describe("ring arithmetic", () => {
     const c = new RingConsumer(v);
     // Fill to 100 bytes before the end, consuming as we go.
     let seq = 0;
-    while (CAP - (Atomics.load(v.ctl, CTL_WRITE) & (CAP - 1)) > 200) {
+    while (CAP - (Atomics.load(v.ctl, CTL_I32_WRITE) & (CAP - 1)) > 200) {
       expect(
-        writeRecord(p, v, seq++, 1000 > CAP - (Atomics.load(v.ctl, CTL_WRITE) & (CAP - 1)) - 200 ? 96 : 1000),
+        writeRecord(p, v, seq++, 1000 > CAP - (Atomics.load(v.ctl, CTL_I32_WRITE) & (CAP - 1)) - 200 ? 96 : 1000),
       ).toBe(true);
       const pos = c.next();
       c.release(c.end);
@@ -115,17 +115,17 @@ describe("ring under a producer/consumer stress test across threads", () => {
     const c = new RingConsumer(v);
     for (let s = 0; s < 8; s++) writeRecord(p, v, s, 1000);
     c.noteHighWater();
-    expect(v.counters[C.ringHighWater]).toBe(8 * 1000);
+    expect(v.counters[Counter.ringHighWater]).toBe(8 * 1000);
     while (c.next() >= 0) c.release(c.end);
     // 200 records of 256 bytes, each read and released at once: at most one in use at a time. (The
     // producer's own view, with a release cursor it refreshes only when the ring looks full, said 51,200.)
-    v.counters[C.ringHighWater] = 0;
+    v.counters[Counter.ringHighWater] = 0;
     for (let s = 0; s < 200; s++) {
       writeRecord(p, v, s, 256);
       c.noteHighWater();
       c.next();
       c.release(c.end);
     }
-    expect(v.counters[C.ringHighWater]).toBe(256);
+    expect(v.counters[Counter.ringHighWater]).toBe(256);
   });
 });

@@ -7,12 +7,13 @@ import {
   decodeSegmentHeader,
   encodeAckMark,
   encodeSegmentHeader,
+  FRAME_PREFIX_BYTES,
   scanSegment,
   segmentBytes,
   sniffEncoding,
   type SegmentHeader,
 } from "../../workers/spool-format.ts";
-import { REC_TYPE } from "../../src/record/format.ts";
+import { REC_OFF_TYPE } from "../../src/record/format.ts";
 import { filledRing, writeSegment, writeV1Segment } from "../helpers/spool-files.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "spool-format-"));
@@ -54,12 +55,12 @@ describe("spool segment format", () => {
     const { views } = filledRing(100);
     const frames = writeSegment(dir, "zeroed.seg", views, 1);
     const { header, src } = load("zeroed.seg");
-    src.u32[(frames[9] + 8) >>> 2] = 0; // record 10's length word
+    src.bytes.writeUInt32LE(0, frames[9] + FRAME_PREFIX_BYTES); // record 10's length word
     const scan = scanSegment(src, header, header.dataStart);
     expect(scan.offsets.length).toBe(99);
     expect(scan.badRecords).toBe(1);
     expect(scan.firstProblem).toMatch(/length/);
-    expect(scan.offsets[9]).toBe(frames[10] + 8);
+    expect(scan.offsets[9]).toBe(frames[10] + FRAME_PREFIX_BYTES);
   });
 
   it("resynchronises after a stretch of garbage, and checks each record's checksum", () => {
@@ -78,10 +79,10 @@ describe("spool segment format", () => {
     const { views } = filledRing(3);
     const frames = writeSegment(dir, "fields.seg", views, 1);
     const { header, src } = load("fields.seg");
-    src.u16[(frames[0] + 8 + REC_TYPE) >>> 1] = 999;
-    src.u32[(frames[2] + 8) >>> 2] = 0xfffffff0;
+    src.bytes.writeUInt16LE(999, frames[0] + FRAME_PREFIX_BYTES + REC_OFF_TYPE);
+    src.bytes.writeUInt32LE(0xfffffff0, frames[2] + FRAME_PREFIX_BYTES); // its length word
     const scan = scanSegment(src, header, header.dataStart);
-    expect(scan.offsets).toEqual([frames[1] + 8]);
+    expect(scan.offsets).toEqual([frames[1] + FRAME_PREFIX_BYTES]);
     expect(scan.badRecords).toBe(2);
   });
 
@@ -93,7 +94,7 @@ describe("spool segment format", () => {
     const all = scanSegment(src, header, header.dataStart);
     expect(all.offsets.length).toBe(30);
     expect(sniffEncoding(src, all.offsets[0])).toBe("json");
-    src.u16[(all.offsets[12] + REC_TYPE) >>> 1] = 500;
+    src.bytes.writeUInt16LE(500, all.offsets[12] + REC_OFF_TYPE);
     const cut = scanSegment(src, header, header.dataStart);
     expect(cut.offsets.length).toBe(12);
     expect(cut.badRecords).toBe(1);

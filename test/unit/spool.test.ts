@@ -19,8 +19,9 @@ import {
   SENT,
   newReleased,
 } from "../../workers/ack-window.ts";
-import { C, CTL_RELEASE } from "../../src/ring/layout.ts";
-import { REC_SEQ } from "../../src/record/format.ts";
+import { Counter, CTL_I32_RELEASE } from "../../src/ring/layout.ts";
+import { recSeq } from "../../src/record/format.ts";
+import { FRAME_PREFIX_BYTES } from "../../workers/spool-format.ts";
 import { filledRing, ringRecords, writeSegment } from "../helpers/spool-files.ts";
 
 const root = mkdtempSync(join(tmpdir(), "spool-unit-"));
@@ -105,7 +106,7 @@ describe("spool files", () => {
     const { views } = filledRing(100);
     const frames = writeSegment(dir, "x.seg", views, 3);
     const raw = readFileSync(join(dir, "x.seg"));
-    raw.writeUInt32LE(0, frames[9] + 8); // zero record 10's length word
+    raw.writeUInt32LE(0, frames[9] + FRAME_PREFIX_BYTES); // zero record 10's length word
     writeFileSync(join(dir, "x.seg"), raw);
     logs.length = 0;
     const s = open(dir);
@@ -213,7 +214,7 @@ describe("moving the ring to the spool", () => {
         window.add(pos, ring.consumer.end, undefined, true, 0, 0, 1000);
       }
     };
-    const seqs = (seg: ReplaySegment) => seg.scan.offsets.map((o) => seg.src.f64[(o + REC_SEQ) >>> 3]);
+    const seqs = (seg: ReplaySegment) => seg.scan.offsets.map((o) => recSeq(seg.src, o));
     return { dir, ...ring, window, spool, backlog, publish, seqs };
   }
 
@@ -274,7 +275,7 @@ describe("moving the ring to the spool", () => {
     expect(r).toEqual({ moved: 0, complete: false, releaseTo: -1 });
     expect(t.consumer.cursor).toBe(cursor);
     expect(t.window.state[t.window.slot(0)]).toBe(SENT);
-    expect(Atomics.load(t.views.ctl, CTL_RELEASE)).toBe(0);
+    expect(Atomics.load(t.views.ctl, CTL_I32_RELEASE)).toBe(0);
   });
 
   it("retires a segment when all its records are released, in order, and saves progress before that", () => {
@@ -300,10 +301,10 @@ describe("moving the ring to the spool", () => {
     seg.next = 4;
     const c = t.views.counters;
     t.backlog.released([seg, seg], [OUTCOME_ACKED | OUTCOME_OWN, OUTCOME_ACKED | OUTCOME_DUPLICATE]);
-    expect([c[C.acked], c[C.recovered]]).toEqual([0, 0]);
+    expect([c[Counter.acked], c[Counter.recovered]]).toEqual([0, 0]);
     t.backlog.saveProgress();
-    expect([c[C.acked], c[C.recovered], c[C.duplicates]]).toEqual([1, 1, 1]);
+    expect([c[Counter.acked], c[Counter.recovered], c[Counter.duplicates]]).toEqual([1, 1, 1]);
     t.backlog.released([seg, seg], [OUTCOME_OWN, OUTCOME_ACKED | OUTCOME_OWN]); // one given up, one stored
-    expect([c[C.acked], c[C.undeliverable]]).toEqual([2, 1]); // counted at retirement
+    expect([c[Counter.acked], c[Counter.undeliverable]]).toEqual([2, 1]); // counted at retirement
   });
 });

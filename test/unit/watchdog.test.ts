@@ -1,13 +1,13 @@
 // The watchdog's decision, on a ring in memory: when is a worker stalled, when is it only waiting.
 import { describe, expect, it } from "vitest";
-import { C, CTL_WRITE, createRing, ringViews } from "../../src/ring/layout.ts";
+import { Counter, CTL_I32_WRITE, createRing, ringViews } from "../../src/ring/layout.ts";
 import { ProgressWatchdog, stallBoundMs } from "../../src/watchdog.ts";
 
 function setup() {
   const v = ringViews(createRing(65_536, 1));
   const dog = new ProgressWatchdog(v, 2000);
   dog.reset(1_000_000);
-  return { v, n: v.counters, dog, waiting: () => Atomics.store(v.ctl, CTL_WRITE, 64) };
+  return { v, n: v.counters, dog, waiting: () => Atomics.store(v.ctl, CTL_I32_WRITE, 64) };
 }
 
 describe("progress watchdog", () => {
@@ -20,20 +20,20 @@ describe("progress watchdog", () => {
     const { n, dog } = setup();
     expect(dog.check(1_002_000, false)).toBeUndefined();
     expect(dog.check(1_002_001, false)).toMatch(/event loop has not turned for 2\.0 s/);
-    n[C.workerHeartbeat] = 1_002_500;
+    n[Counter.workerHeartbeat] = 1_002_500;
     expect(dog.check(1_004_000, false)).toBeUndefined();
     expect(dog.check(1_004_600, true)).toMatch(/event loop has not turned for 2\.1 s/);
   });
 
   it("flags a connected worker that acks and spools nothing while events wait, and only then", () => {
     const { n, dog, waiting } = setup();
-    const beat = (t: number) => (n[C.workerHeartbeat] = t);
+    const beat = (t: number) => (n[Counter.workerHeartbeat] = t);
     beat(1_000_100);
     expect(dog.check(1_000_100, true)).toBeUndefined(); // nothing waits
     waiting();
     expect(dog.check(1_000_200, true)).toBeUndefined(); // the clock starts
     beat(1_001_500);
-    n[C.acked] = 5; // progress: the clock starts again
+    n[Counter.acked] = 5; // progress: the clock starts again
     expect(dog.check(1_001_500, true)).toBeUndefined();
     beat(1_003_400);
     expect(dog.check(1_003_400, true)).toBeUndefined();
@@ -42,7 +42,7 @@ describe("progress watchdog", () => {
     expect(dog.check(1_005_000, true)).toBeUndefined();
     beat(1_005_401);
     expect(dog.check(1_005_401, true)).toMatch(/connected, but nothing acked or spooled for 2\.0 s while events wait/);
-    n[C.spooled] = 10;
+    n[Counter.spooled] = 10;
     expect(dog.check(1_005_402, true)).toBeUndefined();
   });
 });
