@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventTypeIndex } from "../../src/event-types.ts";
 import type { EventPipeline } from "../../src/pipeline.ts";
+import type { ConnectionState } from "../../src/worker-protocol.ts";
 import { Counter } from "../../src/ring/layout.ts";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
@@ -12,18 +13,31 @@ import { expectEachEventOnce, waitFor } from "../helpers/stream-reader.ts";
 const T = eventTypeIndex("llm.output");
 const BLOCKING_WORKER = new URL("../helpers/blocking-worker.ts", import.meta.url);
 
-/** Polls the reported connection state until the watchdog has acted (the state is then degraded). */
-async function statesUntilStall(p: EventPipeline, timeoutMs: number): Promise<Set<string>> {
-  const seen = new Set<string>();
-  await waitFor(
-    () => {
-      seen.add(`${p.supervisor.connection}, ${p.supervisor.state}`);
-      return p.views.counters[Counter.workerStalls] >= 1 && seen.has("stalled, degraded");
+/**
+ * Waits until the watchdog has acted. Every connection state the supervisor takes is recorded as it
+ * is set (a poll can miss the short "stalled" spell on a loaded machine), with the state status then
+ * reports: a stalled worker's pipeline is degraded.
+ */
+async function untilStall(p: EventPipeline, timeoutMs: number): Promise<void> {
+  const s = p.supervisor;
+  const seen: string[] = [];
+  let connection = s.connection;
+  Object.defineProperty(s, "connection", {
+    get: () => connection,
+    set: (v: ConnectionState) => {
+      connection = v;
+      seen.push(`${v}, ${s.state}`);
     },
+  });
+  await waitFor(
+    () => p.views.counters[Counter.workerStalls] >= 1 && seen.includes("stalled, degraded"),
     timeoutMs,
     "the watchdog to report a stall",
-  );
-  return seen;
+  ).catch((e: Error) => {
+    // On a loaded machine a worker may be replaced while it still starts up: say so.
+    const earlier = s.lastStall ? `; a stall before: ${s.lastStall.reason}` : "";
+    throw new Error(`${e.message} (states seen: ${seen.join(" | ") || "none"}${earlier})`);
+  });
 }
 
 describe("progress watchdog", () => {
@@ -44,7 +58,7 @@ describe("progress watchdog", () => {
     await waitFor(() => p.views.counters[Counter.acked] >= 100, 15_000, "first acks");
     // The worker is now blocked: these wait in the ring.
     for (let i = 100; i < 600; i++) p.capture(T, "main", "s", { i });
-    await statesUntilStall(p, 15_000);
+    await untilStall(p, 15_000);
     await waitFor(() => p.views.counters[Counter.acked] === 600, 20_000, "the successor's acks");
     const s = await p.status();
     await p.stop();
@@ -69,7 +83,7 @@ describe("progress watchdog", () => {
       process.kill(frozen.pid!, "SIGSTOP");
       for (let i = 100; i < 300; i++) p.capture(T, "main", "s", { i });
       try {
-        await statesUntilStall(p, 15_000);
+        await untilStall(p, 15_000);
       } finally {
         process.kill(frozen.pid!, "SIGCONT");
       }
