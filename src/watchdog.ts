@@ -9,6 +9,13 @@ export function stallBoundMs(publishTimeoutMs: number): number {
   return Math.max(2000, 3 * publishTimeoutMs);
 }
 
+/**
+ * The least time a new worker gets for its first heartbeat: before it, it loads its modules, reads
+ * its settings files and touches every page of the ring, which took over 2 s on a two-core host
+ * under a load average of 11. A start is not a stall.
+ */
+export const FIRST_BEAT_MS = 10_000;
+
 export class ProgressWatchdog {
   readonly boundMs: number;
   private readonly views: RingViews;
@@ -21,7 +28,7 @@ export class ProgressWatchdog {
     this.boundMs = boundMs;
   }
 
-  /** A worker was started at `now` (shared-clock ms): it gets a full bound before its first heartbeat. */
+  /** A worker was started at `now` (shared-clock ms): it gets FIRST_BEAT_MS, or the bound if longer, to beat once. */
   reset(now: number): void {
     this.startedAt = now;
     this.done = -1;
@@ -31,8 +38,14 @@ export class ProgressWatchdog {
   /** Why the worker is stalled at `now` (shared-clock ms), or undefined while it makes progress. */
   check(now: number, connected: boolean): string | undefined {
     const n = this.views.counters;
-    const beat = Math.max(n[Counter.workerHeartbeat], this.startedAt);
-    if (now - beat > this.boundMs) return `its event loop has not turned for ${seconds(now - beat)} s`;
+    const beaten = n[Counter.workerHeartbeat] >= this.startedAt;
+    const beat = beaten ? n[Counter.workerHeartbeat] : this.startedAt;
+    const bound = beaten ? this.boundMs : Math.max(this.boundMs, FIRST_BEAT_MS);
+    if (now - beat > bound) {
+      return beaten
+        ? `its event loop has not turned for ${seconds(now - beat)} s`
+        : `it has not started within ${seconds(now - beat)} s (no first heartbeat)`;
+    }
     // Progress is anything JetStream answered, refusals included (a full store is not a stuck worker,
     // and a new worker would not help), or anything that left the ring for the spool.
     const done =

@@ -1,7 +1,7 @@
 // The watchdog's decision, on a ring in memory: when is a worker stalled, when is it only waiting.
 import { describe, expect, it } from "vitest";
 import { Counter, CTL_I32_WRITE, createRing, ringViews } from "../../src/ring/layout.ts";
-import { ProgressWatchdog, stallBoundMs } from "../../src/watchdog.ts";
+import { FIRST_BEAT_MS, ProgressWatchdog, stallBoundMs } from "../../src/watchdog.ts";
 
 function setup() {
   const v = ringViews(createRing(65_536, 1));
@@ -16,10 +16,17 @@ describe("progress watchdog", () => {
     expect(stallBoundMs(5000)).toBe(15_000);
   });
 
-  it("gives a new worker the whole limit for its first heartbeat, then wants heartbeats", () => {
+  it("gives a new worker FIRST_BEAT_MS (or the limit if longer) for its first heartbeat, then wants heartbeats", () => {
     const { n, dog } = setup();
-    expect(dog.check(1_002_000, false)).toBeUndefined();
-    expect(dog.check(1_002_001, false)).toMatch(/event loop has not turned for 2\.0 s/);
+    expect(dog.check(1_002_001, false)).toBeUndefined(); // still starting: a slow start is not a stall
+    expect(dog.check(1_000_000 + FIRST_BEAT_MS, false)).toBeUndefined();
+    expect(dog.check(1_000_001 + FIRST_BEAT_MS, false)).toMatch(
+      /has not started within 10\.0 s \(no first heartbeat\)/,
+    );
+    const long = new ProgressWatchdog(setup().v, 15_000);
+    long.reset(1_000_000);
+    expect(long.check(1_015_000, false)).toBeUndefined();
+    expect(long.check(1_015_001, false)).toMatch(/has not started within 15\.0 s/);
     n[Counter.workerHeartbeat] = 1_002_500;
     expect(dog.check(1_004_000, false)).toBeUndefined();
     expect(dog.check(1_004_600, true)).toMatch(/event loop has not turned for 2\.1 s/);
