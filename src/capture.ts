@@ -6,6 +6,7 @@ import { RingProducer } from "./ring/producer.ts";
 import {
   FLAG_LABEL_AGENT,
   FLAG_TRUNCATED,
+  FLAG_UTF16,
   MAX_AGENT_CHARS,
   MAX_SESSION_CHARS,
   REC_AGENT_LEN,
@@ -117,7 +118,9 @@ export class EventCapture {
     p += agentLen;
     const sessionLen = writeShort(bytes, session, p);
     p += sessionLen;
-    let bodyLen = writeBody(bytes, body, p);
+    // Two-byte JSON text goes in as UTF-16, unless its UTF-8 size is still to be learnt (see isWide).
+    const utf16 = typeof body === "string" && !enc.unmeasured && isWide(body);
+    let bodyLen = utf16 ? bytes.write(body as string, p, "utf16le") : writeBody(bytes, body, p);
     if (enc.unmeasured && bodyLen > maxBytes) {
       // Over maxBytes after all: the cut version is smaller than what the reservation already holds.
       enc = encodeOversized(payload, this.encoding, maxBytes, bodyLen);
@@ -127,7 +130,8 @@ export class EventCapture {
     const h16 = off >>> 1;
     const h64 = off >>> 3;
     v.u16[h16 + (REC_TYPE >>> 1)] = type;
-    v.u16[h16 + (REC_FLAGS >>> 1)] = (enc.truncated ? FLAG_TRUNCATED : 0) | (label ? FLAG_LABEL_AGENT : 0);
+    v.u16[h16 + (REC_FLAGS >>> 1)] =
+      (enc.truncated ? FLAG_TRUNCATED : 0) | (label ? FLAG_LABEL_AGENT : 0) | (utf16 ? FLAG_UTF16 : 0);
     v.f64[h64 + (REC_TS >>> 3)] = ts;
     v.f64[h64 + (REC_CAPTURED >>> 3)] = captured;
     const seq = c[C.written];
@@ -170,9 +174,7 @@ function writeShort(bytes: Buffer, s: string, p: number): number {
  * hundred bytes its call costs more than it saves.
  */
 function writeBody(bytes: Buffer, body: string | Uint8Array, p: number): number {
-  if (typeof body === "string") {
-    return body.length < WIDE_MIN_CHARS || !WIDE.test(body) ? bytes.write(body, p, "utf8") : writeWide(bytes, body, p);
-  }
+  if (typeof body === "string") return isWide(body) ? writeWide(bytes, body, p) : bytes.write(body, p, "utf8");
   const n = body.length;
   if (n <= 512) bytes.set(body, p);
   else bytes.fill(body, p, p + n);
@@ -181,14 +183,19 @@ function writeBody(bytes: Buffer, body: string | Uint8Array, p: number): number 
 
 // JSON text with a character above U+00FF (a ✓, an emoji, a CJK word anywhere in a tool's output)
 // is a two-byte string, which V8 turns into UTF-8 one character at a time (Buffer#write: ~1 ns per
-// character here, half of what JSON.stringify took to make it). Copying its UTF-16 out (a memcpy)
-// and converting that with buffer.transcode takes less than half as long, in chunks so the scratch
-// buffer stays small. JSON.stringify escapes lone surrogates, so the text is well-formed UTF-16
-// and both ways give the same bytes.
+// character here, half of what JSON.stringify took to make it), where one-byte text is a memcpy.
+// So two-byte text is copied out as UTF-16 (a memcpy too) and the record flagged FLAG_UTF16: the
+// worker converts it (workers/envelope.ts). Only when its UTF-8 size decides whether it must be
+// cut (more than maxPayloadBytes / 3 units) is it converted here, with buffer.transcode, in chunks
+// so the scratch buffer stays small: still less than half the time of Buffer#write. JSON.stringify
+// escapes lone surrogates, so the text is well-formed UTF-16 and every way gives the same bytes.
 const WIDE = /[^\u0000-\u00ff]/;
+/** Below this, finding out costs more than it saves. */
 const WIDE_MIN_CHARS = 1024;
 const WIDE_CHUNK = 16384;
 let scratch: Buffer | undefined;
+
+const isWide = (s: string) => s.length >= WIDE_MIN_CHARS && WIDE.test(s);
 
 function writeWide(bytes: Buffer, s: string, p: number): number {
   scratch ??= Buffer.allocUnsafe(WIDE_CHUNK * 2);

@@ -1,9 +1,11 @@
 // Builds the published message from a ring record: the seed's envelope
 // {id, ts, agent, session, type, payload} and the Nats-Msg-Id header, spliced around the payload
 // bytes that the host already encoded. Nothing is parsed or re-encoded here.
+import { transcode } from "node:buffer";
 import type { RingViews } from "../src/ring/layout.ts";
 import {
   FLAG_LABEL_AGENT,
+  FLAG_UTF16,
   REC_AGENT_LEN,
   REC_FLAGS,
   REC_HEADER,
@@ -91,6 +93,20 @@ export interface BuiltMessage {
 /** Where records are read from: the ring, or a spool segment loaded from disk. */
 export type RecordSource = Pick<RingViews, "bytes" | "u16" | "u32" | "f64">;
 
+/**
+ * The UTF-8 of a payload the host wrote as UTF-16LE (FLAG_UTF16: two-byte JSON text, see
+ * src/capture.ts), converted here, off the host's thread. buffer.transcode refuses lone
+ * surrogates, which JSON.stringify never leaves; a damaged spool record could hold one, and then
+ * the slower way replaces it with U+FFFD.
+ */
+function utf8Of(b: Buffer, start: number, end: number): Buffer {
+  try {
+    return transcode(b.subarray(start, end), "utf16le", "utf8");
+  } catch {
+    return Buffer.from(b.toString("utf16le", start, end), "utf8");
+  }
+}
+
 export class EnvelopeBuilder {
   private readonly v: RingViews;
   private readonly json: boolean;
@@ -141,10 +157,15 @@ export class EnvelopeBuilder {
     const s0 = a0 + agentLen;
     const p0 = s0 + sessionLen;
     const ring = v.bytes;
-    let payload: Uint8Array = ring;
+    let bytes = ring;
     let pay0 = p0;
     let payLen = payloadLen;
-    const redacted = this.redactor?.payload(ring, p0, p0 + payloadLen, this.json, instance, seq);
+    if ((v.u16[h16 + (REC_FLAGS >>> 1)] & FLAG_UTF16) !== 0) {
+      bytes = utf8Of(ring, p0, p0 + payloadLen);
+      [pay0, payLen] = [0, bytes.length];
+    }
+    let payload: Uint8Array = bytes;
+    const redacted = this.redactor?.payload(bytes, pay0, pay0 + payLen, this.json, instance, seq);
     if (redacted !== undefined) [payload, pay0, payLen] = [redacted, 0, redacted.length];
     const out = this.out;
     out.seq = seq;

@@ -21,6 +21,8 @@ export const REC_HEADER = 40;
 export const FLAG_TRUNCATED = 1;
 /** The agent is the plugin's label ("system", "unknown"), not an agent id: see src/subject.ts. */
 export const FLAG_LABEL_AGENT = 2;
+/** The JSON payload is UTF-16LE (text with characters above U+00FF); the worker makes it UTF-8. */
+export const FLAG_UTF16 = 4;
 
 /** Longest agent id and session key kept (in UTF-16 units); longer ones are cut. */
 export const MAX_AGENT_CHARS = 256;

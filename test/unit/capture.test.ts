@@ -3,16 +3,21 @@
 // two-byte text, a memcpy of MessagePack bytes), the stored payload is the bytes of
 // JSON.stringify / msgpackr's pack of it, or exactly what encodePayload() makes of it when it has
 // to be cut.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Packr, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { EventCapture } from "../../src/capture.ts";
 import type { Encoding } from "../../src/config.ts";
 import { eventTypeIndex } from "../../src/event-types.ts";
-import { REC_HEADER } from "../../src/record/format.ts";
+import { FLAG_UTF16, REC_FLAGS, REC_HEADER } from "../../src/record/format.ts";
 import { encodePayload } from "../../src/record/payload.ts";
 import { RingConsumer } from "../../src/ring/consumer.ts";
 import { C, CTL_RELEASE, CTL_WRITE, createRing, ringViews, type RingViews } from "../../src/ring/layout.ts";
 import { EnvelopeBuilder } from "../../workers/envelope.ts";
+import { Spool } from "../../workers/spool.ts";
+import { ringRecords } from "../helpers/spool-files.ts";
 
 const TYPE = eventTypeIndex("tool.result");
 const PLUGIN_MSGPACK = new Packr({
@@ -30,18 +35,19 @@ function ring(bytes = 1 << 22) {
 /** The payload bytes and envelope of every record in the ring, in order; then frees the ring. */
 function records(v: RingViews, consumer: RingConsumer, encoding: Encoding) {
   const b = new EnvelopeBuilder(v, encoding, 7, "t");
-  const out: { payload: Buffer; agent: string; session: string }[] = [];
+  const out: { payload: Buffer; agent: string; session: string; flags: number }[] = [];
   for (let pos = consumer.next(); pos >= 0; pos = consumer.next()) {
+    const flags = v.u16[(pos + REC_FLAGS) >>> 1];
     const body = Buffer.from(b.build(pos).body);
     if (encoding === "json") {
       const at = body.indexOf('"payload":') + 10;
       const env = JSON.parse(body.toString("utf8"));
-      out.push({ payload: body.subarray(at, body.length - 1), agent: env.agent, session: env.session });
+      out.push({ payload: body.subarray(at, body.length - 1), agent: env.agent, session: env.session, flags });
     } else {
       const env = unpack(body) as { agent: string; session: string; payload: unknown };
       // the payload is the map's last value: the bytes after its key
       const at = body.lastIndexOf(Buffer.from([0xa7, ...Buffer.from("payload")])) + 8;
-      out.push({ payload: body.subarray(at), agent: env.agent, session: env.session });
+      out.push({ payload: body.subarray(at), agent: env.agent, session: env.session, flags });
     }
   }
   consumer.release(consumer.cursor);
@@ -66,14 +72,55 @@ describe("capture: what reaches the ring", () => {
   ];
 
   for (const [name, payload] of PAYLOADS) {
+    const json = JSON.stringify(payload);
+    const utf8 = Buffer.from(json, "utf8");
+    const wide = /[^\u0000-\u00ff]/.test(json) && json.length >= 1024;
     it(`stores JSON.stringify's UTF-8 exactly: ${name}`, () => {
-      const { v, consumer } = ring();
-      const cap = new EventCapture(v, { encoding: "json", maxPayloadBytes: 256 * 1024 });
-      expect(cap.capture(TYPE, "main", "agent:main:main", payload)).toBe("ok");
-      const [r] = records(v, consumer, "json");
-      expect(r.payload.equals(Buffer.from(JSON.stringify(payload), "utf8"))).toBe(true);
+      // with room to spare (two-byte text crosses the ring as UTF-16), and with a maxPayloadBytes
+      // under 3 bytes per unit, where the size is learnt while writing (two-byte text: transcoded)
+      for (const maxPayloadBytes of [256 * 1024, utf8.length]) {
+        const { v, consumer } = ring();
+        const cap = new EventCapture(v, { encoding: "json", maxPayloadBytes });
+        expect(cap.capture(TYPE, "main", "agent:main:main", payload)).toBe("ok");
+        const [r] = records(v, consumer, "json");
+        expect(r.payload.equals(utf8)).toBe(true);
+        expect(r.flags & FLAG_UTF16).toBe(wide && json.length * 3 <= maxPayloadBytes ? FLAG_UTF16 : 0);
+      }
     });
   }
+
+  it("a UTF-16 record spooled to disk and replayed publishes the same UTF-8 payload", () => {
+    const dir = mkdtempSync(join(tmpdir(), "capture-spool-"));
+    try {
+      const { v } = ring();
+      const cap = new EventCapture(v, { encoding: "json", maxPayloadBytes: 64 * 1024 });
+      const payloads = [{ out: "✓ ok 😀\n".repeat(400) }, { out: "plain" }];
+      for (const p of payloads) expect(cap.capture(TYPE, "main", "s", p)).toBe("ok");
+      const spool = new Spool(dir, 1 << 30, 7, "json", () => {});
+      spool.open();
+      for (const [pos, len] of ringRecords(v)) expect(spool.append(v.bytes, pos, len)).toBe(true);
+      spool.flush(true);
+      const seg = spool.nextSegment()!;
+      const b = new EnvelopeBuilder(v, "json", 7, "t");
+      const got = seg.scan.offsets.map((o) => JSON.parse(Buffer.from(b.build(o, seg.src, 7).body).toString()).payload);
+      expect(got).toEqual(payloads);
+      spool.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("publishes a damaged UTF-16 record (a lone surrogate) with U+FFFD instead of failing", () => {
+    const { v, consumer } = ring();
+    const cap = new EventCapture(v, { encoding: "json", maxPayloadBytes: 64 * 1024 });
+    expect(cap.capture(TYPE, "m", "s", { t: "✓".repeat(2000) })).toBe("ok");
+    const pos = consumer.next();
+    expect(v.u16[(pos + REC_FLAGS) >>> 1] & FLAG_UTF16).toBe(FLAG_UTF16);
+    // the payload starts after the header and the two 1-byte ids: `{"t":"` then the first ✓
+    v.bytes.writeUInt16LE(0xd800, pos + REC_HEADER + 2 + 12);
+    const env = JSON.parse(Buffer.from(new EnvelopeBuilder(v, "json", 7, "t").build(pos).body).toString());
+    expect(env.payload.t).toBe(`\ufffd${"✓".repeat(1999)}`);
+  });
 
   for (const [name, payload] of PAYLOADS.slice(0, 6)) {
     it(`stores msgpackr's bytes exactly: ${name}`, () => {
