@@ -28,7 +28,10 @@ export const FLAG_UTF16 = 4;
 export const MAX_AGENT_CHARS = 256;
 export const MAX_SESSION_CHARS = 1024;
 
+// A thread's time origin never changes; its getter costs a quarter of performance.now() here.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** The clock shared by both threads (checked by a test): epoch ms with sub-ms precision. */
 export function sharedClockMs(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }
