@@ -116,7 +116,7 @@ export function measureHostCost(opts: { quick?: boolean; only?: (name: string) =
     const release = () => Atomics.store(v.ctl, CTL_RELEASE, Atomics.load(v.ctl, CTL_WRITE));
     for (const set of PAYLOAD_SETS) {
       if (opts.only && !opts.only(set.name)) continue;
-      const batch = opts.quick ? Math.max(8, set.batch >> 2) : set.batch;
+      const batch = opts.quick ? Math.max(8, set.batch >> 1) : set.batch;
       const jsonBytes = Buffer.byteLength(JSON.stringify(set.make(1, 0)[0]));
       const capture: number[] = [];
       const stringify: number[] = [];
