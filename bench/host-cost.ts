@@ -4,12 +4,12 @@
 // Each row times EventPipeline.capture() (the call every hook makes: the bounded look, the
 // encoding, the copy into the shared ring) and, in the same process, JSON.stringify alone (and,
 // for msgpack, msgpackr's pack alone) over payloads built fresh for every repetition and never
-// encoded before: a real host hands over new objects each time. CPU time of this thread
-// (clock_gettime(CLOCK_THREAD_CPUTIME_ID), see lib/thread-cpu.ts) over a batch, divided by the batch; the variants alternate, and the
-// ratio is the median over repetitions of capture / stringify of the same repetition. The ring is
-// released between batches, as the worker does (no capture meets a full ring).
+// encoded before: a real host hands over new objects each time. CPU time of this thread (exact:
+// lib/thread-cpu.ts) over a batch, divided by the batch; the variants alternate, and the ratio is
+// the median over repetitions of capture / stringify of the same repetition. The ring is released
+// between batches, as the worker does (no capture meets a full ring).
 //
-// Run: node --expose-gc bench/host-cost.ts [--quick] [--json]
+// Run: node --expose-gc bench/host-cost.ts [--quick] [--json] [--only=<part of a payload name>]
 // `npm run bench` runs it in a child process of its own and keeps the table in latest.json.
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";

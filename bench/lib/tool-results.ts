@@ -41,16 +41,19 @@ function vitestOutput(seq: number): string {
   out += ` ❯ test/unit/capture.test.ts:${100 + r(200)}:${5 + r(30)}\n`;
   for (let i = 0; i < 6; i++) {
     const line = 90 + r(60) + i;
-    out += `    ${line}|     const r = cap.capture(TYPE, "main", "agent:main:main", { big: "x".repeat(${1 << (16 + i)}) });\n`;
+    out += `    ${line}|     const r = cap.capture(TYPE, "main", "agent:main:main", `;
+    out += `{ big: "x".repeat(${1 << (16 + i)}) });\n`;
   }
   out += `       |                                                    ^\n`;
   for (let i = 0; i < 8; i++) {
-    out += `    at file:///home/agent/workspace/node_modules/@vitest/runner/dist/chunk-hooks.js:${1000 + r(900)}:${1 + r(40)}\n`;
+    out += "    at file:///home/agent/workspace/node_modules/@vitest/runner/dist/";
+    out += `chunk-hooks.js:${1000 + r(900)}:${1 + r(40)}\n`;
   }
   out += "\n⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯⎯\n\n";
   out += ` Test Files  1 failed | 26 passed (27)\n      Tests  1 failed | ${300 + r(100)} passed (${401 + r(9)})\n`;
   out += `   Start at  17:${10 + r(49)}:${10 + r(49)}\n`;
-  out += `   Duration  ${5 + r(9)}.${r(99)}s (transform ${r(900)}ms, setup 0ms, collect ${r(4)}.${r(99)}s, tests ${r(9)}.${r(99)}s)\n`;
+  out += `   Duration  ${5 + r(9)}.${r(99)}s (transform ${r(900)}ms, setup 0ms, `;
+  out += `collect ${r(4)}.${r(99)}s, tests ${r(9)}.${r(99)}s)\n`;
   return out;
 }
 
@@ -66,7 +69,8 @@ function sourceFile(seq: number): string {
     parts.push(
       `/**\n * Copies one record of kind ${i} into the ring (≈${r(900)} ns on the host thread); returns "ok" or\n` +
         ` * the reason it was refused — never throws.\n */\n` +
-        `export function ${name}(v: RingViews, payload: Record<string, unknown>, limit = ${1 << (10 + (i % 8))}): string {\n` +
+        `export function ${name}(v: RingViews, payload: Record<string, unknown>, ` +
+        `limit = ${1 << (10 + (i % 8))}): string {\n` +
         `\tconst body = JSON.stringify(payload) ?? "null";\n` +
         `\tif (body.length > limit) return "too-large"; // ${r(1e6)}\n` +
         `\tconst off = new RingProducer(v).reserve(body.length * 3 + ${16 + r(64)});\n` +
@@ -82,7 +86,7 @@ function runId(seq: number): string {
   return `7be1e42e-e99e-47a9-86ed-${h.toString(16).padStart(12, "0")}`;
 }
 
-/** The after_tool_call event of an `exec` of `npx vitest run` (~11 KB of JSON: the output twice, as exec returns it). */
+/** The after_tool_call event of an `exec` of `npx vitest run` (7.7 KB of JSON: the output twice, as exec gives it). */
 export function execToolEvent(seq: number): Record<string, unknown> {
   const r = rng(seq * 7 + 1);
   // stdout arrives in chunks; the tool appends them (a rope, flattened by the first encoder that reads it)
