@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../src/config.ts";
+import { type HostCostRow, hostCostInChild, hostCostTable } from "./host-cost.ts";
 import { BenchChild } from "./lib/child.ts";
 import { idleLoopDelay } from "./lib/host-monitor.ts";
 import { ProgressLine } from "./lib/progress.ts";
@@ -89,6 +90,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     for (const l of headerLines(header)) log(l);
 
     let micro: MicroResult[] = [];
+    let hostCost: HostCostRow[] = [];
     if (withMicro) {
       progress?.update("micro-benchmarks (tinybench) ...");
       const child = new BenchChild();
@@ -102,6 +104,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
       progress?.clear();
       log("");
       for (const l of microTable(micro)) log(l);
+      progress?.update("host cost by payload size (bench/host-cost.ts) ...");
+      hostCost = await hostCostInChild(quick).catch((e) => (log(`host-cost failed: ${e}`), []));
+      progress?.clear();
+      log("");
+      for (const l of hostCostTable(hostCost)) log(l);
     }
 
     // The full run forks a fresh process per (scenario, mode): its RSS, heap and JIT state are its
@@ -178,9 +185,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     }
 
     header.durationSec = Math.round((performance.now() - started) / 1000);
-    const report: BenchReport = {
+    const report: BenchReport & { hostCost: HostCostRow[] } = {
       header,
       micro,
+      hostCost,
       results: rows,
       scenarios: list.map((s) => ({ id: s.id, title: s.title })),
     };
@@ -199,6 +207,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
       log("");
       for (const l of microTable(micro)) log(l);
     }
+    if (hostCost.length) for (const l of ["", ...hostCostTable(hostCost)]) log(l);
     log("");
     for (const l of summaryLines(report)) log(l);
     log("");

@@ -3,9 +3,11 @@
 // MessagePack), spliced around the payload bytes that the host already encoded. Nothing is parsed
 // or re-encoded here. Each message's size is the sum of the lengths of the very pieces written, so
 // a piece cannot outgrow the bytes taken for it.
+import { transcode } from "node:buffer";
 import type { RingViews } from "../src/ring/layout.ts";
 import {
   FLAG_LABEL_AGENT,
+  FLAG_UTF16,
   REC_HEADER_BYTES,
   recAgentLen,
   recFlags,
@@ -112,6 +114,20 @@ export interface BuiltMessage {
   seq: number;
 }
 
+/**
+ * The UTF-8 of a payload the host wrote as UTF-16LE (FLAG_UTF16: two-byte JSON text, see
+ * src/capture.ts), converted here, off the host's thread. buffer.transcode refuses lone
+ * surrogates, which JSON.stringify never leaves; a damaged spool record could hold one, and then
+ * the slower way replaces it with U+FFFD.
+ */
+function utf8Of(b: Buffer, start: number, end: number): Buffer {
+  try {
+    return transcode(b.subarray(start, end), "utf16le", "utf8");
+  } catch {
+    return Buffer.from(b.toString("utf16le", start, end), "utf8");
+  }
+}
+
 export class EnvelopeBuilder {
   private readonly v: RingViews;
   private readonly json: boolean;
@@ -163,11 +179,17 @@ export class EnvelopeBuilder {
     const type = recType(src, pos);
     const out = this.out;
     out.seq = seq;
-    out.subject = this.subject(bytes, a0, s0, type, (recFlags(src, pos) & FLAG_LABEL_AGENT) !== 0);
-    const redacted = this.redactor?.payload(bytes, p0, p1, this.json, instance, seq);
-    const payload = redacted ?? bytes;
-    const pay0 = redacted === undefined ? p0 : 0;
-    const pay1 = redacted === undefined ? p1 : redacted.length;
+    const flags = recFlags(src, pos);
+    out.subject = this.subject(bytes, a0, s0, type, (flags & FLAG_LABEL_AGENT) !== 0);
+    // The payload's UTF-8: in the record, or converted from the UTF-16 the host wrote (FLAG_UTF16).
+    const utf16 = (flags & FLAG_UTF16) !== 0;
+    const body = utf16 ? utf8Of(bytes, p0, p1) : bytes;
+    const b0 = utf16 ? 0 : p0;
+    const b1 = utf16 ? body.length : p1;
+    const redacted = this.redactor?.payload(body, b0, b1, this.json, instance, seq);
+    const payload = redacted ?? body;
+    const pay0 = redacted === undefined ? b0 : 0;
+    const pay1 = redacted === undefined ? b1 : redacted.length;
     if (this.json) this.buildJson(bytes, a0, s0, p0, ts, seq, instance, type, payload, pay0, pay1);
     else this.buildMsgpack(bytes, a0, s0, p0, ts, seq, instance, type, payload, pay0, pay1);
     return out;

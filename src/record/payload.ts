@@ -6,13 +6,19 @@
 import { Packr } from "msgpackr";
 import type { Encoding } from "./format.ts";
 
-interface EncodedPayload {
+export interface EncodedPayload {
   /** JSON text (json) or MessagePack bytes (msgpack). */
   body: string | Uint8Array;
   /** Values plain encoding could not carry (cycles, BigInt, functions, Buffers...) became markers. */
   sanitized: boolean;
   /** Cut to fit maxBytes or the node budget; the payload carries `_truncated`. */
   truncated: boolean;
+  /**
+   * Only with `measure: false`: a JSON body of at most maxBytes UTF-16 units whose UTF-8 size was
+   * not measured (it may be up to 3 times that). The caller learns it by writing the body out and,
+   * when it is over maxBytes, encodes the payload again with encodeOversized().
+   */
+  unmeasured?: true;
 }
 
 const TRUNCATED_KEY = "_truncated";
@@ -150,8 +156,10 @@ function byteLength(body: string | Uint8Array): number {
  * Encodes a payload within `maxBytes`. The cost is bounded by NODE_BUDGET values and `maxBytes`
  * characters whatever the payload holds (the one exception V8 imposes: listing the keys of an
  * object once, about 0.2 us per key). Throws only if even the safe fallback cannot be encoded.
+ * `measure: false` leaves the UTF-8 size of a long JSON body to the caller (see `unmeasured`):
+ * measuring it reads the whole body once more, and the capture path writes it out anyway.
  */
-export function encodePayload(payload: unknown, encoding: Encoding, maxBytes: number): EncodedPayload {
+export function encodePayload(payload: unknown, encoding: Encoding, maxBytes: number, measure = true): EncodedPayload {
   chars = 0;
   nodes = 0;
   limitChars = maxBytes;
@@ -172,6 +180,7 @@ export function encodePayload(payload: unknown, encoding: Encoding, maxBytes: nu
       // Cheap bound first: a JSON string of n UTF-16 units has at most 3n UTF-8 bytes.
       const bound = typeof body === "string" ? body.length * 3 : body.length;
       if (bound <= maxBytes) return { body, sanitized: false, truncated: false };
+      if (!measure && body.length <= maxBytes) return { body, sanitized: false, truncated: false, unmeasured: true };
       size = byteLength(body);
       if (size <= maxBytes) return { body, sanitized: false, truncated: false };
     }
@@ -179,6 +188,18 @@ export function encodePayload(payload: unknown, encoding: Encoding, maxBytes: nu
   } finally {
     // (clear() allocates a new table even when empty: only when there is something to drop)
     if (bigObjects.size > 0) bigObjects.clear();
+    if (bigKeys.size > 0) bigKeys.clear();
+  }
+}
+
+/**
+ * The payload of an `unmeasured` body that turned out to be `size` UTF-8 bytes, over maxBytes:
+ * what encodePayload() would have returned had it measured the body itself.
+ */
+export function encodeOversized(payload: unknown, encoding: Encoding, maxBytes: number, size: number): EncodedPayload {
+  try {
+    return encodeCopy(payload, encoding, maxBytes, size);
+  } finally {
     if (bigKeys.size > 0) bigKeys.clear();
   }
 }

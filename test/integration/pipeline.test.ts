@@ -60,6 +60,30 @@ describe("pipeline against a real nats-server", () => {
     expect(status.latency.captureToAck.p99).toBeGreaterThan(0);
   }, 120_000);
 
+  it("stores each payload as the UTF-8 of its JSON.stringify, whichever way it crossed the ring", async () => {
+    const p = testPipeline(server.url, { streamName: "it-text", subjectPrefix: "it.x" });
+    p.start();
+    const payloads = [
+      { kind: "ASCII", t: 'x\n\t"'.repeat(12_000) },
+      { kind: "Latin-1", t: "é à ü ß ".repeat(2000) },
+      { kind: "two-byte (UTF-16 in the ring)", t: "✓ passed 😀 漢字\u2028\n".repeat(2000) },
+      // more than maxPayloadBytes / 3 units: its UTF-8 size is learnt on the host (transcoded there)
+      { kind: "two-byte, long", t: `${"✓".repeat(30_000)}${"a".repeat(60_000)}` },
+      { kind: "lone surrogates, escaped", t: `\ud800${"漢".repeat(2000)}\udfff` },
+    ];
+    const t = eventTypeIndex("tool.result");
+    for (const payload of payloads) expect(p.capture(t, "main", "agent:main:main", payload)).toBe("ok");
+    await waitFor(async () => (await p.status()).counters.acked === payloads.length, 20_000, "acks");
+    await p.stop();
+    const msgs = await readStream(server.url, "it-text");
+    expect(msgs.length).toBe(payloads.length);
+    for (const [k, m] of msgs.entries()) {
+      const body = Buffer.from(m.data);
+      const stored = body.subarray(body.indexOf('"payload":') + 10, body.length - 1);
+      expect(stored.equals(Buffer.from(JSON.stringify(payloads[k]))), payloads[k].kind).toBe(true);
+    }
+  });
+
   it("publishes every event type with the right subject", async () => {
     const p = testPipeline(server.url, { streamName: "it-types", subjectPrefix: "it.t" });
     p.start();
