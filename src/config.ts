@@ -7,6 +7,8 @@ import type { Encoding } from "./record/format.ts";
 import { compileSitePattern, MAX_SITE_PATTERNS } from "./site-patterns.ts";
 
 type StorageKind = "file" | "memory";
+/** The stream's persist_mode: "async" acks before the disk write (nats-server >= 2.12, file storage, R1). */
+export type PersistMode = "default" | "async";
 
 export interface EventStoreConfig {
   enabled: boolean;
@@ -27,6 +29,11 @@ export interface EventStoreConfig {
   duplicateWindowMs: number;
   replicas: number;
   storage: StorageKind;
+  /**
+   * "async": the server acks an event before writing it (faster; a server crash can lose acked events).
+   * Set when the stream is created; a server without it (< 2.12) gets the default, with a warning.
+   */
+  persistMode: PersistMode;
   /**
    * "full" (the seed's behaviour) publishes message text, prompts, tool params and results; "metadata" only
    * their sizes and shapes.
@@ -83,6 +90,7 @@ export const DEFAULTS: EventStoreConfig = {
   duplicateWindowMs: 120_000,
   replicas: 1,
   storage: "file",
+  persistMode: "default",
   privacy: "full",
   redact: true,
   redactPatterns: [],
@@ -240,6 +248,7 @@ const SPEC: Record<string, Check> = {
   duplicateWindowMs: int(100, 7 * 24 * 3_600_000),
   replicas: int(1, 5),
   storage: oneOf("file", "memory"),
+  persistMode: oneOf("default", "async"),
   privacy: oneOf("full", "metadata"),
   redact: bool,
   redactPatterns,
@@ -330,6 +339,7 @@ export function resolveConfig(raw: unknown): ConfigResult {
           `(${config.retention.maxAgeHours} h): JetStream refuses such a stream`,
       );
     }
+    checkPersistMode(config);
     if (config.maxPayloadBytes * 4 > config.ringBytes) {
       throw new ConfigError(
         `ringBytes (${config.ringBytes}) must be at least 4 x maxPayloadBytes (${config.maxPayloadBytes})`,
@@ -357,5 +367,18 @@ function checkConnectionSettings(c: EventStoreConfig): void {
   if (Boolean(c.user) !== Boolean(c.password)) throw new ConfigError("user and password must be set together");
   if (Boolean(c.tls.certFile) !== Boolean(c.tls.keyFile)) {
     throw new ConfigError("tls.certFile and tls.keyFile must be set together (a client certificate and its key)");
+  }
+}
+
+/** NATS refuses persist_mode "async" on memory and replicated streams: said here, before any stream is made. */
+function checkPersistMode(c: EventStoreConfig): void {
+  if (c.persistMode !== "async") return;
+  if (c.storage !== "file") {
+    throw new ConfigError(`persistMode "async" needs storage "file" (NATS allows it on file storage only)`);
+  }
+  if (c.replicas !== 1) {
+    throw new ConfigError(
+      `persistMode "async" needs replicas 1, got ${c.replicas} (NATS does not allow it on replicated streams)`,
+    );
   }
 }

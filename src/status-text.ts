@@ -35,8 +35,10 @@ function runningText(s: EnabledStatus): string {
       ? "not started yet"
       : `${conn.state}${conn.reason ? ` (${conn.reason})` : ""}${conn.server ? ` to ${conn.server}` : ""}`;
   const stalls = c.workerStalls ? `, stalls ${n(c.workerStalls)}` : "";
+  // Async persist trades durability for speed (acks before the disk write): shown, the default is not.
+  const persist = s.stream?.persistMode === "async" ? " (persist mode async)" : "";
   const lines = [
-    `NATS event store: ${state}${s.stream ? `, stream ${s.stream.name}` : ""}`,
+    `NATS event store: ${state}${s.stream ? `, stream ${s.stream.name}${persist}` : ""}`,
     `events: ${n(c.captured)} captured, ${n(c.acked)} stored, ${n(c.pending)} pending, ${dropped}`,
     `rate: ${n(s.rates.capturedPerSec)}/s captured, ${n(s.rates.ackedPerSec)}/s stored (last ${s.rates.windowSec} s)`,
     `latency capture->ack: ${ms(s.latency.captureToAck)}`,

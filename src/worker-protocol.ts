@@ -1,5 +1,5 @@
 // Messages between the host side and the publisher worker (over the worker's parentPort).
-import type { EventStoreConfig } from "./config.ts";
+import type { EventStoreConfig, PersistMode } from "./config.ts";
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -15,6 +15,8 @@ export interface StreamInfoSummary {
   name: string;
   /** not-checked: the NATS user may not use the stream API; events go into the stream as it is. */
   action: "created" | "updated" | "unchanged" | "not-checked" | "error";
+  /** The stream's persist mode as the server reports it (absent when the stream could not be read). */
+  persistMode?: PersistMode;
   messages?: number;
   bytes?: number;
   warning?: string;

@@ -400,7 +400,8 @@ function moveRing(): void {
 async function setupStream(): Promise<void> {
   try {
     // checkAPI off: a user allowed only $JS.API.STREAM.*.<stream> has no $JS.API.INFO to probe.
-    const info = await ensureStream(await jetstreamManager(st.nc!, { checkAPI: false }), config);
+    const jsm = await jetstreamManager(st.nc!, { checkAPI: false });
+    const info = await ensureStream(jsm, config, st.nc!.info);
     post({ t: "stream", info });
     if (info.warning) log("warn", info.warning);
   } catch (e) {

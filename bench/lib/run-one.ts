@@ -18,6 +18,7 @@ async function createMode(spec: RunSpec): Promise<BenchMode> {
       return new (await import("../modes/inline.ts")).InlineMode(spec);
     case "offloaded":
     case "offloaded-noredact":
+    case "offloaded-async":
       return new (await import("../modes/offloaded.ts")).OffloadedMode(spec);
   }
 }
@@ -58,7 +59,7 @@ class SeqCheck {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-async function runOne(
+export async function runOne(
   spec: RunSpec,
   progress: (p: Progress) => void = () => {},
   mark: (at: "start" | "end") => Promise<void> = async () => {},

@@ -6,6 +6,7 @@ export const MODE_COLORS: Record<string, string> = {
   inline: "#e67e22",
   offloaded: "#2a7ae2",
   "offloaded-noredact": "#8fb8ef",
+  "offloaded-async": "#16a085",
 };
 
 export function esc(s: string): string {

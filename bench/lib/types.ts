@@ -1,6 +1,6 @@
 // Types shared by the orchestrator (bench/run.ts), the per-run child process and the modes.
 
-export type ModeName = "ceiling" | "inline" | "offloaded" | "offloaded-noredact";
+export type ModeName = "ceiling" | "inline" | "offloaded" | "offloaded-noredact" | "offloaded-async";
 /** The modes every scenario runs. */
 export const MODES: readonly ModeName[] = ["ceiling", "inline", "offloaded"];
 /**
@@ -9,7 +9,9 @@ export const MODES: readonly ModeName[] = ["ceiling", "inline", "offloaded"];
  */
 export const NO_REDACT: ModeName = "offloaded-noredact";
 /** Every mode, in the order the tables show them. */
-export const MODE_ORDER: readonly ModeName[] = [...MODES, NO_REDACT];
+/** The plugin with persistMode "async" (the server acks before the disk write), where scenarios list it. */
+export const ASYNC_PERSIST: ModeName = "offloaded-async";
+export const MODE_ORDER: readonly ModeName[] = [...MODES, NO_REDACT, ASYNC_PERSIST];
 
 /**
  * How events are offered.

@@ -2,8 +2,10 @@
 // the shared ring and returns; the publisher worker builds the envelope and publishes it to
 // JetStream with pipelined inbox acks. Everything is read from the pipeline's shared counters
 // (Counter.* from src/ring/layout.ts) and its worker's latency histogram.
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { EventPipeline } from "../../src/pipeline.ts";
-import { resolveConfig, type EventStoreConfig } from "../../src/config.ts";
+import { resolveConfig, type EventStoreConfig, type PersistMode } from "../../src/config.ts";
 import { Counter, ringUsed } from "../../src/ring/layout.ts";
 import type { BenchEvent } from "../lib/events.ts";
 import { difference, newHistogram, type Histogram } from "../lib/latency.ts";
@@ -17,10 +19,14 @@ const BACKLOG_SLACK = 1024;
 
 type ConfigSpec = Pick<RunSpec, "url" | "stream" | "subjectPrefix" | "maxInFlight">;
 
-/** The plugin's config for a run; `redact` false for the offloaded-noredact mode. */
-export function offloadedConfig(spec: ConfigSpec, redact = true): EventStoreConfig {
+/** The plugin's config for a run; `redact` false for offloaded-noredact, persistMode "async" for offloaded-async. */
+export function offloadedConfig(
+  spec: ConfigSpec,
+  redact = true,
+  persistMode: PersistMode = "default",
+): EventStoreConfig {
   const { url: natsUrl, stream: streamName, subjectPrefix, maxInFlight } = spec;
-  const r = resolveConfig({ natsUrl, streamName, subjectPrefix, maxInFlight, redact });
+  const r = resolveConfig({ natsUrl, streamName, subjectPrefix, maxInFlight, redact, persistMode });
   if (!r.ok) throw new Error(r.error);
   return r.config;
 }
@@ -34,7 +40,7 @@ interface Baseline {
 }
 
 export class OffloadedMode implements BenchMode {
-  readonly name: "offloaded" | "offloaded-noredact";
+  readonly name: "offloaded" | "offloaded-noredact" | "offloaded-async";
   readonly notes: string[] = [];
   private readonly config: EventStoreConfig;
   private readonly p: EventPipeline;
@@ -49,8 +55,9 @@ export class OffloadedMode implements BenchMode {
   private readonly errors: string[] = [];
 
   constructor(spec: RunSpec) {
-    this.name = spec.mode === "offloaded-noredact" ? spec.mode : "offloaded";
-    this.config = offloadedConfig(spec, this.name === "offloaded");
+    this.name = spec.mode === "offloaded-noredact" || spec.mode === "offloaded-async" ? spec.mode : "offloaded";
+    const persistMode = this.name === "offloaded-async" ? "async" : "default";
+    this.config = offloadedConfig(spec, this.name !== "offloaded-noredact", persistMode);
     const logger = { info() {}, warn: (m: string) => this.errors.push(m), error: (m: string) => this.errors.push(m) };
     this.p = new EventPipeline(this.config, logger);
     this.c = this.p.views.counters;
@@ -61,10 +68,18 @@ export class OffloadedMode implements BenchMode {
   }
 
   async open(): Promise<void> {
+    // The orchestrator made a default stream, and NATS cannot change a stream's persist mode: the
+    // plugin makes it anew, as it would for a user (async where the server has it).
+    if (this.config.persistMode === "async") await deleteStream(this.config.natsUrl, this.config.streamName);
     this.p.start();
     const ok = await waitUntil(() => this.p.supervisor.connection === "connected", 20_000);
     if (!ok)
       throw new Error(`offloaded pipeline did not connect: ${this.p.supervisor.lastError ?? this.errors.join("; ")}`);
+    if (this.config.persistMode === "async") {
+      await waitUntil(() => this.p.supervisor.stream !== undefined, 20_000);
+      const got = this.p.supervisor.stream?.persistMode;
+      if (got !== "async") this.notes.push(`stream persist mode ${got ?? "unknown"}, not async (see the warning)`);
+    }
   }
 
   prepare(events: BenchEvent[]): Prepared {
@@ -167,5 +182,14 @@ export class OffloadedMode implements BenchMode {
     if (c[Counter.workerCrashes] > 0) this.notes.push(`worker crashed ${c[Counter.workerCrashes]} times`);
     for (const e of this.errors.slice(0, 3)) this.notes.push(e);
     await this.p.stop();
+  }
+}
+
+async function deleteStream(url: string, stream: string): Promise<void> {
+  const nc = await connect({ servers: url, noAsyncTraces: true, timeout: 10_000 });
+  try {
+    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+  } finally {
+    await nc.close();
   }
 }

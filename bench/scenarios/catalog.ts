@@ -1,7 +1,7 @@
 // The scenarios, in the order they run, with their full and --quick sizes. Every mode of a
 // scenario gets the same events (bench/lib/events.ts) on a fresh stream of its own.
 import { STANDARD_PAYLOAD_BYTES } from "../lib/events.ts";
-import { NO_REDACT, type Load, type ModeName, type ScenarioSpec } from "../lib/types.ts";
+import { ASYNC_PERSIST, NO_REDACT, type Load, type ModeName, type ScenarioSpec } from "../lib/types.ts";
 
 interface Def {
   id: string;
@@ -58,7 +58,7 @@ const DEFS: Def[] = [
     load: { kind: "closed", callers: "full" },
     events: [30_000, 2_000],
     payloadBytes: 1024,
-    extraModes: [NO_REDACT],
+    extraModes: [NO_REDACT, ASYNC_PERSIST],
   },
   {
     id: "payload-10KB",
@@ -87,7 +87,7 @@ const DEFS: Def[] = [
     load: { kind: "closed", callers: "full" },
     events: [20_000, 5_000],
     durationMs: [15_000, 2_000],
-    extraModes: [NO_REDACT],
+    extraModes: [NO_REDACT, ASYNC_PERSIST],
   },
   {
     id: "secrets",

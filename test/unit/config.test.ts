@@ -59,6 +59,20 @@ describe("config", () => {
     expect(err(raw)).toMatch(message);
   });
 
+  it("persistMode: default unless set; async needs file storage and one replica", () => {
+    expect(DEFAULTS.persistMode).toBe("default");
+    const r = resolveConfig({ persistMode: "async" });
+    expect(r.ok && r.config.persistMode).toBe("async");
+    expect(resolveConfig({ persistMode: "default", storage: "memory", replicas: 3 }).ok).toBe(true);
+    expect(err({ persistMode: "sync" })).toBe('persistMode must be one of "default", "async", got "sync"');
+    expect(err({ persistMode: "async", storage: "memory" })).toBe(
+      'persistMode "async" needs storage "file" (NATS allows it on file storage only)',
+    );
+    expect(err({ persistMode: "async", replicas: 3 })).toBe(
+      'persistMode "async" needs replicas 1, got 3 (NATS does not allow it on replicated streams)',
+    );
+  });
+
   it("takes connection security settings; natsUrl left out with a natsContext comes from the context", () => {
     const r = resolveConfig({ user: "u", password: "p", tls: { caFile: "/ca.pem", handshakeFirst: true } });
     expect(r.ok && r.config.tls).toEqual({ caFile: "/ca.pem", certFile: "", keyFile: "", handshakeFirst: true });
