@@ -5,7 +5,8 @@
 //   8 f64 ts (epoch ms, the envelope's ts)   16 f64 capture time (shared clock, for latency)
 //  24 f64 sequence number (makes the message id)
 //  32 u16 agent bytes  34 u16 session bytes  36 u32 payload bytes
-//  40 agent utf-8 | session utf-8 | payload (JSON or MessagePack, as configured)
+//  40 agent utf-8 | session utf-8 | payload (JSON or MessagePack, as configured; JSON text with
+//     characters above U+00FF may be UTF-16LE instead of UTF-8: FLAG_UTF16)
 // Bytes 0-39 are the record header. A fixed binary record header beats encoding these fields with
 // msgpack or JSON on the host: see bench/codec-compare.ts for the comparison.
 // Fields are read and written through the functions below, which turn a record's byte offset into
