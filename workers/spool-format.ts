@@ -2,7 +2,10 @@
 // trusted. A segment is input like any other: it may be cut short by a crash, damaged on disk, or
 // not ours at all, so every record is checked before the publisher uses it.
 //
-// Version 2 (written since 0.2.0):
+// Version 3 (written since 0.2.0): version 2's layout; a JSON payload may be UTF-16 (FLAG_UTF16 in
+// the record header, src/record/format.ts). The number changed so that a plugin that predates the
+// flag sets such a file aside (unknown version) instead of publishing UTF-16 bytes as JSON.
+// Version 2 (development builds before the flag):
 //   segment header, 32 bytes: u32 SEGMENT_MAGIC | u32 version | u32 instance id | u8 encoding
 //     (0 json, 1 msgpack) | 11 reserved | f64 created (epoch ms) | u32 crc32 of bytes 0..27 (at 28)
 //   then frames, each 8-byte aligned: u32 FRAME_MAGIC | u32 crc32 of the record | the ring record
@@ -25,7 +28,7 @@ import type { Encoding } from "../src/record/format.ts";
 
 export const SEGMENT_MAGIC = 0x5345434f; // "OCES" little-endian
 export const FRAME_MAGIC = 0x4d524346; // "FCRM" little-endian
-export const SEGMENT_VERSION = 2;
+export const SEGMENT_VERSION = 3;
 export const SEGMENT_HEADER_BYTES = 32;
 export const V1_SEGMENT_HEADER_BYTES = 16;
 /** Frame magic + record checksum before each record. */
@@ -35,12 +38,14 @@ export const MAX_RECORD_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 
 const ENCODINGS: readonly Encoding[] = ["json", "msgpack"];
 
+export type SegmentVersion = 1 | 2 | 3;
+
 export interface SegmentHeader {
-  version: 1 | 2;
+  version: SegmentVersion;
   instance: number;
   /** undefined for version 1, which did not record it (see sniffEncoding). */
   encoding: Encoding | undefined;
-  /** Offset of the first record (v1) or frame (v2). */
+  /** Offset of the first record (v1) or frame (v2, v3). */
   dataStart: number;
 }
 
@@ -63,13 +68,13 @@ export function decodeSegmentHeader(b: Uint8Array): SegmentHeader | string {
   const version = buf.readUInt32LE(4);
   if (version === 1)
     return { version: 1, instance: buf.readUInt32LE(8), encoding: undefined, dataStart: V1_SEGMENT_HEADER_BYTES };
-  if (version !== SEGMENT_VERSION) return `unknown spool segment version ${version}`;
+  if (version !== 2 && version !== 3) return `unknown spool segment version ${version}`;
   if (buf.length < SEGMENT_HEADER_BYTES || buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) {
     return "damaged segment header (checksum)";
   }
   const encoding = ENCODINGS[buf.readUInt8(12)];
   if (encoding === undefined) return `unknown payload encoding ${buf.readUInt8(12)}`;
-  return { version: 2, instance: buf.readUInt32LE(8), encoding, dataStart: SEGMENT_HEADER_BYTES };
+  return { version, instance: buf.readUInt32LE(8), encoding, dataStart: SEGMENT_HEADER_BYTES };
 }
 
 /** Bytes a record of `len` bytes takes in a v2 segment. */
@@ -137,7 +142,7 @@ export class SegmentScanner {
   /** True once the whole file has been read. */
   done = false;
   private readonly s: SegmentBytes;
-  private readonly version: 1 | 2;
+  private readonly version: SegmentVersion;
   private o: number;
   private skipping = false;
 

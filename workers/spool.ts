@@ -24,6 +24,7 @@ import {
   decodeSegmentHeader,
   encodeAckMark,
   encodeSegmentHeader,
+  FRAME_PREFIX_BYTES,
   frameBytes,
   MAX_RECORD_BYTES,
   recordProblem,
@@ -31,6 +32,7 @@ import {
   SegmentScanner,
   segmentBytes,
   type SegmentBytes,
+  type SegmentVersion,
   sniffEncoding,
   writeFrame,
 } from "./spool-format.ts";
@@ -305,7 +307,7 @@ export class Spool {
   }
 
   /** Where the replay of a segment starts: after its saved acked progress, if that mark is sound. */
-  private resumeOffset(name: string, src: SegmentBytes, version: 1 | 2, dataStart: number): number {
+  private resumeOffset(name: string, src: SegmentBytes, version: SegmentVersion, dataStart: number): number {
     let mark: number | undefined;
     try {
       const raw = readFileSync(join(this.dir, `${name}.ack`));
@@ -317,7 +319,7 @@ export class Spool {
     if (mark === undefined || mark < dataStart || mark > size || mark % 8 !== 0) return dataStart;
     if (mark === size) return mark;
     // A v2 mark must sit on a frame (checked by the scan); a v1 one on a sound record.
-    const prefix = version === 2 ? 8 : 0;
+    const prefix = version === 1 ? 0 : FRAME_PREFIX_BYTES;
     return recordProblem(src, mark + prefix, size) === undefined ? mark : dataStart;
   }
 

@@ -1,3 +1,4 @@
+import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +28,12 @@ function load(name: string) {
 describe("spool segment format", () => {
   it("round-trips the header, with the instance and the payload encoding", () => {
     const h = decodeSegmentHeader(encodeSegmentHeader(0xdeadbeef, "msgpack", 1));
-    expect(h).toEqual({ version: 2, instance: 0xdeadbeef, encoding: "msgpack", dataStart: 32 });
+    expect(h).toEqual({ version: 3, instance: 0xdeadbeef, encoding: "msgpack", dataStart: 32 });
+    // Version 2 (the same layout, before UTF-16 payloads) is still read.
+    const v2 = encodeSegmentHeader(0xdeadbeef, "json", 1);
+    v2.writeUInt32LE(2, 4);
+    v2.writeUInt32LE(crc32(v2.subarray(0, 28)), 28);
+    expect(decodeSegmentHeader(v2)).toEqual({ version: 2, instance: 0xdeadbeef, encoding: "json", dataStart: 32 });
   });
 
   it("refuses files that are not segments, or whose header is damaged, with a reason", () => {
