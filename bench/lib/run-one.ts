@@ -2,6 +2,7 @@
 // RSS / CPU / event-loop figures that belong to this mode alone. The orchestrator (bench/run.ts)
 // forks this file, sends a RunSpec and gets a RunResult back.
 import type { BenchMode } from "../modes/mode.ts";
+import { PUBLISHER_THREAD } from "./cpu.ts";
 import { averageEnvelopeBytes, makeEvents, seqOf } from "./events.ts";
 import { HostMonitor, timerOverheadMs } from "./host-monitor.ts";
 import { encode, newHistogram, recordMs } from "./latency.ts";
@@ -19,6 +20,8 @@ export async function createMode(spec: RunSpec): Promise<BenchMode> {
     case "offloaded":
     case "offloaded-noredact":
       return new (await import("../modes/offloaded.ts")).OffloadedMode(spec);
+    case "limit":
+      throw new Error("the limit mode is the Go tool, run by the orchestrator (bench/modes/limit.ts)");
   }
 }
 
@@ -108,7 +111,7 @@ export async function runOne(
 
       gc?.();
       const overheadMs = timerOverheadMs();
-      const monitor = new HostMonitor();
+      const monitor = new HostMonitor(spec.mode.startsWith("offloaded") ? PUBLISHER_THREAD : undefined);
       const lag = newHistogram();
       const stored = newHistogram();
       const check = new SeqCheck(events.length);
@@ -217,7 +220,7 @@ export async function runOne(
           latency: encode(stored),
           latencyBasis: "intended->stored",
           ackLatency: encode(own),
-          scheduleLag: encode(lag),
+          genLate: encode(lag),
           readBack: readBackFigures,
         };
       }
