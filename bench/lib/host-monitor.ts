@@ -44,7 +44,8 @@ export class HostMonitor {
     if (rss > this.rssPeak) this.rssPeak = rss;
   }
 
-  stop(): HostFigures {
+  /** `idleMs`: time the loop was blocked by the load generator's own waits, counted as idle in the utilisation. */
+  stop(idleMs = 0): HostFigures {
     if (!this.delay || !this.elu || !this.cpu) throw new Error("HostMonitor.stop() before start()");
     this.delay.disable();
     clearInterval(this.rssTimer);
@@ -63,7 +64,7 @@ export class HostMonitor {
     return {
       loopDelayP99Ms: d.count > 0 ? over(d.percentile(99)) : blocked,
       loopDelayMaxMs: d.count > 0 ? over(d.max) : blocked,
-      elu: Math.round(elu.utilization * 1000) / 1000,
+      elu: Math.round(Math.max(0, (elu.active - idleMs) / (elu.active + elu.idle || 1)) * 1000) / 1000,
       rssStartMb: Math.round(this.rssStart / MB),
       rssPeakMb: Math.round(this.rssPeak / MB),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),

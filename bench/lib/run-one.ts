@@ -116,6 +116,7 @@ export async function runOne(
       const stored = newHistogram();
       const check = new SeqCheck(events.length);
       let plan: PacedPlan | undefined;
+      let generatorBlockedMs = 0;
       let settled = true;
       let readBytes = 0;
       let readMessages = 0;
@@ -134,7 +135,7 @@ export async function runOne(
         }
         case "paced": {
           plan = { start: t0 + 1, rate: s.load.rate, burst: s.load.burst, count: events.length };
-          await runPaced(plan, (i) => mode.fire(src, i), lag);
+          generatorBlockedMs = (await runPaced(plan, (i) => mode.fire(src, i), lag)).blockedMs;
           settled = await mode.settle(spec.settleTimeoutMs);
           break;
         }
@@ -146,7 +147,7 @@ export async function runOne(
         }
       }
       const seconds = (performance.now() - t0) / 1000;
-      const host = monitor.stop();
+      const host = monitor.stop(generatorBlockedMs);
       clearInterval(ticker);
       await mark("end");
       if (!settled) notes.push(`not every event was acked within ${spec.settleTimeoutMs} ms of the last one offered`);
