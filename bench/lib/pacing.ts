@@ -31,6 +31,30 @@ export const FINE_MS = 1.5;
 /** The last stretch before a due time is spun: a wait that short would overshoot it. */
 const SPIN_MS = 0.02;
 
+/**
+ * What to add to performance.now() to get the wall clock (epoch ms) JetStream stamps stored messages
+ * with, to ~0.01 ms. performance.timeOrigin + performance.now() is off by a constant set at process
+ * start (0.16 ms here, enough to make events look stored before they were offered) and drifts
+ * from the wall clock afterwards. So: the moment Date.now() ticks to a new millisecond is
+ * caught against performance.now(), nine times, and the median kept (a sample the scheduler
+ * interrupted is an outlier). Takes up to 9 ms, spinning: call it before measuring, not during.
+ */
+export function wallClockOffsetMs(): number {
+  const samples: number[] = [];
+  for (let k = 0; k < 9; k++) {
+    const before = Date.now();
+    let p: number;
+    let d: number;
+    do {
+      p = performance.now();
+      d = Date.now();
+    } while (d === before);
+    samples.push(d - p);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[4];
+}
+
 /** Intended performance.now() of event `i`. */
 export function intendedAt(plan: PacedPlan, i: number): number {
   const group = Math.floor(i / plan.burst);

@@ -6,7 +6,7 @@ import { PUBLISHER_THREAD } from "./cpu.ts";
 import { averageEnvelopeBytes, makeEvents, seqOf } from "./events.ts";
 import { HostMonitor, timerOverheadMs } from "./host-monitor.ts";
 import { encode, newHistogram, recordMs } from "./latency.ts";
-import { intendedAt, runPaced, type PacedPlan } from "./pacing.ts";
+import { intendedAt, runPaced, wallClockOffsetMs, type PacedPlan } from "./pacing.ts";
 import { readBack } from "./read-back.ts";
 import type { ChildMessage, ParentMessage, RunResult, RunSpec } from "./types.ts";
 
@@ -117,6 +117,8 @@ export async function runOne(
       const check = new SeqCheck(events.length);
       let plan: PacedPlan | undefined;
       let generatorBlockedMs = 0;
+      // Paced runs: stored (the server's wall clock) minus intended (this process's performance.now()).
+      const wallOffset = s.load.kind === "paced" ? wallClockOffsetMs() : performance.timeOrigin;
       let settled = true;
       let readBytes = 0;
       let readMessages = 0;
@@ -160,7 +162,7 @@ export async function runOne(
       // moment JetStream stored it (the server's clock), for every mode alike.
       if (plan) {
         const p = plan;
-        const origin = performance.timeOrigin;
+        const origin = wallOffset;
         const r = await readBack(spec.url, spec.stream, (m) => {
           const seq = seqOf(m.data);
           if (!check.add(seq)) return;

@@ -5,7 +5,7 @@ import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { parseBashTimes, processCpuMs, threadCpuMs } from "../../bench/lib/cpu.ts";
 import { decode, encode, newHistogram, recordMs } from "../../bench/lib/latency.ts";
-import { intendedAt, runPaced, type PacedPlan } from "../../bench/lib/pacing.ts";
+import { intendedAt, runPaced, wallClockOffsetMs, type PacedPlan } from "../../bench/lib/pacing.ts";
 import { addRatios, limitRow, toRow, type Row } from "../../bench/lib/results.ts";
 import type { RunResult } from "../../bench/lib/types.ts";
 import { parseCsv, type LimitResult } from "../../bench/modes/limit.ts";
@@ -173,6 +173,16 @@ describe("the paced load generator", () => {
       expect(lag.totalCount).toBe(plan.count);
       expect(out.blockedMs).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("maps performance.now() onto the wall clock (Date.now(), which truncates to whole ms)", () => {
+    const offset = wallClockOffsetMs();
+    const before = Date.now();
+    const wall = performance.now() + offset;
+    const after = Date.now();
+    // The wall-clock time of that instant lies in [before, after + 1) (Date.now() truncates).
+    expect(wall).toBeGreaterThan(before - 0.1);
+    expect(wall).toBeLessThan(after + 1.1);
   });
 
   it("lets the event loop run between events (I/O, timers and the clients' flushes are not starved)", async () => {
