@@ -64,24 +64,42 @@ interface ToolRun {
 function runTool(nats: string, args: string[], csv: string, timeoutMs: number): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
     // bash reports the CPU its child used (`times`, second line) on fd 3 once the tool has exited.
+    // A process group of its own: a time-out, or the bench exiting, ends the tool with its shell.
     const child = spawn("bash", ["-c", '"$@"; rc=$?; times >&3; exit $rc', "bash", nats, ...args], {
       stdio: ["ignore", "pipe", "pipe", "pipe"],
+      detached: true,
     });
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    };
+    process.once("exit", killGroup);
     let out = "";
     let err = "";
     let times = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (err += d));
     (child.stdio[3] as NodeJS.ReadableStream).on("data", (d) => (times += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, timeoutMs);
     child.once("error", (e) => {
       clearTimeout(timer);
+      process.removeListener("exit", killGroup);
       reject(e);
     });
     child.once("close", (code, signal) => {
       clearTimeout(timer);
+      process.removeListener("exit", killGroup);
       if (code !== 0) {
-        const why = (err || out).trim().split("\n").slice(-2).join(" / ");
+        const why = timedOut
+          ? `no result within ${timeoutMs / 1000} s`
+          : (err || out).trim().split("\n").slice(-2).join(" / ");
         reject(new Error(`nats bench exited (${signal ?? code}): ${why}`));
         return;
       }
