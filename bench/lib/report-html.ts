@@ -49,6 +49,10 @@ function table(r: BenchReport): string {
       "gen late p50 / p99 ms",
       (x) => (x.genLateP99Ms === undefined ? "-" : `${fmtMs(x.genLateP50Ms)} / ${fmtMs(x.genLateP99Ms)}`),
     ],
+    [
+      "offered->stored p50 / p99 ms",
+      (x) => (x.fromOfferP99Ms === undefined ? "-" : `${fmtMs(x.fromOfferP50Ms)} / ${fmtMs(x.fromOfferP99Ms)}`),
+    ],
     ["host ns/ev", (x) => opt(x.hostNsPerEvent, fmtInt)],
     ["CPU ms/1k: host", (x) => opt(x.cpuMsPer1k?.host)],
     ["worker", (x) => opt(x.cpuMsPer1k?.worker)],

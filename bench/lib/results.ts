@@ -71,6 +71,9 @@ export interface Row {
   /** paced scenarios: how late the load generator offered events (p50, p99, ms), and the mode's own call->ack p99. */
   genLateP50Ms?: number;
   genLateP99Ms?: number;
+  /** paced scenarios: p50 and p99 from the moment each event was offered (not intended) to stored. */
+  fromOfferP50Ms?: number;
+  fromOfferP99Ms?: number;
   ackP99Ms?: number;
   curve: [number, number][] | null;
   notes: string[];
@@ -145,6 +148,7 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
     tool: null,
   };
   const genLate = r.genLate ? decode(r.genLate) : null;
+  const fromOffer = r.fromOffer ? decode(r.fromOffer) : null;
   return {
     scenario: r.scenario,
     mode: r.mode,
@@ -178,6 +182,7 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
     wallSec: round(wallSec, 1),
     envelopeBytes: r.envelopeBytes,
     ...(genLate ? { genLateP50Ms: percentileMs(genLate, 50), genLateP99Ms: percentileMs(genLate, 99) } : {}),
+    ...(fromOffer ? { fromOfferP50Ms: percentileMs(fromOffer, 50), fromOfferP99Ms: percentileMs(fromOffer, 99) } : {}),
     ...(r.ackLatency ? { ackP99Ms: percentileMs(decode(r.ackLatency), 99) } : {}),
     curve: lat?.curve ?? null,
     notes,

@@ -114,6 +114,9 @@ export async function runOne(
       const monitor = new HostMonitor(spec.mode.startsWith("offloaded") ? PUBLISHER_THREAD : undefined);
       const lag = newHistogram();
       const stored = newHistogram();
+      // Paced runs: when each event was actually offered, to time it from there too (offered -> stored).
+      const offered = s.load.kind === "paced" ? new Float64Array(events.length) : undefined;
+      const fromOffer = newHistogram();
       const check = new SeqCheck(events.length);
       let plan: PacedPlan | undefined;
       let generatorBlockedMs = 0;
@@ -137,7 +140,12 @@ export async function runOne(
         }
         case "paced": {
           plan = { start: t0 + 1, rate: s.load.rate, burst: s.load.burst, count: events.length };
-          generatorBlockedMs = (await runPaced(plan, (i) => mode.fire(src, i), lag)).blockedMs;
+          const at = offered!;
+          const fire = (i: number) => {
+            at[i] = performance.now();
+            mode.fire(src, i);
+          };
+          generatorBlockedMs = (await runPaced(plan, fire, lag)).blockedMs;
           settled = await mode.settle(spec.settleTimeoutMs);
           break;
         }
@@ -169,6 +177,7 @@ export async function runOne(
           const d = m.storedMs - (origin + intendedAt(p, seq));
           if (d < minStoredMinusIntended) minStoredMinusIntended = d;
           recordMs(stored, d);
+          if (offered) recordMs(fromOffer, m.storedMs - (origin + offered[seq]));
         });
         readMessages = r.messages;
         if (minStoredMinusIntended < -0.5)
@@ -221,6 +230,7 @@ export async function runOne(
         return {
           ...base,
           latency: encode(stored),
+          fromOffer: encode(fromOffer),
           latencyBasis: "intended->stored",
           ackLatency: encode(own),
           genLate: encode(lag),

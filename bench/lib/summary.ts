@@ -36,6 +36,10 @@ export function summaryLines(r: BenchReport): string[] {
     const vs = c10?.p99Ms != null ? `, ceiling ${fmtMs(c10.p99Ms)} ms (target: within 1 ms of it)` : "";
     const late = r10.genLateP99Ms !== undefined ? `; generator late p99 ${fmtMs(r10.genLateP99Ms)} ms` : "";
     out.push(`  p99 at 10k events/s, intended -> stored: ${fmtMs(r10.p99Ms)} ms (target < 2 ms)${vs}${late}`);
+    if (r10.fromOfferP99Ms !== undefined)
+      out.push(
+        `  p99 at 10k events/s, offered -> stored (no generator lateness): ${fmtMs(r10.fromOfferP99Ms)} ms, ceiling ${fmtMs(c10?.fromOfferP99Ms)} ms`,
+      );
   }
   const r20 = find("rate-20k", "offloaded");
   if (r20)

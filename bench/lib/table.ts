@@ -53,6 +53,7 @@ export const COLUMNS: Column[] = [
   { head: "p99.9 ms", align: "r", cell: lat((r) => r.p999Ms) },
   { head: "max ms", align: "r", cell: lat((r) => r.maxMs) },
   { head: "gen late p99", align: "r", cell: (r) => opt(r.genLateP99Ms) },
+  { head: "offer p99", align: "r", cell: (r) => opt(r.fromOfferP99Ms) },
   { head: "host ns/ev", align: "r", cell: (r) => opt(r.hostNsPerEvent, fmtInt) },
   { head: "cpu/1k host", align: "r", cell: (r) => opt(r.cpuMsPer1k?.host) },
   { head: "worker", align: "r", cell: (r) => opt(r.cpuMsPer1k?.worker) },

@@ -111,6 +111,8 @@ export interface RunResult {
   ackLatency?: string;
   /** paced: how late the load generator offered events (µs), intended -> call. */
   genLate?: string;
+  /** paced: offered (the call) -> stored (µs): the latency without the generator's lateness. */
+  fromOffer?: string;
   host: HostFigures;
   /** read scenario: the fill that came before the read. */
   fill?: { events: number; seconds: number };

@@ -101,14 +101,19 @@ describe("a row's CPU split and ratios", () => {
     expect(row.cpuMsPer1k).toEqual({ host: 3, worker: null, otherThreads: 17, server: null, tool: null });
   });
 
-  it("reports the generator's own lateness p50 and p99 on paced rows", () => {
+  it("reports the generator's own lateness and the latency from the moment of offering on paced rows", () => {
     const late = newHistogram();
     for (let i = 0; i < 99; i++) recordMs(late, 0.05);
     recordMs(late, 3);
-    const row = toRow(runResult({ genLate: encode(late) }), 10_000, null, 3);
+    const offer = newHistogram();
+    for (let i = 1; i <= 100; i++) recordMs(offer, i / 100);
+    const row = toRow(runResult({ genLate: encode(late), fromOffer: encode(offer) }), 10_000, null, 3);
     expect(row.genLateP50Ms).toBeCloseTo(0.05, 2);
     expect(row.genLateP99Ms).toBeCloseTo(0.05, 2);
-    expect(toRow(runResult(), 10_000, null, 3).genLateP99Ms).toBeUndefined();
+    expect(row.fromOfferP50Ms).toBeCloseTo(0.5, 2);
+    expect(row.fromOfferP99Ms).toBeCloseTo(0.99, 2);
+    const closed = toRow(runResult(), 10_000, null, 3);
+    expect([closed.genLateP99Ms, closed.fromOfferP99Ms]).toEqual([undefined, undefined]);
     expect(decode(encode(late)).totalCount).toBe(100);
   });
 

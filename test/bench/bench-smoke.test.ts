@@ -16,18 +16,18 @@ const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe("npm run bench", () => {
-  it("runs the quick sequential scenario in every mode and writes well-formed results", async () => {
+  it("runs the quick sequential and rate-1k scenarios in every mode and writes well-formed results", async () => {
     const lines: string[] = [];
     const outcome = await runBench({
       quick: true,
-      only: "sequential",
+      only: "sequential,rate-1k",
       outDir: out,
       log: (l) => lines.push(l),
       progress: false,
     });
 
     const json = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
-    expect(json.header).toMatchObject({ quick: true, only: ["sequential"] });
+    expect(json.header).toMatchObject({ quick: true, only: ["sequential", "rate-1k"] });
     for (const key of ["date", "node", "natsServer", "cpu"]) expect(typeof json.header[key]).toBe("string");
     expect(Number.isNaN(Date.parse(json.header.date))).toBe(false);
     expect(json.header.node).toBe(process.version);
@@ -37,11 +37,18 @@ describe("npm run bench", () => {
 
     // The limit mode: the project's `nats` CLI, `js pub sync` for the sequential caller.
     expect(json.header.limitTool).toMatchObject({ bin: natsTools().nats, version: expect.stringMatching(/\d+\.\d+/) });
-    expect(json.scenarios).toEqual([expect.objectContaining({ id: "sequential", limit: { tool: "sync" } })]);
-    expect(json.results.map((r: { mode: string }) => r.mode).sort()).toEqual([...MODES, LIMIT].sort());
-    const limit = json.results.find((r: { mode: string }) => r.mode === LIMIT);
+    // ... and n/a at a fixed rate: no limit row there, and why is in the report.
+    expect(json.scenarios).toEqual([
+      expect.objectContaining({ id: "sequential", limit: { tool: "sync" } }),
+      expect.objectContaining({ id: "rate-1k", limit: { na: expect.stringContaining("intended time") } }),
+    ]);
+    const seq = json.results.filter((r: { scenario: string }) => r.scenario === "sequential");
+    const paced = json.results.filter((r: { scenario: string }) => r.scenario === "rate-1k");
+    expect(seq.map((r: { mode: string }) => r.mode).sort()).toEqual([...MODES, LIMIT].sort());
+    expect(paced.map((r: { mode: string }) => r.mode).sort()).toEqual([...MODES].sort());
+    const limit = seq.find((r: { mode: string }) => r.mode === LIMIT);
     expect(limit).toMatchObject({ scenario: "sequential", acked: limit.events, stored: limit.events, verified: true });
-    expect(limit.events).toBe(json.results.find((r: { mode: string }) => r.mode === "ceiling").events);
+    expect(limit.events).toBe(seq.find((r: { mode: string }) => r.mode === "ceiling").events);
     expect(limit.eventsPerSec).toBeGreaterThan(0);
     expect(limit.vsLimit).toBe(1);
     expect(limit.notes[0]).toMatch(/^nats bench js pub sync .* --dedup /);
@@ -52,7 +59,6 @@ describe("npm run bench", () => {
     expect(limit.cpuMsPer1k).toMatchObject({ host: null, worker: null, otherThreads: null });
 
     for (const r of json.results.filter((x: { mode: string }) => x.mode !== LIMIT)) {
-      expect(r.scenario).toBe("sequential");
       for (const key of [
         "eventsPerSec",
         "p50Ms",
@@ -68,7 +74,7 @@ describe("npm run bench", () => {
         expect(typeof r[key], `${r.mode}.${key}`).toBe("number");
         expect(Number.isFinite(r[key]), `${r.mode}.${key}`).toBe(true);
       }
-      expect(r.latencyBasis).toBe("capture->ack");
+      expect(r.latencyBasis).toBe(r.scenario === "sequential" ? "capture->ack" : "intended->stored");
       expect(r.p50Ms).toBeLessThanOrEqual(r.p99Ms);
       expect(r.p99Ms).toBeLessThanOrEqual(r.p999Ms);
       // Every mode acked every event, and the stream holds each of them once.
@@ -82,8 +88,15 @@ describe("npm run bench", () => {
       });
       expect(r.verified, r.mode).toBe(true);
       expect(r.eventsPerSec).toBeGreaterThan(0);
-      // Every row has its ratio to the limit row of its scenario.
-      expect(r.vsLimit, r.mode).toBeCloseTo(r.eventsPerSec / limit.eventsPerSec, 1);
+      // Every row has its ratio to the limit row of its scenario, where there is one.
+      if (r.scenario === "sequential") expect(r.vsLimit, r.mode).toBeCloseTo(r.eventsPerSec / limit.eventsPerSec, 1);
+      else expect(r.vsLimit, r.mode).toBeNull();
+      // Paced rows: the generator's own lateness, and the latency from the moment of offering.
+      if (r.scenario === "rate-1k") {
+        expect(r.genLateP50Ms, r.mode).toBeLessThanOrEqual(r.genLateP99Ms);
+        expect(r.fromOfferP50Ms, r.mode).toBeLessThanOrEqual(r.fromOfferP99Ms);
+        expect(r.fromOfferP99Ms, r.mode).toBeGreaterThan(0);
+      } else expect(r.genLateP99Ms, r.mode).toBeUndefined();
       // Where the CPU went: the host thread, the server and (offloaded only) the publisher worker
       // thread, found by its name in /proc; no Go tool in these modes.
       expect(r.cpuMsPer1k.host, r.mode).toBeGreaterThan(0);
@@ -94,7 +107,7 @@ describe("npm run bench", () => {
       else expect(r.cpuMsPer1k.worker, r.mode).toBeNull();
       expect(r.cores, r.mode).toBeGreaterThan(0);
     }
-    expect(outcome.results).toHaveLength(MODES.length + 1);
+    expect(outcome.results).toHaveLength(2 * MODES.length + 1);
 
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("<svg");
@@ -102,5 +115,6 @@ describe("npm run bench", () => {
     expect(html).toContain("Where the CPU goes");
     expect(lines.some((l) => l.includes("sequential") && l.includes("offloaded"))).toBe(true);
     expect(lines.some((l) => /^\s*sequential\s+limit\s/.test(l))).toBe(true);
+    expect(lines.some((l) => /^\s*limit: n\/a \(open-loop/.test(l))).toBe(true);
   });
 });
