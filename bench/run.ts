@@ -1,8 +1,10 @@
 // `npm run bench [-- --quick] [-- --only sequential,rate-10k] [-- --out DIR] [-- --no-micro]`
 // Runs every scenario in three modes (ceiling, inline, offloaded) against one NATS server: each
-// (scenario, mode) in a child process of its own, on a fresh stream. Prints a table, writes
-// bench/results/latest.json and bench/results/report.html. See bench/README.md.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// (scenario, mode) in a child process of its own, on a fresh stream; and, where it can emulate the
+// scenario, the official Go `nats bench` tool against the same server (the limit mode). Prints a
+// table, writes bench/results/latest.json and bench/results/report.html. See bench/README.md.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../src/config.ts";
@@ -12,14 +14,16 @@ import { idleLoopDelay } from "./lib/host-monitor.ts";
 import { ProgressLine } from "./lib/progress.ts";
 import { renderHtml } from "./lib/report-html.ts";
 import { toMarkdown } from "./lib/markdown.ts";
-import { addRatios, failedRow, toRow, type BenchReport, type Row } from "./lib/results.ts";
+import { addRatios, failedRow, limitRow, toRow, type BenchReport, type Header, type Row } from "./lib/results.ts";
 import { NoServerBinary, startServer } from "./lib/server.ts";
 import { StreamAdmin, streamNames } from "./lib/streams.ts";
 import { engineCommit, machine } from "./lib/system.ts";
 import { fmtInt, headerLines, microTable, rowsTable } from "./lib/table.ts";
 import { summaryLines } from "./lib/summary.ts";
-import { MODE_ORDER, MODES, type MicroResult, type ModeName, type RunSpec } from "./lib/types.ts";
+import { LIMIT, MODE_ORDER, MODES, type MicroResult, type ModeName, type RunSpec } from "./lib/types.ts";
+import { LIMIT_BATCH, runLimit } from "./modes/limit.ts";
 import { SCENARIO_IDS, scenarios } from "./scenarios/catalog.ts";
+import { natsTools } from "../test/helpers/nats-tools.ts";
 
 interface BenchOptions {
   /** Small counts and short durations: the whole run in under a minute. */
@@ -32,6 +36,13 @@ interface BenchOptions {
   natsUrl?: string;
   /** The nats-server binary to embed (default: NATS_SERVER_BIN, else the current release the project builds). */
   natsServerBin?: string;
+  /**
+   * The `nats` CLI of the limit mode (default: NATS_CLI_BIN, else the one the project builds);
+   * false: no limit rows.
+   */
+  natsCli?: string | false;
+  /** Messages per batch of the limit mode's `nats bench js pub async` (default LIMIT_BATCH). */
+  limitBatch?: number;
   /** Run the tinybench micro-benchmarks (default: yes, unless `only` leaves them out). */
   micro?: boolean;
   /** Where the table lines go (default: stdout). */
@@ -48,6 +59,20 @@ interface BenchOutcome extends BenchReport {
 const INLINE_FULL_CALLERS = 256;
 
 const DEFAULT_OUT = fileURLToPath(new URL("./results", import.meta.url));
+
+/** The limit mode's tool, or why there is none. */
+function findLimitTool(opts: BenchOptions): { tool: Header["limitTool"]; note?: string } {
+  if (opts.natsCli === false) return { tool: null, note: "limit mode off (--no-limit)" };
+  const batch = opts.limitBatch ?? LIMIT_BATCH;
+  try {
+    const bin = opts.natsCli ?? process.env.NATS_CLI_BIN ?? natsTools().nats;
+    if (!existsSync(bin)) throw new Error(`no nats CLI at ${bin}`);
+    const version = execFileSync(bin, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+    return { tool: { bin, version, batch } };
+  } catch (e) {
+    return { tool: null, note: `no limit rows: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
   const started = performance.now();
@@ -70,6 +95,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
   try {
     admin = await StreamAdmin.connect(server.url);
     const m = machine();
+    const limit = findLimitTool(opts);
     const idle = await idleLoopDelay(quick ? 500 : 2000);
     const header: BenchReport["header"] = {
       date: new Date().toISOString(),
@@ -85,6 +111,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
       only,
       commit: engineCommit(),
       idleLoopDelayP99Ms: idle.p99Ms,
+      limitTool: limit.tool,
+      ...(limit.note ? { limitNote: limit.note } : {}),
       durationSec: 0,
     };
     for (const l of headerLines(header)) log(l);
@@ -124,7 +152,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     try {
       for (const [si, s] of list.entries()) {
         // Rotate the order of the modes from one scenario to the next: no mode always runs first.
-        const order: ModeName[] = [...MODES.map((_, k) => MODES[(k + si) % MODES.length]), ...(s.extraModes ?? [])];
+        const modes: ModeName[] = [...MODES, ...(limit.tool && "tool" in s.limit ? [LIMIT] : [])];
+        const order: ModeName[] = [...modes.map((_, k) => modes[(k + si) % modes.length]), ...(s.extraModes ?? [])];
         const scenarioRows: Row[] = [];
         for (const mode of order) {
           const names = streamNames(s.id, mode);
@@ -139,6 +168,29 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
           };
           const label = `${s.id} ${mode}`;
           progress?.update(`${label}: starting`);
+          if (mode === LIMIT && limit.tool) {
+            const wallStart = performance.now();
+            try {
+              await admin.fresh(names, server.url, maxInFlight);
+              const result = await runLimit({
+                scenario: s,
+                url: server.url,
+                ...names,
+                nats: limit.tool.bin,
+                batch: limit.tool.batch,
+                serverCpuMs: () => server.cpuMs(),
+                timeoutMs: (quick ? 120 : 300) * 1000,
+                progress: (phase) => progress?.update(`${label}: ${phase}`),
+              });
+              const stored = (await admin.count(names.stream)) - s.warmup - result.extraStored;
+              scenarioRows.push(limitRow(result, stored, (performance.now() - wallStart) / 1000));
+            } catch (e) {
+              scenarioRows.push(failedRow(s.id, mode, s.events, e instanceof Error ? e.message : String(e)));
+            } finally {
+              await admin.remove(names.stream);
+            }
+            continue;
+          }
           let cpuAtStart: number | undefined;
           let cpuUsed: number | null = null;
           const child = childFor(mode);
@@ -179,6 +231,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
         log("");
         log(`${s.id}: ${s.title}`);
         for (const l of rowsTable(scenarioRows).slice(2)) log(`  ${l}`);
+        if ("na" in s.limit) log(`  limit: n/a (${s.limit.na})`);
       }
     } finally {
       await Promise.all([...kept.values()].map((c) => c.close()));
@@ -190,7 +243,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
       micro,
       hostCost,
       results: rows,
-      scenarios: list.map((s) => ({ id: s.id, title: s.title })),
+      scenarios: list.map((s) => ({ id: s.id, title: s.title, limit: s.limit })),
     };
     const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
     mkdirSync(outDir, { recursive: true });
@@ -237,7 +290,14 @@ function parseArgs(argv: string[]): CliOptions {
     else if (a === "--only" || a.startsWith("--only=")) o.only = value();
     else if (a === "--out" || a.startsWith("--out=")) o.outDir = value();
     else if (a === "--nats-server" || a.startsWith("--nats-server=")) o.natsServerBin = value();
-    else if (a === "--no-micro") o.micro = false;
+    else if (a === "--nats-cli" || a.startsWith("--nats-cli=")) o.natsCli = value();
+    else if (a === "--no-limit") o.natsCli = false;
+    else if (a === "--limit-batch" || a.startsWith("--limit-batch=")) {
+      o.limitBatch = Number(value());
+      // The Go client's async publisher stalls beyond 4,000 outstanding publishes.
+      if (!Number.isInteger(o.limitBatch) || o.limitBatch < 1 || o.limitBatch > 4000)
+        throw new Error("--limit-batch takes 1..4000");
+    } else if (a === "--no-micro") o.micro = false;
     else if (a === "--no-progress") o.progress = false;
     else if (a === "--help" || a === "-h") o.help = true;
     else if (a === "--markdown")
@@ -253,10 +313,15 @@ const USAGE = `usage: npm run bench [-- options]
   --out DIR         write latest.json and report.html there (default bench/results)
   --nats-server BIN embed this nats-server binary (default: NATS_SERVER_BIN, else the current release that
                     scripts/ensure-nats-tools.sh builds; Debian's is /usr/sbin/nats-server)
+  --nats-cli BIN    the \`nats\` CLI of the limit mode (default: NATS_CLI_BIN, else the one
+                    scripts/ensure-nats-tools.sh builds)
+  --no-limit        no limit mode (the Go \`nats bench\` tool)
+  --limit-batch N   messages per batch of the limit mode's \`nats bench js pub async\` (default ${LIMIT_BATCH})
   --no-micro        skip the tinybench micro-benchmarks
   --no-progress     no progress line on stderr
   --markdown [FILE] print the results of FILE (default bench/results/latest.json) as Markdown, run nothing
-environment: NATS_URL=nats://host:port uses that server instead of starting nats-server`;
+environment: NATS_URL=nats://host:port uses that server instead of starting nats-server;
+  NATS_SERVER_BIN, NATS_CLI_BIN as --nats-server, --nats-cli`;
 
 if (import.meta.main) {
   let opts: CliOptions;

@@ -1,6 +1,7 @@
 // What a run costs the host process: event-loop delay (monitorEventLoopDelay), event-loop
 // utilisation, peak RSS (sampled) and CPU time of the whole process (every thread in it).
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from "node:perf_hooks";
+import { threadCpuMs } from "./cpu.ts";
 import type { HostFigures } from "./types.ts";
 
 const MB = 1024 * 1024;
@@ -9,6 +10,9 @@ const DELAY_RESOLUTION_MS = 5;
 const RSS_SAMPLE_MS = 50;
 
 export class HostMonitor {
+  /** The thread whose CPU is reported apart (the plugin's publisher worker), by its name. */
+  private readonly workerName: string | undefined;
+  private workerCpu: number | undefined;
   private delay: ReturnType<typeof monitorEventLoopDelay> | undefined;
   private elu: EventLoopUtilization | undefined;
   private cpu: NodeJS.CpuUsage | undefined;
@@ -18,12 +22,17 @@ export class HostMonitor {
   private startedAt = 0;
   private rssPeak = 0;
 
+  constructor(workerName?: string) {
+    this.workerName = workerName;
+  }
+
   start(): void {
     this.delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
     this.delay.enable();
     this.elu = performance.eventLoopUtilization();
     this.cpu = process.cpuUsage();
     this.threadCpu = process.threadCpuUsage();
+    this.workerCpu = this.workerName === undefined ? undefined : threadCpuMs(this.workerName);
     this.rssStart = this.rssPeak = process.memoryUsage.rss();
     this.rssTimer = setInterval(() => this.sampleRss(), RSS_SAMPLE_MS);
     this.startedAt = performance.now();
@@ -35,7 +44,8 @@ export class HostMonitor {
     if (rss > this.rssPeak) this.rssPeak = rss;
   }
 
-  stop(): HostFigures {
+  /** `idleMs`: time the loop was blocked by the load generator's own waits, counted as idle in the utilisation. */
+  stop(idleMs = 0): HostFigures {
     if (!this.delay || !this.elu || !this.cpu) throw new Error("HostMonitor.stop() before start()");
     this.delay.disable();
     clearInterval(this.rssTimer);
@@ -43,6 +53,8 @@ export class HostMonitor {
     const elu = performance.eventLoopUtilization(this.elu);
     const cpu = process.cpuUsage(this.cpu);
     const thread = process.threadCpuUsage(this.threadCpu);
+    const workerNow = this.workerName === undefined ? undefined : threadCpuMs(this.workerName);
+    const worker = workerNow !== undefined && this.workerCpu !== undefined ? workerNow - this.workerCpu : null;
     const d = this.delay;
     // The histogram holds how late each sampling timer fired (ns), with the period included.
     const over = (ns: number) => Math.max(0, Math.round((ns / 1e6 - DELAY_RESOLUTION_MS) * 1000) / 1000);
@@ -52,11 +64,12 @@ export class HostMonitor {
     return {
       loopDelayP99Ms: d.count > 0 ? over(d.percentile(99)) : blocked,
       loopDelayMaxMs: d.count > 0 ? over(d.max) : blocked,
-      elu: Math.round(elu.utilization * 1000) / 1000,
+      elu: Math.round(Math.max(0, (elu.active - idleMs) / (elu.active + elu.idle || 1)) * 1000) / 1000,
       rssStartMb: Math.round(this.rssStart / MB),
       rssPeakMb: Math.round(this.rssPeak / MB),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       hostThreadCpuMs: Math.round((thread.user + thread.system) / 1000),
+      workerThreadCpuMs: worker === null ? null : Math.round(worker * 10) / 10,
     };
   }
 }

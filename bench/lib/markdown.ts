@@ -1,20 +1,20 @@
 // The results as Markdown tables (for bench/README.md): `node bench/run.ts --markdown [file.json]`.
 import type { BenchReport } from "./results.ts";
-import { fmtInt, fmtMs } from "./table.ts";
+import { COLUMNS, fmtInt, fmtMs } from "./table.ts";
 
 export function toMarkdown(r: BenchReport): string {
   const h = r.header;
   const out: string[] = [
-    `Run of ${h.date.slice(0, 10)}: ${h.cpu} x${h.cores}, ${h.memoryGb} GB, ${h.os}; Node ${h.node}; nats-server ${h.natsServer} (${h.server}); commit ${h.commit ?? "?"}; ${h.quick ? "--quick, " : ""}${h.durationSec} s; idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms.`,
+    `Run of ${h.date.slice(0, 10)}: ${h.cpu} x${h.cores}, ${h.memoryGb} GB, ${h.os}; Node ${h.node}; nats-server ${h.natsServer} (${h.server}); commit ${h.commit ?? "?"}; ${h.quick ? "--quick, " : ""}${h.durationSec} s; idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms; limit: ${h.limitTool ? `nats ${h.limitTool.version} bench js pub, async batch ${h.limitTool.batch}` : (h.limitNote ?? "off")}. CPU columns: ms per 1,000 events.`,
     "",
-    "| scenario | mode | events | acked ev/s | MB/s | x ceiling | p50 ms | p99 ms | p99.9 ms | max ms | host ns/ev | host CPU ns/ev | loop p99 ms | ELU | RSS MB | err | drop | verified |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    `| ${COLUMNS.map((c) => c.head).join(" | ")} |`,
+    `| ${COLUMNS.map((c) => (c.align === "r" ? "---:" : "---")).join(" | ")} |`,
   ];
-  for (const x of r.results) {
-    const lat = x.latencyBasis === "none";
-    out.push(
-      `| ${x.scenario} | ${x.mode} | ${fmtInt(x.events)} | ${fmtInt(x.eventsPerSec)} | ${x.mbPerSec.toFixed(1)} | ${x.vsCeiling === null ? "-" : x.vsCeiling.toFixed(2)} | ${lat ? "-" : fmtMs(x.p50Ms)} | ${lat ? "-" : fmtMs(x.p99Ms)} | ${lat ? "-" : fmtMs(x.p999Ms)} | ${lat ? "-" : fmtMs(x.maxMs)} | ${x.hostNsPerEvent === null ? "-" : fmtInt(x.hostNsPerEvent)} | ${x.hostCpuNsPerEvent === null ? "-" : fmtInt(x.hostCpuNsPerEvent)} | ${fmtMs(x.loopDelayP99Ms)} | ${x.elu.toFixed(2)} | ${x.rssMb} | ${x.errors} | ${x.dropped} | ${x.verified ? "yes" : "**no**"} |`,
-    );
+  for (const x of r.results) out.push(`| ${COLUMNS.map((c) => c.cell(x)).join(" | ")} |`);
+  const na = r.scenarios.filter((s) => s.limit && "na" in s.limit);
+  if (na.length) {
+    out.push("", "Limit mode n/a:");
+    for (const s of na) out.push(`- ${s.id}: ${"na" in s.limit ? s.limit.na : ""}`);
   }
   if (r.micro.length) {
     out.push(

@@ -1,6 +1,21 @@
 // Turns what a run measured into the row the table, the JSON and the report show.
 import { decode, percentileMs, summarize } from "./latency.ts";
+import type { LimitResult } from "../modes/limit.ts";
 import type { LatencyBasis, MicroResult, ModeName, RunResult, ScenarioSpec } from "./types.ts";
+
+/**
+ * CPU time per 1,000 events (ms, i.e. µs per event) by where it ran, during the measured part: the
+ * host (main) thread of the bench process, the plugin's publisher worker thread, the process's other
+ * threads (GC, libuv), the embedded nats-server, and the Go bench tool (limit mode). null where that
+ * part does not exist in the mode or could not be measured (NATS_URL, no /proc).
+ */
+export interface CpuSplit {
+  host: number | null;
+  worker: number | null;
+  otherThreads: number | null;
+  server: number | null;
+  tool: number | null;
+}
 
 export interface Row {
   scenario: string;
@@ -13,6 +28,8 @@ export interface Row {
   mbPerSec: number;
   /** eventsPerSec / the ceiling's eventsPerSec in the same scenario of the same run. */
   vsCeiling: number | null;
+  /** eventsPerSec / the limit mode's (the Go `nats bench` tool) in the same scenario; null where it is n/a. */
+  vsLimit: number | null;
   latencyBasis: LatencyBasis;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -22,16 +39,21 @@ export interface Row {
   hostNsPerEvent: number | null;
   /** CPU time of the host thread during the run per event (ns): the calls, ack handling, the load driver. */
   hostCpuNsPerEvent: number | null;
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-  elu: number;
+  /** Host event-loop figures and RSS of the run's Node process; null for the limit mode (a Go program). */
+  loopDelayP99Ms: number | null;
+  loopDelayMaxMs: number | null;
+  elu: number | null;
   /** Peak RSS of the run's process (MB), and its RSS when the measured part started. */
-  rssMb: number;
-  rssStartMb: number;
+  rssMb: number | null;
+  rssStartMb: number | null;
   /** CPU time of the whole bench process (every thread) per acked event (µs). */
   cpuUsPerEvent: number | null;
   /** CPU time of the embedded nats-server per acked event (µs); null with NATS_URL. */
   serverCpuUsPerEvent: number | null;
+  /** Where the CPU went, per 1,000 acked events (ms). */
+  cpuMsPer1k: CpuSplit;
+  /** CPU cores kept busy on average during the measured part: every part of cpuMsPer1k over the wall time. */
+  cores: number | null;
   errors: number;
   dropped: number;
   acked: number;
@@ -46,8 +68,12 @@ export interface Row {
   /** Wall time of the whole run: process start or reuse, connect, warm-up, run, checks. */
   wallSec: number;
   envelopeBytes: number;
-  /** paced scenarios: how late the generator offered events (p99, ms), and the mode's own call->ack p99. */
-  scheduleLagP99Ms?: number;
+  /** paced scenarios: how late the load generator offered events (p50, p99, ms), and the mode's own call->ack p99. */
+  genLateP50Ms?: number;
+  genLateP99Ms?: number;
+  /** paced scenarios: p50 and p99 from the moment each event was offered (not intended) to stored. */
+  fromOfferP50Ms?: number;
+  fromOfferP99Ms?: number;
   ackP99Ms?: number;
   curve: [number, number][] | null;
   notes: string[];
@@ -70,6 +96,12 @@ export interface Header {
   /** The project commit measured ("+dirty": uncommitted changes in src/ or workers/). */
   commit: string;
   idleLoopDelayP99Ms: number;
+  /**
+   * The limit mode's tool: the `nats` CLI binary and its version, and the batch of `js pub async`;
+   * null when it could not be found (the limit rows are missing then, and why is in `limitNote`).
+   */
+  limitTool: { bin: string; version: string; batch: number } | null;
+  limitNote?: string;
   durationSec: number;
 }
 
@@ -77,7 +109,7 @@ export interface BenchReport {
   header: Header;
   micro: MicroResult[];
   results: Row[];
-  scenarios: Pick<ScenarioSpec, "id" | "title">[];
+  scenarios: Pick<ScenarioSpec, "id" | "title" | "limit">[];
 }
 
 const round = (v: number, digits: number) => {
@@ -106,6 +138,17 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
   if (rb && (rb.missing || rb.duplicates))
     notes.push(`read-back: ${rb.missing} missing, ${rb.duplicates} duplicated or unknown`);
   const perEvent = done > 0 ? 1 / done : 0;
+  const per1k = (ms: number | null) => (ms !== null && done > 0 ? round((ms * 1000) / done, 2) : null);
+  const h = r.host;
+  const split: CpuSplit = {
+    host: per1k(h.hostThreadCpuMs),
+    worker: per1k(h.workerThreadCpuMs),
+    otherThreads: per1k(Math.max(0, h.cpuMs - h.hostThreadCpuMs - (h.workerThreadCpuMs ?? 0))),
+    server: per1k(serverCpuMs),
+    tool: null,
+  };
+  const genLate = r.genLate ? decode(r.genLate) : null;
+  const fromOffer = r.fromOffer ? decode(r.fromOffer) : null;
   return {
     scenario: r.scenario,
     mode: r.mode,
@@ -113,6 +156,7 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
     eventsPerSec,
     mbPerSec: round((eventsPerSec * r.envelopeBytes) / 1e6, 2),
     vsCeiling: null,
+    vsLimit: null,
     latencyBasis: r.latencyBasis,
     p50Ms: lat?.p50Ms ?? null,
     p99Ms: lat?.p99Ms ?? null,
@@ -127,6 +171,8 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
     rssStartMb: r.host.rssStartMb,
     cpuUsPerEvent: done > 0 ? round(r.host.cpuMs * 1000 * perEvent, 2) : null,
     serverCpuUsPerEvent: serverCpuMs !== null && done > 0 ? round(serverCpuMs * 1000 * perEvent, 2) : null,
+    cpuMsPer1k: split,
+    cores: coresBusy(split, done, r.seconds),
     errors: r.errors,
     dropped: r.dropped,
     acked: r.acked,
@@ -135,18 +181,82 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
     seconds: round(r.seconds, 3),
     wallSec: round(wallSec, 1),
     envelopeBytes: r.envelopeBytes,
-    ...(r.scheduleLag ? { scheduleLagP99Ms: percentileMs(decode(r.scheduleLag), 99) } : {}),
+    ...(genLate ? { genLateP50Ms: percentileMs(genLate, 50), genLateP99Ms: percentileMs(genLate, 99) } : {}),
+    ...(fromOffer ? { fromOfferP50Ms: percentileMs(fromOffer, 50), fromOfferP99Ms: percentileMs(fromOffer, 99) } : {}),
     ...(r.ackLatency ? { ackP99Ms: percentileMs(decode(r.ackLatency), 99) } : {}),
     curve: lat?.curve ?? null,
     notes,
   };
 }
 
-/** Fills vsCeiling for every row of a scenario from its ceiling row. */
+/** Average cores busy: the CPU of every measured part over the wall time of the measured part. */
+function coresBusy(split: CpuSplit, events: number, seconds: number): number | null {
+  const parts = Object.values(split).filter((v): v is number => v !== null);
+  if (parts.length === 0 || seconds <= 0) return null;
+  const ms = (parts.reduce((a, b) => a + b, 0) * events) / 1000;
+  return round(ms / (seconds * 1000), 2);
+}
+
+/** Fills vsCeiling and vsLimit for every row of a scenario from its ceiling and limit rows. */
 export function addRatios(rows: Row[]): void {
+  const ratio = (r: Row, base: Row | undefined) =>
+    base && base.eventsPerSec > 0 ? round(r.eventsPerSec / base.eventsPerSec, 2) : null;
   const ceiling = rows.find((r) => r.mode === "ceiling");
-  for (const r of rows)
-    r.vsCeiling = ceiling && ceiling.eventsPerSec > 0 ? round(r.eventsPerSec / ceiling.eventsPerSec, 2) : null;
+  const limit = rows.find((r) => r.mode === "limit");
+  for (const r of rows) {
+    r.vsCeiling = ratio(r, ceiling);
+    r.vsLimit = ratio(r, limit);
+  }
+}
+
+/** The row of a limit-mode run (the Go tool): throughput and CPU, no latency or host figures. */
+export function limitRow(r: LimitResult, stored: number, wallSec: number): Row {
+  const verified = stored === r.sent;
+  const per1k = (ms: number | null) => (ms !== null && r.sent > 0 ? round((ms * 1000) / r.sent, 2) : null);
+  const split: CpuSplit = {
+    host: null,
+    worker: null,
+    otherThreads: null,
+    server: per1k(r.serverCpuMs),
+    tool: per1k(r.toolCpuMs),
+  };
+  const notes = [`${r.command}`, ...r.notes];
+  if (!verified) notes.push(`stream holds ${stored} of the ${r.sent} messages the tool published`);
+  return {
+    scenario: r.scenario,
+    mode: "limit",
+    events: r.sent,
+    eventsPerSec: r.eventsPerSec,
+    mbPerSec: round((r.eventsPerSec * r.envelopeBytes) / 1e6, 2),
+    vsCeiling: null,
+    vsLimit: null,
+    latencyBasis: "none",
+    p50Ms: null,
+    p99Ms: null,
+    p999Ms: null,
+    maxMs: null,
+    hostNsPerEvent: null,
+    hostCpuNsPerEvent: null,
+    loopDelayP99Ms: null,
+    loopDelayMaxMs: null,
+    elu: null,
+    rssMb: null,
+    rssStartMb: null,
+    cpuUsPerEvent: split.tool,
+    serverCpuUsPerEvent: split.server,
+    cpuMsPer1k: split,
+    cores: coresBusy(split, r.sent, r.seconds),
+    errors: 0,
+    dropped: 0,
+    acked: r.sent,
+    stored,
+    verified,
+    seconds: round(r.seconds, 3),
+    wallSec: round(wallSec, 1),
+    envelopeBytes: r.envelopeBytes,
+    curve: null,
+    notes,
+  };
 }
 
 /** A row for a run that failed outright (the error is in its notes). */
@@ -158,6 +268,7 @@ export function failedRow(scenario: string, mode: ModeName, events: number, erro
     eventsPerSec: 0,
     mbPerSec: 0,
     vsCeiling: null,
+    vsLimit: null,
     latencyBasis: "none",
     p50Ms: null,
     p99Ms: null,
@@ -165,13 +276,15 @@ export function failedRow(scenario: string, mode: ModeName, events: number, erro
     maxMs: null,
     hostNsPerEvent: null,
     hostCpuNsPerEvent: null,
-    loopDelayP99Ms: 0,
-    loopDelayMaxMs: 0,
-    elu: 0,
-    rssMb: 0,
-    rssStartMb: 0,
+    loopDelayP99Ms: null,
+    loopDelayMaxMs: null,
+    elu: null,
+    rssMb: null,
+    rssStartMb: null,
     cpuUsPerEvent: null,
     serverCpuUsPerEvent: null,
+    cpuMsPer1k: { host: null, worker: null, otherThreads: null, server: null, tool: null },
+    cores: null,
     errors: 1,
     dropped: 0,
     acked: 0,

@@ -2,10 +2,11 @@
 // RSS / CPU / event-loop figures that belong to this mode alone. The orchestrator (bench/run.ts)
 // forks this file, sends a RunSpec and gets a RunResult back.
 import type { BenchMode } from "../modes/mode.ts";
+import { PUBLISHER_THREAD } from "./cpu.ts";
 import { averageEnvelopeBytes, makeEvents, seqOf } from "./events.ts";
 import { HostMonitor, timerOverheadMs } from "./host-monitor.ts";
 import { encode, newHistogram, recordMs } from "./latency.ts";
-import { intendedAt, runPaced, type PacedPlan } from "./pacing.ts";
+import { intendedAt, runPaced, wallClockOffsetMs, type PacedPlan } from "./pacing.ts";
 import { readBack } from "./read-back.ts";
 import type { ChildMessage, ParentMessage, RunResult, RunSpec } from "./types.ts";
 
@@ -20,6 +21,8 @@ async function createMode(spec: RunSpec): Promise<BenchMode> {
     case "offloaded-noredact":
     case "offloaded-async":
       return new (await import("../modes/offloaded.ts")).OffloadedMode(spec);
+    case "limit":
+      throw new Error("the limit mode is the Go tool, run by the orchestrator (bench/modes/limit.ts)");
   }
 }
 
@@ -109,11 +112,17 @@ export async function runOne(
 
       gc?.();
       const overheadMs = timerOverheadMs();
-      const monitor = new HostMonitor();
+      const monitor = new HostMonitor(spec.mode.startsWith("offloaded") ? PUBLISHER_THREAD : undefined);
       const lag = newHistogram();
       const stored = newHistogram();
+      // Paced runs: when each event was actually offered, to time it from there too (offered -> stored).
+      const offered = s.load.kind === "paced" ? new Float64Array(events.length) : undefined;
+      const fromOffer = newHistogram();
       const check = new SeqCheck(events.length);
       let plan: PacedPlan | undefined;
+      let generatorBlockedMs = 0;
+      // Paced runs: stored (the server's wall clock) minus intended (this process's performance.now()).
+      const wallOffset = s.load.kind === "paced" ? wallClockOffsetMs() : performance.timeOrigin;
       let settled = true;
       let readBytes = 0;
       let readMessages = 0;
@@ -132,7 +141,12 @@ export async function runOne(
         }
         case "paced": {
           plan = { start: t0 + 1, rate: s.load.rate, burst: s.load.burst, count: events.length };
-          await runPaced(plan, (i) => mode.fire(src, i), lag);
+          const at = offered!;
+          const fire = (i: number) => {
+            at[i] = performance.now();
+            mode.fire(src, i);
+          };
+          generatorBlockedMs = (await runPaced(plan, fire, lag)).blockedMs;
           settled = await mode.settle(spec.settleTimeoutMs);
           break;
         }
@@ -144,7 +158,7 @@ export async function runOne(
         }
       }
       const seconds = (performance.now() - t0) / 1000;
-      const host = monitor.stop();
+      const host = monitor.stop(generatorBlockedMs);
       clearInterval(ticker);
       await mark("end");
       if (!settled) notes.push(`not every event was acked within ${spec.settleTimeoutMs} ms of the last one offered`);
@@ -157,13 +171,14 @@ export async function runOne(
       // moment JetStream stored it (the server's clock), for every mode alike.
       if (plan) {
         const p = plan;
-        const origin = performance.timeOrigin;
+        const origin = wallOffset;
         const r = await readBack(spec.url, spec.stream, (m) => {
           const seq = seqOf(m.data);
           if (!check.add(seq)) return;
           const d = m.storedMs - (origin + intendedAt(p, seq));
           if (d < minStoredMinusIntended) minStoredMinusIntended = d;
           recordMs(stored, d);
+          if (offered) recordMs(fromOffer, m.storedMs - (origin + offered[seq]));
         });
         readMessages = r.messages;
         if (minStoredMinusIntended < -0.5)
@@ -216,9 +231,10 @@ export async function runOne(
         return {
           ...base,
           latency: encode(stored),
+          fromOffer: encode(fromOffer),
           latencyBasis: "intended->stored",
           ackLatency: encode(own),
-          scheduleLag: encode(lag),
+          genLate: encode(lag),
           readBack: readBackFigures,
         };
       }

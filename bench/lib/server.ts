@@ -2,9 +2,10 @@
 // `nats-server -js` on a free loopback port with a temporary file store (the test suite's
 // NatsServer), removed afterwards. That server is the current release the project builds
 // (scripts/ensure-nats-tools.sh), unless --nats-server or NATS_SERVER_BIN names another binary.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { NatsServer } from "../../test/helpers/nats-server.ts";
 import { natsTools } from "../../test/helpers/nats-tools.ts";
+import { processCpuMs } from "./cpu.ts";
 
 export class NoServerBinary extends Error {}
 
@@ -35,8 +36,6 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-const USER_HZ = 100; // clock ticks per second in /proc/<pid>/stat on Linux
-
 export async function startServer(env = process.env, bin?: string): Promise<BenchServer> {
   if (env.NATS_URL) {
     return { url: env.NATS_URL, embedded: false, bin: null, cpuMs: () => undefined, close: async () => {} };
@@ -51,14 +50,7 @@ export async function startServer(env = process.env, bin?: string): Promise<Benc
     url: server.url,
     embedded: true,
     bin: server.bin,
-    cpuMs: () => {
-      try {
-        const f = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1].split(" ");
-        return ((Number(f[11]) + Number(f[12])) * 1000) / USER_HZ;
-      } catch {
-        return undefined;
-      }
-    },
+    cpuMs: () => processCpuMs(server.pid),
     close: async () => {
       process.removeListener("exit", cleanup);
       await server.dispose();

@@ -22,16 +22,51 @@ export function summaryLines(r: BenchReport): string[] {
   const sustained = find("sustained", "offloaded");
   if (sustained?.vsCeiling != null)
     out.push(`  sustained throughput vs the inbox-ack ceiling: ${sustained.vsCeiling.toFixed(2)} (target >= 0.90)`);
+  const limit = find("sustained", "limit");
+  if (sustained?.vsLimit != null && limit)
+    out.push(
+      `  sustained throughput vs the server's limit (Go nats bench, ${fmtInt(limit.eventsPerSec)} msgs/s): ${sustained.vsLimit.toFixed(2)} (target >= 0.80)`,
+    );
   const capture = r.micro.find((m) => m.name.startsWith("offloaded"));
   if (capture)
     out.push(`  host cost of capture(), ~300-byte event: p50 ${fmtInt(capture.p50Ns)} ns per event (target ~1,000 ns)`);
   const r10 = find("rate-10k", "offloaded");
-  if (r10?.p99Ms != null) out.push(`  p99 at 10k events/s, intended -> stored: ${fmtMs(r10.p99Ms)} ms (target < 2 ms)`);
+  const c10 = find("rate-10k", "ceiling");
+  if (r10?.p99Ms != null) {
+    const vs = c10?.p99Ms != null ? `, ceiling ${fmtMs(c10.p99Ms)} ms (target: within 1 ms of it)` : "";
+    const late = r10.genLateP99Ms !== undefined ? `; generator late p99 ${fmtMs(r10.genLateP99Ms)} ms` : "";
+    out.push(`  p99 at 10k events/s, intended -> stored: ${fmtMs(r10.p99Ms)} ms (target < 2 ms)${vs}${late}`);
+    if (r10.fromOfferP99Ms !== undefined)
+      out.push(
+        `  p99 at 10k events/s, offered -> stored (no generator lateness): ${fmtMs(r10.fromOfferP99Ms)} ms, ceiling ${fmtMs(c10?.fromOfferP99Ms)} ms`,
+      );
+  }
   const r20 = find("rate-20k", "offloaded");
   if (r20)
     out.push(
       `  event-loop delay p99 at 20k events/s: ${fmtMs(r20.loopDelayP99Ms)} ms, idle ${fmtMs(r.header.idleLoopDelayP99Ms)} ms (target: within 1 ms of idle)`,
     );
+  const cpu: string[] = [];
+  for (const x of r.results) {
+    if (!x.verified || !["sustained", "payload-1KB", "rate-10k"].includes(x.scenario)) continue;
+    const c = x.cpuMsPer1k;
+    const parts = (
+      [
+        ["host", c.host],
+        ["worker", c.worker],
+        ["other", c.otherThreads],
+        ["server", c.server],
+        ["tool", c.tool],
+      ] as const
+    )
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k} ${fmtMs(v)}`);
+    if (parts.length) {
+      const cores = x.cores === null ? "" : ` (${x.cores.toFixed(2)} cores busy)`;
+      cpu.push(`  ${`${x.scenario} ${x.mode}`.padEnd(28)} ${parts.join(", ")}${cores}`);
+    }
+  }
+  if (cpu.length) out.push("Where the CPU goes, ms per 1,000 events:", ...cpu);
   const redaction: string[] = [];
   for (const id of ["sustained", "payload-1KB", "secrets"]) {
     const on = find(id, "offloaded");

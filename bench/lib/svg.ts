@@ -7,6 +7,16 @@ export const MODE_COLORS: Record<string, string> = {
   offloaded: "#2a7ae2",
   "offloaded-noredact": "#8fb8ef",
   "offloaded-async": "#16a085",
+  limit: "#2e9e5b",
+};
+
+/** Colours of the parts of a stacked bar (where the CPU went). */
+export const PART_COLORS: Record<string, string> = {
+  host: "#2a7ae2",
+  worker: "#8e44ad",
+  other: "#b8b8c8",
+  server: "#e67e22",
+  tool: "#2e9e5b",
 };
 
 export function esc(s: string): string {
@@ -71,6 +81,54 @@ export function barChart(title: string, groups: BarGroup[], unit: string, width 
       );
       parts.push(`<text x="${num(left + w + 4)}" y="${num(y + barH - 2)}" class="val">${esc(b.text)}</text>`);
     });
+  });
+  return svg(width, height, parts);
+}
+
+export interface StackedBar {
+  label: string;
+  parts: { part: string; value: number }[];
+  text: string;
+}
+
+/** Horizontal stacked bars on a linear axis, one per label (e.g. "sustained offloaded"), with a legend. */
+export function stackedChart(title: string, bars: StackedBar[], unit: string, width = 920): string {
+  const totals = bars.map((b) => b.parts.reduce((a, p) => a + p.value, 0));
+  const max = Math.max(0, ...totals);
+  if (bars.length === 0 || max <= 0) return "";
+  const step = 10 ** Math.floor(Math.log10(max));
+  const top10 = Math.ceil(max / step) * step;
+  const left = 210;
+  const right = 120;
+  const top = 44;
+  const barH = 13;
+  const gap = 5;
+  const plotW = width - left - right;
+  const height = top + bars.length * (barH + gap) + 24;
+  const x = (v: number) => left + (v / top10) * plotW;
+  const parts: string[] = [`<text x="${left}" y="16" class="t">${esc(title)}</text>`];
+  Object.entries(PART_COLORS).forEach(([name, color], i) => {
+    parts.push(`<rect x="${left + i * 90}" y="24" width="11" height="11" fill="${color}"/>`);
+    parts.push(`<text x="${left + i * 90 + 15}" y="34" class="lbl">${esc(name)}</text>`);
+  });
+  for (let t = 0; t <= top10 + 1e-9; t += step) {
+    const tx = num(x(t));
+    parts.push(`<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${height - 20}" class="grid"/>`);
+    parts.push(`<text x="${tx}" y="${height - 6}" class="tick" text-anchor="middle">${num(t)}${unit}</text>`);
+  }
+  bars.forEach((b, bi) => {
+    const y = top + bi * (barH + gap);
+    parts.push(`<text x="${left - 8}" y="${num(y + barH - 2)}" class="lbl" text-anchor="end">${esc(b.label)}</text>`);
+    let at = 0;
+    for (const p of b.parts) {
+      if (p.value <= 0) continue;
+      const w = Math.max(0.5, x(at + p.value) - x(at));
+      parts.push(
+        `<rect x="${num(x(at))}" y="${y}" width="${num(w)}" height="${barH}" fill="${PART_COLORS[p.part] ?? "#555"}"><title>${esc(`${b.label} ${p.part}: ${num(p.value)}${unit}`)}</title></rect>`,
+      );
+      at += p.value;
+    }
+    parts.push(`<text x="${num(x(at) + 4)}" y="${num(y + barH - 2)}" class="val">${esc(b.text)}</text>`);
   });
   return svg(width, height, parts);
 }

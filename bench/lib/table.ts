@@ -27,69 +27,53 @@ function pad(cells: string[][], align: ("l" | "r")[]): string[] {
   );
 }
 
-const ROW_HEAD = [
-  "scenario",
-  "mode",
-  "events",
-  "acked ev/s",
-  "MB/s",
-  "x ceil",
-  "p50 ms",
-  "p99 ms",
-  "p99.9 ms",
-  "max ms",
-  "host ns/ev",
-  "host CPU ns/ev",
-  "loop p99",
-  "ELU",
-  "RSS MB",
-  "err",
-  "drop",
-  "ok",
-];
-const ROW_ALIGN: ("l" | "r")[] = [
-  "l",
-  "l",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "r",
-  "l",
+/** One column of the results table: its heading, alignment and cell. */
+interface Column {
+  head: string;
+  align: "l" | "r";
+  cell: (r: Row) => string;
+}
+
+const lat = (v: (r: Row) => number | null) => (r: Row) => (r.latencyBasis === "none" ? "-" : fmtMs(v(r)));
+const opt = (v: number | null | undefined, f: (n: number) => string = fmtMs) =>
+  v === null || v === undefined ? "-" : f(v);
+const ratio = (v: number | null | undefined) => (v === null || v === undefined ? "-" : v.toFixed(2));
+
+/** The columns of the text table; CPU in ms per 1,000 events (µs per event). */
+export const COLUMNS: Column[] = [
+  { head: "scenario", align: "l", cell: (r) => r.scenario },
+  { head: "mode", align: "l", cell: (r) => r.mode },
+  { head: "events", align: "r", cell: (r) => fmtInt(r.events) },
+  { head: "acked ev/s", align: "r", cell: (r) => fmtInt(r.eventsPerSec) },
+  { head: "MB/s", align: "r", cell: (r) => r.mbPerSec.toFixed(r.mbPerSec >= 100 ? 0 : 1) },
+  { head: "x ceil", align: "r", cell: (r) => ratio(r.vsCeiling) },
+  { head: "x limit", align: "r", cell: (r) => ratio(r.vsLimit) },
+  { head: "p50 ms", align: "r", cell: lat((r) => r.p50Ms) },
+  { head: "p99 ms", align: "r", cell: lat((r) => r.p99Ms) },
+  { head: "p99.9 ms", align: "r", cell: lat((r) => r.p999Ms) },
+  { head: "max ms", align: "r", cell: lat((r) => r.maxMs) },
+  { head: "gen late p99", align: "r", cell: (r) => opt(r.genLateP99Ms) },
+  { head: "offer p99", align: "r", cell: (r) => opt(r.fromOfferP99Ms) },
+  { head: "host ns/ev", align: "r", cell: (r) => opt(r.hostNsPerEvent, fmtInt) },
+  { head: "cpu/1k host", align: "r", cell: (r) => opt(r.cpuMsPer1k?.host) },
+  { head: "worker", align: "r", cell: (r) => opt(r.cpuMsPer1k?.worker) },
+  { head: "other", align: "r", cell: (r) => opt(r.cpuMsPer1k?.otherThreads) },
+  { head: "server", align: "r", cell: (r) => opt(r.cpuMsPer1k?.server) },
+  { head: "tool", align: "r", cell: (r) => opt(r.cpuMsPer1k?.tool) },
+  { head: "cores", align: "r", cell: (r) => opt(r.cores, (v) => v.toFixed(2)) },
+  { head: "loop p99", align: "r", cell: (r) => opt(r.loopDelayP99Ms) },
+  { head: "ELU", align: "r", cell: (r) => opt(r.elu, (v) => v.toFixed(2)) },
+  { head: "RSS MB", align: "r", cell: (r) => opt(r.rssMb, String) },
+  { head: "err", align: "r", cell: (r) => String(r.errors) },
+  { head: "drop", align: "r", cell: (r) => String(r.dropped) },
+  { head: "ok", align: "l", cell: (r) => (r.verified ? "yes" : "NO") },
 ];
 
+const ROW_HEAD = COLUMNS.map((c) => c.head);
+const ROW_ALIGN = COLUMNS.map((c) => c.align);
+
 function cells(r: Row): string[] {
-  const noLat = r.latencyBasis === "none";
-  return [
-    r.scenario,
-    r.mode,
-    fmtInt(r.events),
-    fmtInt(r.eventsPerSec),
-    r.mbPerSec.toFixed(r.mbPerSec >= 100 ? 0 : 1),
-    r.vsCeiling === null ? "-" : r.vsCeiling.toFixed(2),
-    noLat ? "-" : fmtMs(r.p50Ms),
-    noLat ? "-" : fmtMs(r.p99Ms),
-    noLat ? "-" : fmtMs(r.p999Ms),
-    noLat ? "-" : fmtMs(r.maxMs),
-    r.hostNsPerEvent === null ? "-" : fmtInt(r.hostNsPerEvent),
-    r.hostCpuNsPerEvent === null ? "-" : fmtInt(r.hostCpuNsPerEvent),
-    fmtMs(r.loopDelayP99Ms),
-    r.elu.toFixed(2),
-    String(r.rssMb),
-    String(r.errors),
-    String(r.dropped),
-    r.verified ? "yes" : "NO",
-  ];
+  return COLUMNS.map((c) => c.cell(r));
 }
 
 /** The whole results table (rows aligned together). */
@@ -121,9 +105,14 @@ export function microTable(micro: MicroResult[]): string[] {
 }
 
 export function headerLines(h: Header): string[] {
+  const limit = h.limitTool
+    ? `limit mode: nats ${h.limitTool.version} bench js pub (async batch ${h.limitTool.batch})`
+    : `limit mode: ${h.limitNote ?? "off"}`;
   return [
     `date ${h.date}  node ${h.node}  nats-server ${h.natsServer} (${h.server})  commit ${h.commit}`,
     `cpu ${h.cpu} x${h.cores}  memory ${h.memoryGb} GB  ${h.os}${h.quick ? "  --quick" : ""}`,
-    `idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms`,
+    `idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms  ${limit}`,
+    "cpu/1k ...: CPU ms per 1,000 events (= µs per event) of the host thread, the worker thread, the process's other",
+    "threads, nats-server and the Go tool; cores: all of them over the wall time",
   ];
 }

@@ -1,6 +1,6 @@
 // Types shared by the orchestrator (bench/run.ts), the per-run child process and the modes.
 
-export type ModeName = "ceiling" | "inline" | "offloaded" | "offloaded-noredact" | "offloaded-async";
+export type ModeName = "ceiling" | "inline" | "offloaded" | "offloaded-noredact" | "offloaded-async" | "limit";
 /** The modes every scenario runs. */
 export const MODES: readonly ModeName[] = ["ceiling", "inline", "offloaded"];
 /**
@@ -8,10 +8,22 @@ export const MODES: readonly ModeName[] = ["ceiling", "inline", "offloaded"];
  * that list it (ScenarioSpec.extraModes): what the redaction costs the worker in throughput.
  */
 export const NO_REDACT: ModeName = "offloaded-noredact";
-/** Every mode, in the order the tables show them. */
+/**
+ * The server's own limit: the official `nats bench js pub` (Go, natscli) against the same server and
+ * stream settings, run by the orchestrator (bench/modes/limit.ts) in the scenarios it can emulate.
+ */
+export const LIMIT: ModeName = "limit";
 /** The plugin with persistMode "async" (the server acks before the disk write), where scenarios list it. */
 export const ASYNC_PERSIST: ModeName = "offloaded-async";
-export const MODE_ORDER: readonly ModeName[] = [...MODES, NO_REDACT, ASYNC_PERSIST];
+/** Every mode, in the order the tables show them. */
+export const MODE_ORDER: readonly ModeName[] = [LIMIT, ...MODES, NO_REDACT, ASYNC_PERSIST];
+
+/**
+ * How the limit mode emulates a scenario: `nats bench js pub async` (batches of pipelined acks) for
+ * full speed, `js pub sync` (each publish waits for its ack) for one sequential caller; or why it
+ * cannot (`na`), e.g. a fixed offered rate timed per event.
+ */
+export type LimitShape = { tool: "async" | "sync" } | { na: string };
 
 /**
  * How events are offered.
@@ -48,6 +60,8 @@ export interface ScenarioSpec {
   secrets?: boolean;
   /** Modes run besides MODES (the plugin with redaction off). */
   extraModes?: ModeName[];
+  /** The limit mode's way of running this scenario, or why it cannot. */
+  limit: LimitShape;
 }
 
 export interface RunSpec {
@@ -73,6 +87,8 @@ export interface HostFigures {
   /** CPU time of the whole process (every thread), and of the host (main) thread alone. */
   cpuMs: number;
   hostThreadCpuMs: number;
+  /** CPU time of the plugin's publisher worker thread (offloaded modes; /proc, Linux), else null. */
+  workerThreadCpuMs: number | null;
 }
 
 export interface RunResult {
@@ -96,7 +112,9 @@ export interface RunResult {
   /** The mode's own capture->ack histogram (µs), when the row reports another basis. */
   ackLatency?: string;
   /** paced: how late the load generator offered events (µs), intended -> call. */
-  scheduleLag?: string;
+  genLate?: string;
+  /** paced: offered (the call) -> stored (µs): the latency without the generator's lateness. */
+  fromOffer?: string;
   host: HostFigures;
   /** read scenario: the fill that came before the read. */
   fill?: { events: number; seconds: number };

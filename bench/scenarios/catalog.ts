@@ -1,7 +1,14 @@
 // The scenarios, in the order they run, with their full and --quick sizes. Every mode of a
 // scenario gets the same events (bench/lib/events.ts) on a fresh stream of its own.
 import { STANDARD_PAYLOAD_BYTES } from "../lib/events.ts";
-import { ASYNC_PERSIST, NO_REDACT, type Load, type ModeName, type ScenarioSpec } from "../lib/types.ts";
+import {
+  ASYNC_PERSIST,
+  NO_REDACT,
+  type LimitShape,
+  type Load,
+  type ModeName,
+  type ScenarioSpec,
+} from "../lib/types.ts";
 
 interface Def {
   id: string;
@@ -16,6 +23,21 @@ interface Def {
   warmup?: [number, number];
   secrets?: boolean;
   extraModes?: ModeName[];
+  /** How the limit mode (the Go `nats bench` tool) runs it; by default async at full speed, else n/a. */
+  limit?: LimitShape;
+}
+
+/** Why the tool cannot offer these loads (shown where the limit rows would be). */
+const NA_CALLERS = "10 callers on one connection: the tool runs one publisher per connection (--clients)";
+const NA_PACED =
+  "open-loop load timed per event from its intended time: the tool throttles (--throughput) but times batches";
+
+function limitShape(d: Def): LimitShape {
+  if (d.limit) return d.limit;
+  if (d.load.kind === "closed" && d.load.callers === "full") return { tool: "async" };
+  if (d.load.kind === "paced") return { na: NA_PACED };
+  if (d.load.kind === "read") return { na: "a read-back scenario: the limit mode publishes" };
+  return { na: NA_CALLERS };
 }
 
 const DEFS: Def[] = [
@@ -24,6 +46,7 @@ const DEFS: Def[] = [
     title: "one caller, each event after the previous ack (offloaded: one capture per loop turn)",
     load: { kind: "closed", callers: 1 },
     events: [20_000, 1_000],
+    limit: { tool: "sync" },
   },
   {
     id: "concurrent-10",
@@ -133,5 +156,6 @@ export function scenarios(quick: boolean): ScenarioSpec[] {
     warmup: (d.warmup ?? [10_000, 500])[q],
     ...(d.secrets ? { secrets: true } : {}),
     ...(d.extraModes ? { extraModes: d.extraModes } : {}),
+    limit: limitShape(d),
   }));
 }
