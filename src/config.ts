@@ -7,6 +7,8 @@ import { compileSitePattern, MAX_SITE_PATTERNS } from "./site-patterns.ts";
 
 export type Encoding = "json" | "msgpack";
 export type StorageKind = "file" | "memory";
+/** inbox: a PubAck per event; fast-batch: nats-server 2.14+ fast batches (a flow ack per batch), else inbox. */
+export type PublishMode = "inbox" | "fast-batch";
 
 export interface EventStoreConfig {
   enabled: boolean;
@@ -55,6 +57,7 @@ export interface EventStoreConfig {
   natsContext: string;
   /** Registers the eventstore_recent agent tool (off by default). */
   agentTool: boolean;
+  publishMode: PublishMode;
 }
 
 export interface TlsConfig {
@@ -96,6 +99,7 @@ export const DEFAULTS: EventStoreConfig = {
   tls: { caFile: "", certFile: "", keyFile: "", handshakeFirst: false },
   natsContext: "",
   agentTool: false,
+  publishMode: "inbox",
 };
 
 export type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
@@ -252,6 +256,7 @@ const SPEC: Record<string, Check> = {
   credsFile: text(4096),
   natsContext: text(4096),
   agentTool: bool,
+  publishMode: oneOf("inbox", "fast-batch"),
 };
 
 const TLS_SPEC: Record<string, Check> = {
