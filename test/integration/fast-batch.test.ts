@@ -121,6 +121,55 @@ describe(`publishMode fast-batch (${FAST ? "fast batches" : "fallback to inbox a
     }
   }, 120_000);
 
+  it.runIf(FAST)(
+    "NATS SIGKILLed twice in the middle of batches: every event stored exactly once",
+    async () => {
+      const server = await NatsServer.start();
+      servers.push(server);
+      const p = testPipeline(server.url, { streamName: "fbk", subjectPrefix: "fbk", publishMode: "fast-batch" });
+      pipelines.push(p);
+      p.start();
+      await waitFor(async () => (await p.status()).stream?.publishMode === "fast-batch", 15_000, "fast batches");
+      const TOTAL = 120_000;
+      // Two kills at random points of the run, each right after a burst, while its batch is being published.
+      const kills = [0.2 + Math.random() * 0.2, 0.55 + Math.random() * 0.2].map((at) => Math.floor(at * TOTAL));
+      const downMs = kills.map(() => 100 + Math.floor(Math.random() * 700));
+      console.log(`SIGKILL plan: after events ${kills.join(", ")}; down ${downMs.join(", ")} ms`);
+      let next = 0;
+      for (const [k, at] of kills.entries()) {
+        await captureAll(p, at - 20_000 - next, next);
+        next = at - 20_000;
+        for (; next < at; next++) p.capture(T, "main", "fb", { i: next, PAD }); // a burst, published in fast batches...
+        await sleep(Math.random() * 20);
+        const before = await p.status();
+        expect(before.counters.pending).toBeGreaterThan(0); // ...whose acks have not all come
+        await server.stop("SIGKILL");
+        await sleep(downMs[k]);
+        await server.restart();
+        await waitFor(async () => (await p.status()).counters.acked > before.counters.acked, 30_000, "acks");
+      }
+      await captureAll(p, TOTAL - next, next);
+      await waitFor(async () => (await p.status()).counters.pending === 0, 60_000, "every event acked");
+      const s = await p.status();
+      console.log(`after 2 NATS kills: ${JSON.stringify(s.counters)}`);
+      await p.stop();
+      expect(s.stream).toMatchObject({ publishMode: "fast-batch" }); // still, after the restarts
+      expect(s.counters.captured).toBe(TOTAL);
+      expect(s.counters.acked).toBe(TOTAL);
+      expect(s.counters.dropped.total).toBe(0);
+      expect(s.counters.reconnects).toBeGreaterThanOrEqual(2);
+      expect(s.counters.workerCrashes).toBe(0);
+      const stored = await readStream(server.url, "fbk");
+      const seen = new Uint8Array(TOTAL);
+      for (const m of stored) seen[JSON.parse(Buffer.from(m.data).toString()).payload.i]++;
+      const missing = seen.filter((v) => v === 0).length;
+      const twice = seen.filter((v) => v > 1).length;
+      expect({ stored: stored.length, missing, twice }).toEqual({ stored: TOTAL, missing: 0, twice: 0 });
+      expect(stored.every((m) => m.data.length > 0)).toBe(true);
+    },
+    180_000,
+  );
+
   it("publishMode inbox (the default) leaves the stream's allow_batched alone and says which path it uses", async () => {
     const server = await NatsServer.start();
     servers.push(server);
