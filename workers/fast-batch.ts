@@ -192,6 +192,11 @@ export interface FastBatchHandler {
   onUnconfirmed(tokens: number[], why: string, refusal: Msg | undefined): void;
   /** The server does not take fast batches after all: publishing goes on with per-record acks. */
   onFallback(why: string): void;
+  /**
+   * A reply or a time-out may have made room for more records (room()): publish on. Acks of records no
+   * longer in the window (moved to the spool meanwhile) do not say so through onAck.
+   */
+  onRoom(): void;
 }
 
 class Batch {
@@ -345,6 +350,7 @@ export class FastBatchPublisher {
       if (now - b.progressAt < this.opts.timeoutMs) continue;
       if (b.seq > b.acked) {
         this.fail(b, `no reply to fast batch records within ${this.opts.timeoutMs} ms`, undefined);
+        this.handler.onRoom();
       } else if (b.ending) this.drop(b); // all confirmed; the commit reply is merely late
     }
   }
@@ -396,6 +402,11 @@ export class FastBatchPublisher {
       return;
     }
     const r = parseFastReply(msg, this.stream);
+    this.handle(b, s, r, msg);
+    if (r.t !== "foreign") this.handler.onRoom();
+  }
+
+  private handle(b: Batch, s: FastSubject, r: FastReply, msg: Msg): void {
     switch (r.t) {
       case "flow":
         this.stats.flowAcks++;

@@ -342,7 +342,7 @@ function resendDue(now: number): void {
     resend(i, t, now);
     n++;
   }
-  if (n > 0 && st.fast !== undefined) schedulePump(); // which ends the batch they went into
+  if (n > 0 && st.fast !== undefined) schedulePump(); // which ends the fast batch they went into
 }
 
 // --- fast batch (publishMode "fast-batch", workers/fast-batch.ts) ---
@@ -636,7 +636,7 @@ async function main(): Promise<void> {
   st.nc = conn;
   st.connected = !conn.isClosed();
   if (config.publishMode === "fast-batch") {
-    const handler = { onAck, onUnconfirmed, onFallback };
+    const handler = { onAck, onUnconfirmed, onFallback, onRoom: schedulePump };
     const opts = { flow: config.maxInFlight >>> 2, timeoutMs, now: sharedClockMs };
     st.publisher = st.fast = new FastBatchPublisher(conn, config.streamName, handler, opts);
   } else st.publisher = new InboxPublisher(conn, config.streamName, onAck);

@@ -130,6 +130,7 @@ function setup(flow = 4) {
   const acks: [number, AckKind][] = [];
   const unconfirmed: { tokens: number[]; why: string; refused: boolean }[] = [];
   const fallbacks: string[] = [];
+  const rooms = { n: 0 };
   let now = 1000;
   const pub = new FastBatchPublisher(
     nc as unknown as NatsConnection,
@@ -138,6 +139,7 @@ function setup(flow = 4) {
       onAck: (token, kind) => acks.push([token, kind]),
       onUnconfirmed: (tokens, why, refusal) => unconfirmed.push({ tokens, why, refused: refusal !== undefined }),
       onFallback: (why) => fallbacks.push(why),
+      onRoom: () => rooms.n++,
     },
     { flow, timeoutMs: 5000, now: () => now },
   );
@@ -156,6 +158,7 @@ function setup(flow = 4) {
     acks,
     unconfirmed,
     fallbacks,
+    rooms,
     send,
     at,
     tick: (ms: number) => {
@@ -197,6 +200,26 @@ describe("fast batch publisher", () => {
     expect(pub.room()).toBe(false); // 4 unconfirmed = 2 x 2
     nc.reply(at(1), '{"type":"ack","seq":2,"msgs":2}');
     expect(pub.room()).toBe(true);
+  });
+
+  it("says when a reply or a time-out makes room, whatever became of the acked records", () => {
+    // The caller's window may have moved them to the spool: onAck is no signal to publish on.
+    const { nc, pub, rooms, send, at, tick } = setup(4);
+    send(1);
+    nc.reply(at(0), '{"type":"ack","seq":0,"msgs":2}');
+    send(3);
+    expect(pub.room()).toBe(false);
+    const before = rooms.n;
+    nc.reply(at(1), '{"type":"ack","seq":2,"msgs":2}');
+    expect(rooms.n).toBe(before + 1);
+    send(2);
+    expect(pub.room()).toBe(false);
+    tick(5000);
+    pub.sweep(6000);
+    expect(pub.room()).toBe(true);
+    expect(rooms.n).toBe(before + 2);
+    nc.reply(at(0).replace(fields(at(0)).batch, "someoneelse"), '{"type":"ack","seq":2,"msgs":4}');
+    expect(rooms.n).toBe(before + 2); // not for a foreign reply
   });
 
   it("ends a drained batch with an end of batch (op 3, empty, no headers) only once the server has answered", () => {
