@@ -48,6 +48,9 @@ export function statusText(s: EventStoreStatus, hints: string[]): string {
   if (c.truncated > 0) lines.push(`truncated payloads: ${n(c.truncated)}`);
   if (c.redactions > 0) lines.push(`redacted: ${n(c.redactions)} secrets in ${n(c.redactedEvents)} events`);
   if (s.stream?.warning) lines.push(`warning: ${s.stream.warning}`);
+  if (s.stream?.publishMode === "fast-batch") lines.push("publishing: fast batches (publishMode fast-batch)");
+  else if (s.stream?.publishModeNote)
+    lines.push(`publishing: a PubAck per event; fast-batch not used: ${s.stream.publishModeNote}`);
   if (s.lastError) lines.push(`last error: ${s.lastError}`);
   for (const h of hints) lines.push(`hint: ${h}`);
   return lines.join("\n");
