@@ -162,6 +162,7 @@ describe("random faults under load", () => {
         await p.stop();
 
         const statuses = await Promise.all(pipelines.map((q) => q.status()));
+        for (const s of statuses) console.log(JSON.stringify(s.counters)); // before any assertion: what went wrong
         for (const s of statuses)
           expect(s.counters.captured).toBe(s.counters.acked + s.counters.dropped.total + s.counters.pending);
         const sum = (f: (s: (typeof statuses)[number]) => number) => statuses.reduce((a, s) => a + f(s), 0);
@@ -189,7 +190,6 @@ describe("random faults under load", () => {
         console.log(
           `${next} events captured, ${stored.length} stored, ${duplicates} duplicates, ${missing} missing, ${pipelines.length} pipelines`,
         );
-        for (const s of statuses) console.log(JSON.stringify(s.counters));
         expect({ duplicates, missing }).toEqual({ duplicates: 0, missing: 0 });
         // Each stored event is counted once: as acked by the process that captured it, or as
         // recovered by the one that replayed it from the spool.

@@ -202,6 +202,18 @@ describe("fast batch publisher", () => {
     expect(pub.room()).toBe(true);
   });
 
+  it("keeps room for the interval it asked for when the server grants less (a batch started beside another)", () => {
+    const { nc, pub, send, at } = setup(4);
+    send(1);
+    nc.reply(at(0), '{"type":"ack","seq":0,"msgs":1}');
+    send(1);
+    expect(pub.room()).toBe(true); // 2 unconfirmed: under the floor of 4, though 2 x 1 are out
+    send(2);
+    expect(pub.room()).toBe(false);
+    nc.reply(at(1), '{"type":"ack","seq":1,"msgs":2}');
+    expect(pub.room()).toBe(true);
+  });
+
   it("says when a reply or a time-out makes room, whatever became of the acked records", () => {
     // The caller's window may have moved them to the spool: onAck is no signal to publish on.
     const { nc, pub, rooms, send, at, tick } = setup(4);
