@@ -9,6 +9,8 @@ import { compileSitePattern, MAX_SITE_PATTERNS } from "./site-patterns.ts";
 type StorageKind = "file" | "memory";
 /** The stream's persist_mode: "async" acks before the disk write (nats-server >= 2.12, file storage, R1). */
 export type PersistMode = "default" | "async";
+/** inbox: a PubAck per event; fast-batch: nats-server 2.14+ fast batches (a flow ack per batch), else inbox. */
+export type PublishMode = "inbox" | "fast-batch";
 
 export interface EventStoreConfig {
   enabled: boolean;
@@ -62,6 +64,7 @@ export interface EventStoreConfig {
   natsContext: string;
   /** Registers the eventstore_recent agent tool (off by default). */
   agentTool: boolean;
+  publishMode: PublishMode;
 }
 
 interface TlsConfig {
@@ -104,6 +107,7 @@ export const DEFAULTS: EventStoreConfig = {
   tls: { caFile: "", certFile: "", keyFile: "", handshakeFirst: false },
   natsContext: "",
   agentTool: false,
+  publishMode: "inbox",
 };
 
 type ConfigResult = { ok: true; config: EventStoreConfig } | { ok: false; error: string };
@@ -261,6 +265,7 @@ const SPEC: Record<string, Check> = {
   credsFile: text(4096),
   natsContext: text(4096),
   agentTool: bool,
+  publishMode: oneOf("inbox", "fast-batch"),
 };
 
 const TLS_SPEC: Record<string, Check> = {

@@ -63,6 +63,9 @@ function runningText(s: EnabledStatus): string {
   if (c.truncated > 0) lines.push(`truncated payloads: ${n(c.truncated)}`);
   if (c.redactions > 0) lines.push(`redacted: ${n(c.redactions)} secrets in ${n(c.redactedEvents)} events`);
   if (s.stream?.warning) lines.push(`warning: ${s.stream.warning}`);
+  if (s.stream?.publishMode === "fast-batch") lines.push("publishing: fast batches (publishMode fast-batch)");
+  else if (s.stream?.publishModeNote)
+    lines.push(`publishing: a PubAck per event; fast-batch not used: ${s.stream.publishModeNote}`);
   if (s.lastError) lines.push(`last error: ${s.lastError}`);
   return lines.join("\n");
 }

@@ -1,5 +1,5 @@
 // Messages between the host side and the publisher worker (over the worker's parentPort).
-import type { EventStoreConfig, PersistMode } from "./config.ts";
+import type { EventStoreConfig, PersistMode, PublishMode } from "./config.ts";
 
 export interface WorkerData {
   sab: SharedArrayBuffer;
@@ -20,6 +20,9 @@ export interface StreamInfoSummary {
   messages?: number;
   bytes?: number;
   warning?: string;
+  /** How records are published and acked; with publishMode "fast-batch", why the inbox path is used instead. */
+  publishMode?: PublishMode;
+  publishModeNote?: string;
 }
 
 /**

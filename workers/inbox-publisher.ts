@@ -5,7 +5,7 @@ import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-
 import { ACK_FOREIGN, type AckKind, PubAckReader, replyToken } from "./pub-ack.ts";
 
 /** Called for every reply that is one of ours: the token given to publish(), what JetStream said, the reply. */
-type AckHandler = (token: number, kind: AckKind, reply: Msg) => void;
+export type AckHandler = (token: number, kind: AckKind, reply: Msg) => void;
 
 export class InboxPublisher {
   readonly inbox: string;

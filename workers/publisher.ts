@@ -8,13 +8,13 @@ import { mkdirSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { Counter, CTL_I32_INSTANCE, CTL_I32_RELEASE, CONTROL_AREA_BYTES, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
 import { recCaptured, recSeq, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/nats-url.ts";
 import type { Encoding } from "../src/record/format.ts";
-import type { HostMessage, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
+import type { HostMessage, StreamInfoSummary, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
 import { EnvelopeBuilder } from "./envelope.ts";
 import { Redactor } from "./redact.ts";
 import { ACKED, AckWindow, DROPPED, FROM_SPOOL, newReleased } from "./ack-window.ts";
@@ -26,6 +26,7 @@ import { ensureStream, setupFailure } from "./stream-setup.ts";
 import { type ReplaySegment, Spool } from "./spool.ts";
 import { SpoolLock } from "./spool-lock.ts";
 import { ahead, Backlog, RING_STALL_MS, ringMustSpool } from "./backlog.ts";
+import { detectFastBatch, FastBatchPublisher } from "./fast-batch.ts";
 
 const port = parentPort!;
 const { sab, config, spoolDir } = workerData as WorkerData;
@@ -62,7 +63,11 @@ const log = (level: "info" | "warn" | "error", msg: string) => post({ t: "log", 
 /** Everything about this thread that changes while it runs. */
 const st = {
   nc: undefined as NatsConnection | undefined,
-  publisher: undefined as InboxPublisher | undefined,
+  publisher: undefined as InboxPublisher | FastBatchPublisher | undefined,
+  /** The publisher, when publishMode is "fast-batch" (it falls back to inbox acks by itself). */
+  fast: undefined as FastBatchPublisher | undefined,
+  /** The last stream report, re-sent when the publish path changes. */
+  streamInfo: undefined as StreamInfoSummary | undefined,
   /** The client's connection is up: follows its status events, nothing else. */
   connected: false,
   /** The stream was checked (or could not be, and publishing goes on regardless). */
@@ -192,7 +197,8 @@ function pump(): void {
   const now = sharedClockMs();
   // Spooled records go first, in capture order, with their original ids.
   let n = 0;
-  while (backlog !== undefined && !window.full) {
+  const fast = st.fast;
+  while (backlog !== undefined && !window.full && (fast === undefined || fast.room())) {
     const seg = backlog.nextSegment();
     if (seg === undefined) break;
     const k = seg.next++;
@@ -200,7 +206,7 @@ function pump(): void {
     if ((++n & CHECK_EVERY) === 0) checkRing();
   }
   const ringTurn = backlog === undefined || !backlog.active;
-  while (ringTurn && !window.full) {
+  while (ringTurn && !window.full && (fast === undefined || fast.room())) {
     const pos = consumer.next();
     if (pos < 0) break;
     st.lastRecordAt = now;
@@ -208,6 +214,8 @@ function pump(): void {
     if ((++n & CHECK_EVERY) === 0) checkRing();
   }
   c[Counter.inFlight] = window.size;
+  // Stopped for want of records or window space, not waiting for a flow ack: end the batch so its tail is confirmed.
+  if (fast?.room()) fast.drained();
   checkRing(); // a busy worker checks here, not only on its timer
   if (st.stopping) {
     checkStopped();
@@ -320,6 +328,13 @@ function sweep(): void {
   }
   c[Counter.foreignAcks] = st.publisher?.foreign ?? 0;
   if (!canPublish()) return;
+  st.fast?.sweep(now);
+  resendDue(now);
+}
+
+/** Publishes again every record whose ack is overdue or whose retry backoff is over. */
+function resendDue(now: number): void {
+  let n = 0;
   for (let t = window.low; t < window.high; t++) {
     const i = window.pending(t);
     if (i < 0 || window.deadline[i] > now) continue;
@@ -329,8 +344,68 @@ function sweep(): void {
       st.lastRefusalAt = now;
     }
     resend(i, t, now);
+    n++;
+  }
+  if (n > 0 && st.fast !== undefined) schedulePump(); // which ends the fast batch they went into
+}
+
+// --- fast batch (publishMode "fast-batch", workers/fast-batch.ts) ---
+/**
+ * A fast batch ended before these records were confirmed. They go again in a new batch with the
+ * same ids (the server skips those it stored): at once after a time-out or a lost connection, after
+ * the usual backoff when the server refused.
+ */
+function onUnconfirmed(tokens: number[], why: string, refusal: Msg | undefined): void {
+  const now = sharedClockMs();
+  for (const t of tokens) {
+    const i = window.pending(t);
+    if (i < 0) continue;
+    if (refusal === undefined) window.deadline[i] = now;
+    else {
+      c[Counter.failed]++;
+      window.deadline[i] = now + Math.min(timeoutMs, 50 * 2 ** Math.min(window.attempts[i], 10));
+    }
+  }
+  if (refusal === undefined) {
+    setImmediate(() => canPublish() && resendDue(sharedClockMs()));
+    return;
+  }
+  st.lastRefusalAt = now;
+  if (st.errorsSinceLog++ % ERROR_LOG_EVERY === 0) {
+    log("warn", `JetStream ended a fast batch: ${why}; retrying ${tokens.length} event(s) with the same ids`);
+  }
+  if (refusal.data.length === 0 && refusal.headers?.code === 503 && now - st.lastEnsure > 5000) {
+    st.lastEnsure = now;
+    void setupStream();
   }
 }
+
+function onFallback(why: string): void {
+  log("warn", `publishMode fast-batch: ${why}; publishing with a PubAck per event from now on`);
+  const info = st.streamInfo ?? { name: config.streamName, action: "not-checked" };
+  reportStream({ ...info, publishMode: "inbox", publishModeNote: why });
+}
+
+/** Detection after every stream check: fast batches when the server and the stream take them. */
+async function choosePublishPath(info: StreamInfoSummary, jsm: JetStreamManager | undefined): Promise<void> {
+  const fast = st.fast;
+  if (fast === undefined) {
+    info.publishMode = "inbox";
+    return;
+  }
+  const support =
+    jsm === undefined || info.action === "error" || info.action === "not-checked"
+      ? { ok: false, why: "the stream could not be checked" }
+      : await detectFastBatch(st.nc!, jsm, config.streamName);
+  const before = fast.mode;
+  fast.use(support.ok);
+  info.publishMode = fast.mode;
+  if (!support.ok) info.publishModeNote = support.why;
+  if (fast.mode === before && st.streamInfo !== undefined) return; // said once
+  if (support.ok) log("info", `publishMode fast-batch: publishing in fast batches (${support.why})`);
+  else log("warn", `publishMode fast-batch: ${support.why}; publishing with a PubAck per event instead`);
+}
+// --- end fast batch ---
 
 function resend(i: number, token: number, now: number): void {
   window.sentAt[i] = now;
@@ -402,13 +477,20 @@ async function setupStream(): Promise<void> {
     // checkAPI off: a user allowed only $JS.API.STREAM.*.<stream> has no $JS.API.INFO to probe.
     const jsm = await jetstreamManager(st.nc!, { checkAPI: false });
     const info = await ensureStream(jsm, config, st.nc!.info);
-    post({ t: "stream", info });
+    await choosePublishPath(info, jsm);
+    reportStream(info);
     if (info.warning) log("warn", info.warning);
   } catch (e) {
     const info = setupFailure(config.streamName, e);
-    post({ t: "stream", info });
+    await choosePublishPath(info, undefined);
+    reportStream(info);
     log("warn", info.warning!);
   }
+}
+
+function reportStream(info: StreamInfoSummary): void {
+  st.streamInfo = info;
+  post({ t: "stream", info });
 }
 
 async function watchStatus(conn: NatsConnection): Promise<void> {
@@ -427,6 +509,7 @@ async function watchStatus(conn: NatsConnection): Promise<void> {
           state: st.streamReady ? "connected" : "connecting",
           server: redactUrl(String(s.server)),
         });
+        st.fast?.reconnected();
         if (st.streamReady) resendAll();
         schedulePump();
         break;
@@ -556,7 +639,11 @@ async function main(): Promise<void> {
   }
   st.nc = conn;
   st.connected = !conn.isClosed();
-  st.publisher = new InboxPublisher(conn, config.streamName, onAck);
+  if (config.publishMode === "fast-batch") {
+    const handler = { onAck, onUnconfirmed, onFallback, onRoom: schedulePump };
+    const opts = { flow: config.maxInFlight >>> 2, timeoutMs, now: sharedClockMs };
+    st.publisher = st.fast = new FastBatchPublisher(conn, config.streamName, handler, opts);
+  } else st.publisher = new InboxPublisher(conn, config.streamName, onAck);
   void watchStatus(conn);
   // The client gave up on the connection (e.g. authorization revoked): exit, and the supervisor
   // starts a fresh worker (and connection) after its backoff. Nothing unacked is lost.

@@ -184,12 +184,14 @@ export class Spool {
    * is the only one left. Unusable files are set aside on the way. Never throws.
    */
   nextSegment(): ReplaySegment | undefined {
-    if (this.sealed.length === 0 && this.fd >= 0 && this.currentBytes > 0) this.seal();
-    for (let name = this.sealed.shift(); name !== undefined; name = this.sealed.shift()) {
+    for (;;) {
+      // Checked again after every file set aside: the segment being written may be all that is left.
+      if (this.sealed.length === 0 && this.fd >= 0 && this.currentBytes > 0) this.seal();
+      const name = this.sealed.shift();
+      if (name === undefined) return undefined;
       const seg = this.load(name);
       if (seg !== undefined) return seg;
     }
-    return undefined;
   }
 
   /**

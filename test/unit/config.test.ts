@@ -35,6 +35,12 @@ describe("config", () => {
     expect(r.ok && r.config.encoding).toBe("msgpack");
   });
 
+  it("publishes with a PubAck per event unless fast batches are asked for", () => {
+    expect(DEFAULTS.publishMode).toBe("inbox");
+    const r = resolveConfig({ publishMode: "fast-batch" });
+    expect(r.ok && r.config.publishMode).toBe("fast-batch");
+  });
+
   it.each([
     [{ natsUrl: "" }, /natsUrl: must name at least one server/],
     [{ natsUrl: "http://x:1" }, /natsUrl: the server URL uses http:\/\/; use nats:\/\/ or tls:\/\//],
@@ -44,6 +50,8 @@ describe("config", () => {
     [{ publishTimeoutMs: -1 }, /publishTimeoutMs must be an integer from 100/],
     [{ ringBytes: 100_000 }, /ringBytes must be a power of two/],
     [{ encoding: "xml" }, /encoding must be one of "json", "msgpack"/],
+    [{ publishMode: "fast" }, /publishMode must be one of "inbox", "fast-batch"/],
+    [{ publishMode: true }, /publishMode must be one of/],
     [{ includeHooks: "gateway_start" }, /includeHooks must be a list/],
     [{ retention: { maxAgeHours: -2 } }, /retention.maxAgeHours must be a number of hours/],
     [{ retention: { maxMessages: 0 } }, /retention.maxMessages/],

@@ -101,6 +101,20 @@ describe("spool files", () => {
     expect(logs.filter((l) => l.includes("kept as")).length).toBe(2);
   });
 
+  it("after setting aside every older file, goes on with the records being written (not stuck behind them)", () => {
+    // A worker that found only damaged files from an earlier run and spooled ring records before
+    // its first replay: those records are the next to publish, with nothing else to wake it later.
+    const dir = freshDir();
+    const { views } = filledRing(30);
+    writeFileSync(join(dir, "000000000000000-000000.seg"), "this is not a segment at all, but it is long enough");
+    const s = open(dir);
+    for (const [pos, len] of ringRecords(views)) expect(s.append(views.bytes, pos, len)).toBe(true);
+    s.flush(true);
+    const seg = s.nextSegment();
+    expect(seg && payloadIs(seg)).toEqual([...Array(30).keys()]);
+    expect(s.hasUnloaded).toBe(false);
+  });
+
   it("delivers the readable records of a damaged segment, then keeps the file aside instead of deleting it", () => {
     const dir = freshDir();
     const { views } = filledRing(100);
