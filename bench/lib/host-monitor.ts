@@ -44,8 +44,11 @@ export class HostMonitor {
     if (rss > this.rssPeak) this.rssPeak = rss;
   }
 
-  /** `idleMs`: time the loop was blocked by the load generator's own waits, counted as idle in the utilisation. */
-  stop(idleMs = 0): HostFigures {
+  /**
+   * `idleMs`: time the loop was blocked by the load generator's own waits, counted as idle in the
+   * utilisation; `generatorCpuMs`: the CPU those waits cost this thread, reported apart from it.
+   */
+  stop(idleMs = 0, generatorCpuMs: number | null = null): HostFigures {
     if (!this.delay || !this.elu || !this.cpu) throw new Error("HostMonitor.stop() before start()");
     this.delay.disable();
     clearInterval(this.rssTimer);
@@ -68,7 +71,8 @@ export class HostMonitor {
       rssStartMb: Math.round(this.rssStart / MB),
       rssPeakMb: Math.round(this.rssPeak / MB),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-      hostThreadCpuMs: Math.round((thread.user + thread.system) / 1000),
+      hostThreadCpuMs: Math.round((thread.user + thread.system) / 1000 - (generatorCpuMs ?? 0)),
+      generatorCpuMs: generatorCpuMs === null ? null : Math.round(generatorCpuMs * 10) / 10,
       workerThreadCpuMs: worker === null ? null : Math.round(worker * 10) / 10,
     };
   }

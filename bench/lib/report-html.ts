@@ -55,6 +55,7 @@ function table(r: BenchReport): string {
     ],
     ["host ns/ev", (x) => opt(x.hostNsPerEvent, fmtInt)],
     ["CPU ms/1k: host", (x) => opt(x.cpuMsPer1k?.host)],
+    ["generator", (x) => opt(x.cpuMsPer1k?.generator)],
     ["worker", (x) => opt(x.cpuMsPer1k?.worker)],
     ["other threads", (x) => opt(x.cpuMsPer1k?.otherThreads)],
     ["nats-server", (x) => opt(x.cpuMsPer1k?.server)],
@@ -89,6 +90,7 @@ function cpuChart(r: BenchReport): string {
       if (!x || !c || !x.verified) continue;
       const parts = [
         { part: "host", value: c.host ?? 0 },
+        { part: "generator", value: c.generator ?? 0 },
         { part: "worker", value: c.worker ?? 0 },
         { part: "other", value: c.otherThreads ?? 0 },
         { part: "server", value: c.server ?? 0 },
@@ -176,7 +178,7 @@ export function renderHtml(r: BenchReport): string {
 ${key}
 <h2>Throughput</h2>${throughput}
 <h2>Latency by percentile</h2><p class="note">Closed-loop scenarios (capture-&gt;ack): inline and ceiling callers wait for each ack, so at most as many events as callers are queued; the offloaded mode never waits (hooks do not) and runs up to 4096 + 1024 events ahead of the acks, so its figures there are mostly queueing at full speed. bursty and rate-* offer the same open-loop load to every mode: compare latency there.</p><div class="curves">${curves}</div>
-<h2>Where the CPU goes</h2><p class="note">CPU time during the measured part per 1,000 acked events: the host (gateway) thread, the plugin's worker thread, the bench process's other threads (GC, libuv), the embedded nats-server and the Go tool; "cores" is all of it over the wall time (this machine has ${h.cores}).</p>${cpuChart(r)}
+<h2>Where the CPU goes</h2><p class="note">CPU time during the measured part per 1,000 acked events: the host (gateway) thread, the paced load generator's precise waits on it (estimated), the plugin's worker thread, the bench process's other threads (GC, libuv), the embedded nats-server and the Go tool; "cores" is all of it over the wall time (this machine has ${h.cores}).</p>${cpuChart(r)}
 <h2>Host cost</h2>${hostCost}${hostCpu}${loop}
 ${micro}
 <h2>All figures</h2>${table(r)}

@@ -5,12 +5,14 @@ import type { LatencyBasis, MicroResult, ModeName, RunResult, ScenarioSpec } fro
 
 /**
  * CPU time per 1,000 events (ms, i.e. µs per event) by where it ran, during the measured part: the
- * host (main) thread of the bench process, the plugin's publisher worker thread, the process's other
+ * host (main) thread of the bench process (the paced load generator's waits apart), the plugin's publisher worker thread, the process's other
  * threads (GC, libuv), the embedded nats-server, and the Go bench tool (limit mode). null where that
  * part does not exist in the mode or could not be measured (NATS_URL, no /proc).
  */
 export interface CpuSplit {
   host: number | null;
+  /** The paced load generator's precise waits on the host thread (estimated; paced scenarios only). */
+  generator: number | null;
   worker: number | null;
   otherThreads: number | null;
   server: number | null;
@@ -140,10 +142,12 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
   const perEvent = done > 0 ? 1 / done : 0;
   const per1k = (ms: number | null) => (ms !== null && done > 0 ? round((ms * 1000) / done, 2) : null);
   const h = r.host;
+  const gen = h.generatorCpuMs ?? null;
   const split: CpuSplit = {
     host: per1k(h.hostThreadCpuMs),
+    generator: per1k(gen),
     worker: per1k(h.workerThreadCpuMs),
-    otherThreads: per1k(Math.max(0, h.cpuMs - h.hostThreadCpuMs - (h.workerThreadCpuMs ?? 0))),
+    otherThreads: per1k(Math.max(0, h.cpuMs - h.hostThreadCpuMs - (gen ?? 0) - (h.workerThreadCpuMs ?? 0))),
     server: per1k(serverCpuMs),
     tool: null,
   };
@@ -215,6 +219,7 @@ export function limitRow(r: LimitResult, stored: number, wallSec: number): Row {
   const per1k = (ms: number | null) => (ms !== null && r.sent > 0 ? round((ms * 1000) / r.sent, 2) : null);
   const split: CpuSplit = {
     host: null,
+    generator: null,
     worker: null,
     otherThreads: null,
     server: per1k(r.serverCpuMs),
@@ -283,7 +288,7 @@ export function failedRow(scenario: string, mode: ModeName, events: number, erro
     rssStartMb: null,
     cpuUsPerEvent: null,
     serverCpuUsPerEvent: null,
-    cpuMsPer1k: { host: null, worker: null, otherThreads: null, server: null, tool: null },
+    cpuMsPer1k: { host: null, generator: null, worker: null, otherThreads: null, server: null, tool: null },
     cores: null,
     errors: 1,
     dropped: 0,

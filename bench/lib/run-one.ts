@@ -121,6 +121,7 @@ export async function runOne(
       const check = new SeqCheck(events.length);
       let plan: PacedPlan | undefined;
       let generatorBlockedMs = 0;
+      let generatorCpuMs: number | null = null;
       // Paced runs: stored (the server's wall clock) minus intended (this process's performance.now()).
       const wallOffset = s.load.kind === "paced" ? wallClockOffsetMs() : performance.timeOrigin;
       let settled = true;
@@ -146,7 +147,9 @@ export async function runOne(
             at[i] = performance.now();
             mode.fire(src, i);
           };
-          generatorBlockedMs = (await runPaced(plan, fire, lag)).blockedMs;
+          const paced = await runPaced(plan, fire, lag);
+          generatorBlockedMs = paced.blockedMs;
+          generatorCpuMs = paced.cpuMs;
           settled = await mode.settle(spec.settleTimeoutMs);
           break;
         }
@@ -158,7 +161,7 @@ export async function runOne(
         }
       }
       const seconds = (performance.now() - t0) / 1000;
-      const host = monitor.stop(generatorBlockedMs);
+      const host = monitor.stop(generatorBlockedMs, generatorCpuMs);
       clearInterval(ticker);
       await mark("end");
       if (!settled) notes.push(`not every event was acked within ${spec.settleTimeoutMs} ms of the last one offered`);

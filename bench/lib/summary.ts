@@ -53,6 +53,7 @@ export function summaryLines(r: BenchReport): string[] {
     const parts = (
       [
         ["host", c.host],
+        ["generator", c.generator ?? null],
         ["worker", c.worker],
         ["other", c.otherThreads],
         ["server", c.server],

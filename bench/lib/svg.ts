@@ -13,6 +13,7 @@ export const MODE_COLORS: Record<string, string> = {
 /** Colours of the parts of a stacked bar (where the CPU went). */
 export const PART_COLORS: Record<string, string> = {
   host: "#2a7ae2",
+  generator: "#9cc3f0",
   worker: "#8e44ad",
   other: "#b8b8c8",
   server: "#e67e22",

@@ -56,6 +56,7 @@ export const COLUMNS: Column[] = [
   { head: "offer p99", align: "r", cell: (r) => opt(r.fromOfferP99Ms) },
   { head: "host ns/ev", align: "r", cell: (r) => opt(r.hostNsPerEvent, fmtInt) },
   { head: "cpu/1k host", align: "r", cell: (r) => opt(r.cpuMsPer1k?.host) },
+  { head: "gen", align: "r", cell: (r) => opt(r.cpuMsPer1k?.generator) },
   { head: "worker", align: "r", cell: (r) => opt(r.cpuMsPer1k?.worker) },
   { head: "other", align: "r", cell: (r) => opt(r.cpuMsPer1k?.otherThreads) },
   { head: "server", align: "r", cell: (r) => opt(r.cpuMsPer1k?.server) },
@@ -112,7 +113,7 @@ export function headerLines(h: Header): string[] {
     `date ${h.date}  node ${h.node}  nats-server ${h.natsServer} (${h.server})  commit ${h.commit}`,
     `cpu ${h.cpu} x${h.cores}  memory ${h.memoryGb} GB  ${h.os}${h.quick ? "  --quick" : ""}`,
     `idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms  ${limit}`,
-    "cpu/1k ...: CPU ms per 1,000 events (= µs per event) of the host thread, the worker thread, the process's other",
-    "threads, nats-server and the Go tool; cores: all of them over the wall time",
+    "cpu/1k ...: CPU ms per 1,000 events (= µs per event) of the host thread, the paced generator's waits on it (gen),",
+    "the worker thread, the process's other threads, nats-server and the Go tool; cores: all of them over the wall time",
   ];
 }

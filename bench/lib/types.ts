@@ -84,9 +84,13 @@ export interface HostFigures {
   elu: number;
   rssStartMb: number;
   rssPeakMb: number;
-  /** CPU time of the whole process (every thread), and of the host (main) thread alone. */
+  /**
+   * CPU time of the whole process (every thread), and of the host (main) thread alone, without the
+   * paced load generator's precise waits (generatorCpuMs, null in other loads).
+   */
   cpuMs: number;
   hostThreadCpuMs: number;
+  generatorCpuMs: number | null;
   /** CPU time of the plugin's publisher worker thread (offloaded modes; /proc, Linux), else null. */
   workerThreadCpuMs: number | null;
 }

@@ -63,6 +63,7 @@ function runResult(over: Partial<RunResult> = {}): RunResult {
       rssPeakMb: 120,
       cpuMs: 200,
       hostThreadCpuMs: 30,
+      generatorCpuMs: null,
       workerThreadCpuMs: 120,
     },
     notes: [],
@@ -89,16 +90,31 @@ describe("a row's CPU split and ratios", () => {
   it("splits the bench process's CPU per 1,000 events into host thread, worker thread and the rest", () => {
     const row = toRow(runResult(), 10_000, 80, 3);
     // 30 ms host, 120 ms worker, 200 - 150 = 50 ms other threads, 80 ms server, over 10,000 events.
-    expect(row.cpuMsPer1k).toEqual({ host: 3, worker: 12, otherThreads: 5, server: 8, tool: null });
+    expect(row.cpuMsPer1k).toEqual({ host: 3, generator: null, worker: 12, otherThreads: 5, server: 8, tool: null });
     // (30 + 120 + 50 + 80) ms of CPU in 2 s of wall time.
     expect(row.cores).toBeCloseTo(0.14, 6);
     expect(row.verified).toBe(true);
   });
 
+  it("keeps the paced generator's waits apart from the host thread's own CPU", () => {
+    const host = { ...runResult().host, hostThreadCpuMs: 30, generatorCpuMs: 40, cpuMs: 240 };
+    const row = toRow(runResult({ host }), 10_000, null, 3);
+    // The host thread's 30 ms are already without the generator's 40 (HostMonitor.stop takes them off).
+    expect(row.cpuMsPer1k).toMatchObject({ host: 3, generator: 4, worker: 12, otherThreads: 5 });
+    expect(row.hostCpuNsPerEvent).toBe(3000);
+  });
+
   it("has no worker part in modes without one, and no server part with NATS_URL", () => {
     const host = { ...runResult().host, workerThreadCpuMs: null };
     const row = toRow(runResult({ mode: "ceiling", host }), 10_000, null, 3);
-    expect(row.cpuMsPer1k).toEqual({ host: 3, worker: null, otherThreads: 17, server: null, tool: null });
+    expect(row.cpuMsPer1k).toEqual({
+      host: 3,
+      generator: null,
+      worker: null,
+      otherThreads: 17,
+      server: null,
+      tool: null,
+    });
   });
 
   it("reports the generator's own lateness and the latency from the moment of offering on paced rows", () => {
@@ -120,7 +136,14 @@ describe("a row's CPU split and ratios", () => {
   it("turns the Go tool's run into a row: its CPU and the server's, nothing host-side", () => {
     const row = limitRow(limitResult(), 20_000, 4);
     expect(row).toMatchObject({ mode: "limit", events: 20_000, eventsPerSec: 20_000, verified: true, p99Ms: null });
-    expect(row.cpuMsPer1k).toEqual({ host: null, worker: null, otherThreads: null, server: 7.5, tool: 5 });
+    expect(row.cpuMsPer1k).toEqual({
+      host: null,
+      generator: null,
+      worker: null,
+      otherThreads: null,
+      server: 7.5,
+      tool: 5,
+    });
     expect(row.cores).toBeCloseTo(0.25, 6);
     expect(row.notes[0]).toContain("--dedup");
     const short = limitRow(limitResult(), 19_999, 4);
@@ -177,6 +200,7 @@ describe("the paced load generator", () => {
       for (const [i, at] of offered) expect(at, `event ${i}`).toBeGreaterThanOrEqual(intendedAt(plan, i));
       expect(lag.totalCount).toBe(plan.count);
       expect(out.blockedMs).toBeGreaterThanOrEqual(0);
+      expect(out.cpuMs).toBeGreaterThanOrEqual(0);
     }
   });
 
