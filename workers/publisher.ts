@@ -9,7 +9,14 @@ import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { Counter, CTL_I32_INSTANCE, CTL_I32_RELEASE, CONTROL_AREA_BYTES, ringViews } from "../src/ring/layout.ts";
+import {
+  Counter,
+  CTL_I32_INSTANCE,
+  CTL_I32_RELEASE,
+  CTL_I32_WRITE,
+  CONTROL_AREA_BYTES,
+  ringViews,
+} from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
 import { recCaptured, recSeq, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/nats-url.ts";
@@ -77,6 +84,7 @@ const st = {
   stopDeadline: 0,
   sleeping: false,
   pumpScheduled: false,
+  finePollScheduled: false,
   releaseScheduled: false,
   /** When the last record was taken from the ring (shared clock ms). */
   lastRecordAt: 0,
@@ -226,6 +234,10 @@ function pump(): void {
 
 /** Ring empty: poll for a while (no cost to the host), then sleep until the producer rings. */
 function waitForRecords(now: number): void {
+  if (now - st.lastRecordAt < FINE_LINGER_MS) {
+    pollSoon();
+    return;
+  }
   if (now - st.lastRecordAt < LINGER_MS) {
     st.pollTimer ??= setTimeout(() => {
       st.pollTimer = undefined;
@@ -244,6 +256,33 @@ function waitForRecords(now: number): void {
       schedulePump();
     });
   }
+}
+
+/**
+ * While records keep coming (one in the last FINE_LINGER_MS), the worker looks at the ring again
+ * after a blocking wait of FINE_POLL_MS on a word nobody notifies (the host pays nothing), instead of
+ * the 1 ms timer: it notices a record ~0.1-0.3 ms after it was written rather than ~1-2 ms (a 1 ms
+ * timer fires 1.1-1.3 ms late at best here; a timed Atomics.wait overshoots by ~0.1 ms). The wait
+ * runs in a macrotask of its own, after the publishes' flush (a microtask) and a pass of the event
+ * loop for acks, which wait at most that long. Measured here (bench rate-1k, three runs each way):
+ * offered -> stored p50 0.2 ms instead of 0.7, p99 1.3-2.4 ms instead of 2.7-3.3; ~30 µs of CPU per
+ * look, i.e. 10-15% of a core while events keep coming (+50-75 µs per event at 1k events/s, nothing
+ * visible at 10k/s), none once they stop.
+ */
+const FINE_LINGER_MS = 2;
+const FINE_POLL_MS = 0.1;
+const finePollWord = new Int32Array(new SharedArrayBuffer(4));
+
+function pollSoon(): void {
+  if (st.finePollScheduled) return;
+  st.finePollScheduled = true;
+  setImmediate(() => {
+    st.finePollScheduled = false;
+    if (st.sleeping || st.finishing) return;
+    const empty = Atomics.load(views.ctl, CTL_I32_WRITE) >>> 0 === consumer.cursor;
+    if (empty) Atomics.wait(finePollWord, 0, 0, FINE_POLL_MS);
+    if (!st.pumpScheduled) pump(); // in this macrotask: one pass of the event loop per look
+  });
 }
 
 function schedulePump(): void {
