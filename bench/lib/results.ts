@@ -131,7 +131,8 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
   const notes = [...r.notes];
   if (r.errors > 0 && !offloaded && stored === expected) {
     notes.push(
-      `${r.errors} publishes reported failed (timed out) although JetStream stored every event: the host was too busy to take the acks in time`,
+      `${r.errors} publishes reported failed (timed out) although JetStream stored every event: ` +
+        "the host was too busy to take the acks in time",
     );
   }
   if (stored !== expected) notes.push(`stream holds ${stored} of the ${expected} events offered and not dropped`);
