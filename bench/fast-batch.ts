@@ -172,8 +172,8 @@ async function main(): Promise<void> {
     await server.close();
   }
   const lines = [
-    "| mode (path used) | events/s, median [range] | worker CPU µs/event | nats-server CPU µs/event | p50 / p99 ms at " +
-      `${opts.rate.toLocaleString("en-US")}/s |`,
+    "| mode (path used) | events/s, median [range] | worker CPU µs/event | nats-server CPU µs/event | " +
+      `p50 / p99 ms at ${opts.rate.toLocaleString("en-US")}/s |`,
     "| --- | ---: | ---: | ---: | ---: |",
   ];
   for (const mode of MODES) {
@@ -181,7 +181,8 @@ async function main(): Promise<void> {
     const rate = rs.map((r) => r.eventsPerSec);
     const srv = rs.map((r) => r.serverCpuUsPerEvent).filter((x): x is number => x !== null);
     lines.push(
-      `| ${mode} (${rs[0].used}) | ${median(rate).toLocaleString("en-US")} [${Math.min(...rate)}-${Math.max(...rate)}] | ` +
+      `| ${mode} (${rs[0].used}) | ` +
+        `${median(rate).toLocaleString("en-US")} [${Math.min(...rate)}-${Math.max(...rate)}] | ` +
         `${median(rs.map((r) => r.workerCpuUsPerEvent)).toFixed(2)} | ${srv.length ? median(srv).toFixed(2) : "-"} | ` +
         `${median(rs.map((r) => r.pacedP50)).toFixed(2)} / ${median(rs.map((r) => r.pacedP99)).toFixed(2)} |`,
     );

@@ -159,7 +159,8 @@ async function parent(runs: number, rate: number, tickMs: number): Promise<void>
   const server = await NatsServer.start();
   const perMs = rate / 1000;
   console.log(
-    `hard kill of the host process: ${runs} runs at ${rate} events/s in ${tickMs} ms ticks, ${natsServerVersion()}, Node ${process.version}`,
+    `hard kill of the host process: ${runs} runs at ${rate} events/s in ${tickMs} ms ticks, ` +
+      `${natsServerVersion()}, Node ${process.version}`,
   );
   console.log("run  kill@ms  captured(low..high)  acked-seen  stored  dups  lost(low..high)  lost ms");
   const results: RunResult[] = [];
@@ -167,8 +168,20 @@ async function parent(runs: number, rate: number, tickMs: number): Promise<void>
     for (let i = 1; i <= runs; i++) {
       const r = await runOnce(server, `hardkill${i}`, rate, tickMs);
       results.push(r);
+      const captured = `${r.capturedLow}..${r.capturedHigh}`;
+      const lostRange = `${r.lost}..${r.lostHigh}`;
+      const lostMs = `${(r.lost / perMs).toFixed(1)}..${(r.lostHigh / perMs).toFixed(1)}`;
       console.log(
-        `${String(i).padStart(3)}  ${String(r.killAfterMs).padStart(7)}  ${`${r.capturedLow}..${r.capturedHigh}`.padStart(19)}  ${String(r.ackedSeen).padStart(10)}  ${String(r.stored).padStart(6)}  ${String(r.duplicates).padStart(4)}  ${`${r.lost}..${r.lostHigh}`.padStart(15)}  ${(r.lost / perMs).toFixed(1)}..${(r.lostHigh / perMs).toFixed(1)}`,
+        [
+          String(i).padStart(3),
+          String(r.killAfterMs).padStart(7),
+          captured.padStart(19),
+          String(r.ackedSeen).padStart(10),
+          String(r.stored).padStart(6),
+          String(r.duplicates).padStart(4),
+          lostRange.padStart(15),
+          lostMs,
+        ].join("  "),
       );
     }
   } finally {
@@ -178,7 +191,8 @@ async function parent(runs: number, rate: number, tickMs: number): Promise<void>
   const lostHigh = results.map((r) => r.lostHigh);
   const fmt = (xs: number[]) => `min ${Math.min(...xs)}, median ${median(xs)}, max ${Math.max(...xs)}`;
   const fmtMs = (xs: number[]) =>
-    `min ${(Math.min(...xs) / perMs).toFixed(1)}, median ${(median(xs) / perMs).toFixed(1)}, max ${(Math.max(...xs) / perMs).toFixed(1)}`;
+    `min ${(Math.min(...xs) / perMs).toFixed(1)}, median ${(median(xs) / perMs).toFixed(1)}, ` +
+    `max ${(Math.max(...xs) / perMs).toFixed(1)}`;
   console.log(`lost events (captured lower bound - stored): ${fmt(lost)}`);
   console.log(`lost events (captured upper bound - stored): ${fmt(lostHigh)}`);
   console.log(`lost ms of events at ${rate}/s: ${fmtMs(lost)} (upper bound: ${fmtMs(lostHigh)})`);

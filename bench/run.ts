@@ -253,7 +253,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
 
     log("");
     log(
-      "All results (latency: capture->ack; bursty and rate-*: intended time -> stored by JetStream; see bench/README.md)",
+      "All results (latency: capture->ack; bursty and rate-*: intended time -> stored by JetStream; " +
+        "see bench/README.md)",
     );
     for (const l of rowsTable(rows)) log(l);
     if (micro.length) {
@@ -344,7 +345,8 @@ if (import.meta.main) {
       const bad = r.results.filter((x) => !x.verified);
       if (bad.length) {
         console.error(
-          `${bad.length} run(s) did not ack and store every event: ${bad.map((x) => `${x.scenario}/${x.mode}`).join(", ")}`,
+          `${bad.length} run(s) did not ack and store every event: ` +
+            bad.map((x) => `${x.scenario}/${x.mode}`).join(", "),
         );
         process.exitCode = 1;
       }

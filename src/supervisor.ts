@@ -34,6 +34,11 @@ import type {
 export interface WorkerHost {
   workerUrl?: URL;
   logger?: PluginLogger;
+  /**
+   * Node options of the worker thread, for tools only (bench/profile-worker.ts runs it under
+   * --cpu-prof); never set by the plugin, not part of its config.
+   */
+  execArgv?: string[];
 }
 
 // Built code runs dist/workers/publisher.js; tests run the TypeScript source directly (Node 24
@@ -88,6 +93,7 @@ export class WorkerSupervisor {
   private lastSnapshot: LatencySnapshot | undefined;
   private spoolDir = "";
   private workerUrl = WORKER_URL;
+  private execArgv: string[] | undefined;
   private missingFileLogged = "";
 
   private readonly views: RingViews;
@@ -132,6 +138,7 @@ export class WorkerSupervisor {
   adopt(host: WorkerHost): void {
     if (host.workerUrl) this.workerUrl = host.workerUrl;
     if (host.logger) this.logger = host.logger;
+    if (host.execArgv) this.execArgv = host.execArgv;
   }
 
   /** Starts the worker (once); `spoolDir` is where it may spool events ("" for no spool). */
@@ -183,6 +190,7 @@ export class WorkerSupervisor {
     const w = new Worker(url, {
       name: "nats-eventstore-publisher",
       workerData: { sab: this.views.sab, config: this.config, spoolDir: this.spoolDir } satisfies WorkerData,
+      ...(this.execArgv ? { execArgv: this.execArgv } : {}),
     });
     w.unref();
     this.worker = w;

@@ -83,6 +83,20 @@ export function replyToken(subject: string, prefixLength: number): number {
   return v;
 }
 
+/** replyToken() of a subject as the UTF-8 bytes it arrived in (no string decoded). */
+export function replyTokenOfBytes(subject: Uint8Array, prefixLength: number): number {
+  const len = subject.length - prefixLength;
+  if (len < 1 || len > MAX_TOKEN_DIGITS) return -1;
+  if (len > 1 && subject[prefixLength] === 0x30) return -1;
+  let v = 0;
+  for (let i = prefixLength; i < subject.length; i++) {
+    const c = subject[i] - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
 /** A readable reason for a negative reply (only on the error path). */
 export function describeNak(reply: Msg): string {
   if (reply.data.length === 0) {

@@ -22,7 +22,7 @@ import { recCaptured, recSeq, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/nats-url.ts";
 import type { Encoding } from "../src/record/format.ts";
 import type { HostMessage, StreamInfoSummary, WorkerData, WorkerMessage } from "../src/worker-protocol.ts";
-import { EnvelopeBuilder } from "./envelope.ts";
+import { type BuiltMessage, EnvelopeBuilder } from "./envelope.ts";
 import { Redactor } from "./redact.ts";
 import { ACKED, AckWindow, DROPPED, FROM_SPOOL, newReleased } from "./ack-window.ts";
 import { LatencyRecorder } from "./latency.ts";
@@ -157,24 +157,40 @@ function spoolCounters(spool: Spool): void {
 /** Publishes the record in window slot `i` (again, for a retry). */
 function send(i: number, token: number): void {
   const seg = window.segment[i];
-  const m = seg
-    ? builderFor(seg.encoding).build(window.pos[i], seg.src, seg.instance)
-    : ringBuilder.build(window.pos[i]);
-  try {
-    st.publisher!.publish(m.subject, m.headers, m.body, token);
-  } catch (e) {
-    if (/max_payload/i.test(String(e))) {
-      // Larger than the server's max_payload: retrying cannot help. Count it and let it go.
-      window.state[i] = DROPPED;
-      // a spool record's outcome is counted with its segment's progress
-      if (seg === undefined) c[Counter.undeliverable]++;
-      log("error", `event ${m.seq} (${m.body.length} bytes) exceeds the server's max_payload; lower maxPayloadBytes`);
-      scheduleRelease();
-      return;
+  const b = seg ? builderFor(seg.encoding) : ringBuilder;
+  const src = seg ? seg.src : views;
+  const pub = st.publisher!;
+  // Whole frames on the inbox path where the client takes them (workers/inbox-publisher.ts).
+  if (pub instanceof InboxPublisher && pub.frames) {
+    const m = b.buildFrame(window.pos[i], src, seg ? seg.instance : instance, pub.replyPrefix, token);
+    try {
+      pub.publishFrame(m.buf, m.frameStart, m.end, m.payloadBytes);
+    } catch (e) {
+      publishFailed(i, m, e);
     }
-    // E.g. the connection closing under us: the entry stays unacked and the sweep retries it.
-    if (st.sendErrorsSinceLog++ % ERROR_LOG_EVERY === 0) log("warn", `publish failed (${errorText(e)}); will retry`);
+  } else {
+    const m = b.build(window.pos[i], src, seg ? seg.instance : instance);
+    try {
+      pub.publish(m.subject, m.headers, m.body, token);
+    } catch (e) {
+      publishFailed(i, m, e);
+    }
   }
+}
+
+function publishFailed(i: number, m: BuiltMessage, e: unknown): void {
+  if (/max_payload/i.test(String(e))) {
+    // Larger than the server's max_payload: retrying cannot help. Count it and let it go.
+    window.state[i] = DROPPED;
+    // a spool record's outcome is counted with its segment's progress
+    if (window.segment[i] === undefined) c[Counter.undeliverable]++;
+    const bytes = m.bodyEnd - m.bodyStart;
+    log("error", `event ${m.seq} (${bytes} bytes) exceeds the server's max_payload; lower maxPayloadBytes`);
+    scheduleRelease();
+    return;
+  }
+  // E.g. the connection closing under us: the entry stays unacked and the sweep retries it.
+  if (st.sendErrorsSinceLog++ % ERROR_LOG_EVERY === 0) log("warn", `publish failed (${errorText(e)}); will retry`);
 }
 
 /** Adds a record to the window and publishes it; `seg` undefined for a ring record. */

@@ -25,16 +25,16 @@ interface Rule {
   chars?: string;
 }
 
-// What a text holds, found in one case-insensitive pass (HINTS): each rule runs only where its
-// words are, instead of every rule scanning every candidate string.
-const HINT_PEM = 1;
-const HINT_URL = 2;
-const HINT_AUTHORIZATION = 4;
-const HINT_BEARER = 8;
-const HINT_API_HEADER = 16;
-const HINT_AWS = 32;
-const HINT_WORD = 64; // a name of a secret: password, token, key...
-const HINT_VENDOR = 128;
+// What a text holds, found in one pass (HINTS): each rule runs only where its words are, instead of
+// every rule scanning every candidate string.
+export const HINT_PEM = 1;
+export const HINT_URL = 2;
+export const HINT_AUTHORIZATION = 4;
+export const HINT_BEARER = 8;
+export const HINT_API_HEADER = 16;
+export const HINT_AWS = 32;
+export const HINT_WORD = 64; // a name of a secret: password, token, key...
+export const HINT_VENDOR = 128;
 const HINT_SITE = 256; // site patterns: they can match anything
 /** One group per family of words, and the bits it sets (the header and AWS words name secrets too). */
 const HINT_GROUPS: [string, number][] = [
@@ -50,16 +50,71 @@ const HINT_GROUPS: [string, number][] = [
     HINT_VENDOR,
   ],
 ];
-const HINTS = new RegExp(HINT_GROUPS.map(([source]) => `(${source})`).join("|"), "gi");
+// The words are matched in any case. V8 matches a case-insensitive alternation like this one several
+// times slower than the same in lower case over lower-cased text (measured: 11.8 vs 4.1 ns per
+// character, lower-casing included), and the two find the same matches unless the text holds a
+// character whose lower case is ASCII or longer than it (LOWER_CASE_SHIFTS): then the
+// case-insensitive one runs.
+const HINT_SOURCE = HINT_GROUPS.map(([source]) => `(${source})`).join("|");
+const HINTS = new RegExp(HINT_SOURCE, "g");
+const HINTS_ANY_CASE = new RegExp(HINT_SOURCE, "gi");
 const HINT_BITS = [0, ...HINT_GROUPS.map(([, bits]) => bits)];
+/** The characters whose lower case is ASCII or two characters: U+0130 (İ) and the Kelvin sign (checked by a test). */
+export const LOWER_CASE_SHIFTS = /[\u0130\u212a]/;
 
-function hintsOf(text: string): number {
+/** The HINT_* bits of the words in `text`. */
+export function hintsOf(text: string): number {
+  const any = LOWER_CASE_SHIFTS.test(text);
+  const re = any ? HINTS_ANY_CASE : HINTS;
+  const t = any ? text : text.toLowerCase();
   let bits = 0;
-  HINTS.lastIndex = 0;
-  for (let m = HINTS.exec(text); m !== null; m = HINTS.exec(text)) {
-    for (let g = 1; g < HINT_BITS.length; g++) if (m[g] !== undefined) bits |= HINT_BITS[g];
-  }
+  re.lastIndex = 0;
+  for (let m = re.exec(t); m !== null; m = re.exec(t)) bits |= bitsOf(m);
   return bits;
+}
+
+function bitsOf(m: RegExpExecArray): number {
+  for (let g = 1; g < HINT_BITS.length; g++) if (m[g] !== undefined) return HINT_BITS[g];
+  return 0;
+}
+
+/**
+ * The words of a whole JSON text found in one pass, for its string literals: no word can hold a
+ * quote, and none can be made of JSON's punctuation, numbers and literals, so each match lies inside
+ * one string literal, and the matches inside a literal are those a pass over the literal alone
+ * finds. Literals are then asked about in the order of the text.
+ */
+export class JsonHints {
+  private readonly at: number[] = [];
+  private readonly bits: number[] = [];
+  private next = 0;
+  /** The text when it needs the case-insensitive pass (LOWER_CASE_SHIFTS): then per literal. */
+  private readonly slow: string | undefined;
+
+  constructor(text: string) {
+    if (LOWER_CASE_SHIFTS.test(text)) {
+      this.slow = text;
+      return;
+    }
+    const lower = text.toLowerCase();
+    HINTS.lastIndex = 0;
+    for (let m = HINTS.exec(lower); m !== null; m = HINTS.exec(lower)) {
+      this.at.push(m.index);
+      this.bits.push(bitsOf(m));
+    }
+  }
+
+  /** The hint bits of text[start, end); ranges asked about must come in text order. */
+  between(start: number, end: number): number {
+    if (this.slow !== undefined) return hintsOf(this.slow.slice(start, end));
+    const at = this.at;
+    let k = this.next;
+    while (k < at.length && at[k] < start) k++;
+    let bits = 0;
+    for (; k < at.length && at[k] < end; k++) bits |= this.bits[k];
+    this.next = k;
+    return bits;
+  }
 }
 
 /** Which kind of secret a key or an assignment names. */
@@ -211,9 +266,10 @@ const RULES: Rule[] = [
 ];
 
 /**
- * Anything that may start a secret, case-insensitively (grouped by first letter, which V8 matches
- * faster): a payload without any of these has no candidate and is published as it is. Every
- * rule above needs one of them.
+ * Anything that may start a secret, in lower case (grouped by first letter, which V8 matches
+ * faster), over the lower-cased Latin-1 reading of the payload's bytes (which holds no character of
+ * LOWER_CASE_SHIFTS): a payload without any of these has no candidate and is published as it is.
+ * Every rule above needs one of them.
  */
 const CANDIDATE = new RegExp(
   [
@@ -232,7 +288,6 @@ const CANDIDATE = new RegExp(
     "bearer",
     "c(?:redential|ookie)",
   ].join("|"),
-  "i",
 );
 
 /** JSON object keys (normalised: lower case, no - or _) whose string values are secrets as a whole. */
@@ -283,9 +338,14 @@ export class TextRedactor {
     this.site = sitePatterns.map(compileSitePattern);
   }
 
-  /** True when `text` may hold a secret (always, with site patterns: they can match anything). */
-  candidate(text: string): boolean {
-    return this.site.length > 0 || CANDIDATE.test(text);
+  /** True when the bytes b[start, end) may hold a secret (always, with site patterns: they can match anything). */
+  candidate(b: Buffer, start: number, end: number): boolean {
+    return this.site.length > 0 || CANDIDATE.test(b.toString("latin1", start, end).toLowerCase());
+  }
+
+  /** The site-pattern bit of hints(): with site patterns every text may hold a secret. */
+  get siteHint(): number {
+    return this.site.length > 0 ? HINT_SITE : 0;
   }
 
   /** What `text` holds (hintsOf); 0 and no site patterns: nothing to redact. */
@@ -352,7 +412,7 @@ export class Redactor {
    * undefined when it holds none. `instance` and `seq` identify the record, for counting.
    */
   payload(src: Buffer, start: number, end: number, json: boolean, instance = 0, seq = 0): Uint8Array | undefined {
-    if (!this.text.candidate(src.toString("latin1", start, end))) return undefined;
+    if (!this.text.candidate(src, start, end)) return undefined;
     const bytes = src.subarray(start, end);
     this.text.count = 0;
     const out = json ? this.json(bytes) : this.msgpack(bytes);
@@ -382,23 +442,25 @@ export class Redactor {
     let keyKind: RedactKind | undefined;
     let hints = 0;
     let valueAt = -1; // where the value of the last key starts
+    const words = new JsonHints(text);
+    const site = this.text.siteHint;
     for (let i = text.indexOf('"'); i >= 0; i = text.indexOf('"', i)) {
       let j = text.indexOf('"', i + 1);
       while (j > 0 && isEscaped(text, j)) j = text.indexOf('"', j + 1);
       if (j < 0) throw new Error("unterminated string"); // not JSON from JSON.stringify
-      const literal = text.slice(i, j + 1);
       const isKey = text.charCodeAt(j + 1) === 58; // ":"
       let replacement: string | undefined;
       if (!isKey && i === valueAt && keyKind !== undefined) {
         this.text.count++;
         replacement = `"[REDACTED:${keyKind}]"`;
-      } else if ((hints = this.text.hints(literal)) !== 0) {
-        const decoded = JSON.parse(literal) as string;
+      } else if ((hints = words.between(i, j + 1) | site) !== 0) {
+        const decoded = JSON.parse(text.slice(i, j + 1)) as string;
         const red = this.text.redact(decoded, hints);
         if (red !== decoded) replacement = JSON.stringify(red);
       }
       if (isKey) {
-        keyKind = literal.length <= 66 && !literal.includes("\\") ? secretKeyKind(literal.slice(1, -1)) : undefined;
+        const key = j - i <= 65 ? text.slice(i + 1, j) : "\\";
+        keyKind = key.includes("\\") ? undefined : secretKeyKind(key);
         valueAt = j + 2;
       }
       if (replacement !== undefined) {

@@ -125,7 +125,7 @@ export function recordProblem(s: SegmentBytes, pos: number, limit: number): stri
 
 /**
  * Finds the usable records of a segment, a batch at a time (checking a whole 16 MiB segment at once
- * would hold the worker's event loop for ~100 ms), from `from`: a record boundary, the data start or
+ * held the worker's event loop for ~100 ms), from `from`: a record boundary, the data start or
  * a saved acked offset. A final record cut short by a crash mid-write counts as bad bytes, like damage.
  */
 export class SegmentScanner {

@@ -37,8 +37,12 @@ import {
   writeFrame,
 } from "./spool-format.ts";
 
-/** A segment is sealed (and a new one begun) once it holds this many bytes. */
-const SEGMENT_BYTES = 16 * 1024 * 1024;
+/**
+ * A segment is sealed (and a new one begun) once it holds this many bytes. A replay reads a whole
+ * segment at once, on the worker's thread: 16 MiB took up to ~270 ms on a loaded two-core host,
+ * long enough for a small ring to fill meanwhile; 4 MiB keeps that read short.
+ */
+const SEGMENT_BYTES = 4 * 1024 * 1024;
 /** Larger files are not segments of ours: set aside unread rather than loaded into memory. */
 const MAX_SEGMENT_FILE_BYTES = SEGMENT_BYTES + 2 * MAX_RECORD_BYTES;
 const WRITE_BUFFER = 1024 * 1024;

@@ -4,8 +4,14 @@ import { COLUMNS, fmtInt, fmtMs } from "./table.ts";
 
 export function toMarkdown(r: BenchReport): string {
   const h = r.header;
+  const limit = h.limitTool
+    ? `nats ${h.limitTool.version} bench js pub, async batch ${h.limitTool.batch}`
+    : (h.limitNote ?? "off");
   const out: string[] = [
-    `Run of ${h.date.slice(0, 10)}: ${h.cpu} x${h.cores}, ${h.memoryGb} GB, ${h.os}; Node ${h.node}; nats-server ${h.natsServer} (${h.server}); commit ${h.commit ?? "?"}; ${h.quick ? "--quick, " : ""}${h.durationSec} s; idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms; limit: ${h.limitTool ? `nats ${h.limitTool.version} bench js pub, async batch ${h.limitTool.batch}` : (h.limitNote ?? "off")}. CPU columns: ms per 1,000 events.`,
+    `Run of ${h.date.slice(0, 10)}: ${h.cpu} x${h.cores}, ${h.memoryGb} GB, ${h.os}; Node ${h.node}; ` +
+      `nats-server ${h.natsServer} (${h.server}); commit ${h.commit ?? "?"}; ` +
+      `${h.quick ? "--quick, " : ""}${h.durationSec} s; idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms; ` +
+      `limit: ${limit}. CPU columns: ms per 1,000 events.`,
     "",
     `| ${COLUMNS.map((c) => c.head).join(" | ")} |`,
     `| ${COLUMNS.map((c) => (c.align === "r" ? "---:" : "---")).join(" | ")} |`,

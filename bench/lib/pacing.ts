@@ -68,7 +68,10 @@ export function intendedAt(plan: PacedPlan, i: number): number {
   return plan.start + (group * plan.burst * 1000) / plan.rate;
 }
 
-/** Offers every event of `plan` through `fire`, recording how late each one was into `lag` (the generator's lateness). */
+/**
+ * Offers every event of `plan` through `fire`, recording how late each one was into `lag` (the generator's
+ * lateness).
+ */
 export function runPaced(
   plan: PacedPlan,
   fire: (i: number) => void,

@@ -5,13 +5,20 @@ import { barChart, esc, percentileChart, stackedChart, MODE_COLORS, type BarGrou
 import { fmtInt, fmtMs } from "./table.ts";
 import { MODE_ORDER, MODES } from "./types.ts";
 
-const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.meta{color:#555}table{border-collapse:collapse;font-size:12.5px;margin:8px 0}td,th{padding:3px 7px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
-td:first-child,th:first-child,td.l,th.l{text-align:left}th{background:#f6f6f6;position:sticky;top:0}tr.sep td{border-top:2px solid #ccc}
-.bad{color:#b00;font-weight:600}.grid{stroke:#e4e4e4}.tick{font-size:10px;fill:#777}.lbl{font-size:11.5px;fill:#333}.val{font-size:10px;fill:#444}
-.t{font-size:13px;font-weight:600;fill:#222}.lgd{font-size:11px;font-weight:600}.curves{display:flex;flex-wrap:wrap;gap:10px}
-.key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 14px;vertical-align:-1px}.note{color:#666;font-size:12.5px}`;
+const CSS =
+  "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}\n" +
+  "h1{font-size:22px;margin:0 0 4px}" +
+  "h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\n" +
+  ".meta{color:#555}table{border-collapse:collapse;font-size:12.5px;margin:8px 0}" +
+  "td,th{padding:3px 7px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\n" +
+  "td:first-child,th:first-child,td.l,th.l{text-align:left}th{background:#f6f6f6;position:sticky;top:0}" +
+  "tr.sep td{border-top:2px solid #ccc}\n" +
+  ".bad{color:#b00;font-weight:600}.grid{stroke:#e4e4e4}.tick{font-size:10px;fill:#777}" +
+  ".lbl{font-size:11.5px;fill:#333}.val{font-size:10px;fill:#444}\n" +
+  ".t{font-size:13px;font-weight:600;fill:#222}.lgd{font-size:11px;font-weight:600}" +
+  ".curves{display:flex;flex-wrap:wrap;gap:10px}\n" +
+  ".key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 14px;vertical-align:-1px}" +
+  ".note{color:#666;font-size:12.5px}";
 
 function groups(r: BenchReport, value: (x: Row) => number | null, text: (x: Row) => string): BarGroup[] {
   return r.scenarios
@@ -158,31 +165,59 @@ export function renderHtml(r: BenchReport): string {
       );
     })
     .join("");
+  const microHead = ["call", "mean ns", "p50 ns", "p99 ns", "±%", "samples"].map((c) => `<th>${c}</th>`).join("");
+  const microRow = (m: BenchReport["micro"][number]) =>
+    `<tr><td>${esc(m.name)}</td><td>${fmtInt(m.meanNs)}</td><td>${fmtInt(m.p50Ns)}</td><td>${fmtInt(m.p99Ns)}</td>` +
+    `<td>${m.rmePct.toFixed(1)}</td><td>${fmtInt(m.samples)}</td><td class="l note">${esc(m.notes)}</td></tr>`;
   const micro = r.micro.length
-    ? `<h2>Call cost (tinybench, per event; host thread unless marked worker)</h2><table><tr><th>call</th><th>mean ns</th><th>p50 ns</th><th>p99 ns</th><th>±%</th><th>samples</th><th class="l">notes</th></tr>${r.micro
-        .map(
-          (m) =>
-            `<tr><td>${esc(m.name)}</td><td>${fmtInt(m.meanNs)}</td><td>${fmtInt(m.p50Ns)}</td><td>${fmtInt(m.p99Ns)}</td><td>${m.rmePct.toFixed(1)}</td><td>${fmtInt(m.samples)}</td><td class="l note">${esc(m.notes)}</td></tr>`,
-        )
-        .join(
-          "",
-        )}</table><p class="note">Each sample loops over ${r.micro[0].perIteration} calls; the figures are divided by that.</p>`
+    ? "<h2>Call cost (tinybench, per event; host thread unless marked worker)</h2>" +
+      `<table><tr>${microHead}<th class="l">notes</th></tr>${r.micro.map(microRow).join("")}</table>` +
+      `<p class="note">Each sample loops over ${r.micro[0].perIteration} calls; the figures are divided by that.</p>`
     : "";
   const limitOf = (s: BenchReport["scenarios"][number]) =>
     !s.limit ? "" : "na" in s.limit ? `n/a: ${s.limit.na}` : `nats bench js pub ${s.limit.tool}`;
-  const scenarios = `<table><tr><th>id</th><th class="l">load</th><th class="l">limit mode</th></tr>${r.scenarios.map((s) => `<tr><td>${esc(s.id)}</td><td class="l">${esc(s.title)}</td><td class="l note">${esc(limitOf(s))}</td></tr>`).join("")}</table>`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>openclaw-nats-eventstore bench ${esc(h.date)}</title><style>${CSS}</style></head><body>
-<h1>openclaw-nats-eventstore: benchmark${h.quick ? " (--quick)" : ""}</h1>
-<p class="meta">${esc(h.date)} · Node ${esc(h.node)} · nats-server ${esc(h.natsServer)} (${h.server}) · ${esc(h.cpu)} x${h.cores} · ${h.memoryGb} GB · ${esc(h.os)} · idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms · commit ${esc(h.commit ?? "?")} · ${h.durationSec} s</p>
-<p class="note">Modes: <b>offloaded</b> = this plugin (EventPipeline.capture on the host thread, publishing from a worker); <b>inline</b> = the seed plugin's way (JSON + awaited js.publish on the host's event loop); <b>ceiling</b> = a bare inbox-ack publisher with pre-encoded messages, the most this machine and server allow; <b>offloaded-noredact</b> = this plugin with secret redaction off (redact: false), in the scenarios that measure what redaction costs; <b>limit</b> = the official Go tool (${h.limitTool ? `nats ${esc(h.limitTool.version)} bench js pub, async batches of ${h.limitTool.batch}` : esc(h.limitNote ?? "off")}) against the same server and stream settings with a Nats-Msg-Id per message, where it can emulate the scenario: the server's own limit (x limit). Each (scenario, mode) ran in its own process, on a fresh file-storage stream with de-duplication on, after a warm-up. Latency is capture-&gt;ack, except bursty and rate-* (intended time -&gt; stored, by JetStream's clock, no coordinated omission).</p>
-${key}
-<h2>Throughput</h2>${throughput}
-<h2>Latency by percentile</h2><p class="note">Closed-loop scenarios (capture-&gt;ack): inline and ceiling callers wait for each ack, so at most as many events as callers are queued; the offloaded mode never waits (hooks do not) and runs up to 4096 + 1024 events ahead of the acks, so its figures there are mostly queueing at full speed. bursty and rate-* offer the same open-loop load to every mode: compare latency there.</p><div class="curves">${curves}</div>
-<h2>Where the CPU goes</h2><p class="note">CPU time during the measured part per 1,000 acked events: the host (gateway) thread, the paced load generator's precise waits on it (estimated), the plugin's worker thread, the bench process's other threads (GC, libuv), the embedded nats-server and the Go tool; "cores" is all of it over the wall time (this machine has ${h.cores}).</p>${cpuChart(r)}
-<h2>Host cost</h2>${hostCost}${hostCpu}${loop}
-${micro}
-<h2>All figures</h2>${table(r)}
-<h2>Scenarios</h2>${scenarios}
-</body></html>
-`;
+  const scenarioRow = (s: BenchReport["scenarios"][number]) =>
+    `<tr><td>${esc(s.id)}</td><td class="l">${esc(s.title)}</td><td class="l note">${esc(limitOf(s))}</td></tr>`;
+  const scenarios =
+    '<table><tr><th>id</th><th class="l">load</th><th class="l">limit mode</th></tr>' +
+    `${r.scenarios.map(scenarioRow).join("")}</table>`;
+  const limitTool = h.limitTool
+    ? `nats ${esc(h.limitTool.version)} bench js pub, async batches of ${h.limitTool.batch}`
+    : esc(h.limitNote ?? "off");
+  return [
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+      `<title>openclaw-nats-eventstore bench ${esc(h.date)}</title><style>${CSS}</style></head><body>`,
+    `<h1>openclaw-nats-eventstore: benchmark${h.quick ? " (--quick)" : ""}</h1>`,
+    `<p class="meta">${esc(h.date)} · Node ${esc(h.node)} · nats-server ${esc(h.natsServer)} (${h.server}) · ` +
+      `${esc(h.cpu)} x${h.cores} · ${h.memoryGb} GB · ${esc(h.os)} · ` +
+      `idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms · commit ${esc(h.commit ?? "?")} · ` +
+      `${h.durationSec} s</p>`,
+    '<p class="note">Modes: <b>offloaded</b> = this plugin (EventPipeline.capture on the host thread, ' +
+      "publishing from a worker); <b>inline</b> = the seed plugin's way (JSON + awaited js.publish on the host's " +
+      "event loop); <b>ceiling</b> = a bare inbox-ack publisher with pre-encoded messages, the most this machine " +
+      "and server allow; <b>offloaded-noredact</b> = this plugin with secret redaction off (redact: false), in the " +
+      `scenarios that measure what redaction costs; <b>limit</b> = the official Go tool (${limitTool}) against ` +
+      "the same server and stream settings with a Nats-Msg-Id per message, where it can emulate the scenario: " +
+      "the server's own limit (x limit). Each (scenario, mode) ran in its own process, on a fresh file-storage " +
+      "stream with de-duplication on, after a warm-up. Latency is capture-&gt;ack, except bursty and rate-* " +
+      "(intended time -&gt; stored, by JetStream's clock, no coordinated omission).</p>",
+    key,
+    `<h2>Throughput</h2>${throughput}`,
+    '<h2>Latency by percentile</h2><p class="note">Closed-loop scenarios (capture-&gt;ack): inline and ceiling ' +
+      "callers wait for each ack, so at most as many events as callers are queued; the offloaded mode never waits " +
+      "(hooks do not) and runs up to 4096 + 1024 events ahead of the acks, so its figures there are mostly " +
+      "queueing at full speed. bursty and rate-* offer the same open-loop load to every mode: compare latency " +
+      `there.</p><div class="curves">${curves}</div>`,
+    '<h2>Where the CPU goes</h2><p class="note">CPU time during the measured part per 1,000 acked events: ' +
+      "the host (gateway) thread, the paced load generator's precise waits on it, the plugin's worker thread, " +
+      "the bench process's other threads (GC, libuv), the embedded nats-server and the Go tool; " +
+      '"cores" is all of it over the wall time ' +
+      `(this machine has ${h.cores}).</p>${cpuChart(r)}`,
+    `<h2>Host cost</h2>${hostCost}${hostCpu}${loop}`,
+    micro,
+    `<h2>All figures</h2>${table(r)}`,
+    `<h2>Scenarios</h2>${scenarios}`,
+    "</body></html>",
+    "",
+  ].join("\n");
 }

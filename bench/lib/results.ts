@@ -5,9 +5,10 @@ import type { LatencyBasis, MicroResult, ModeName, RunResult, ScenarioSpec } fro
 
 /**
  * CPU time per 1,000 events (ms, i.e. µs per event) by where it ran, during the measured part: the
- * host (main) thread of the bench process (the paced load generator's waits apart), the plugin's publisher worker thread, the process's other
- * threads (GC, libuv), the embedded nats-server, and the Go bench tool (limit mode). null where that
- * part does not exist in the mode or could not be measured (NATS_URL, no /proc).
+ * host (main) thread of the bench process, the paced load generator's waits on it, the plugin's
+ * publisher worker thread, the process's other threads (GC, libuv), the embedded nats-server, and the
+ * Go bench tool (limit mode). null where that part does not exist in the mode or could not be
+ * measured (NATS_URL, no /proc).
  */
 export interface CpuSplit {
   host: number | null;
@@ -133,7 +134,8 @@ export function toRow(r: RunResult, stored: number, serverCpuMs: number | null, 
   const notes = [...r.notes];
   if (r.errors > 0 && !offloaded && stored === expected) {
     notes.push(
-      `${r.errors} publishes reported failed (timed out) although JetStream stored every event: the host was too busy to take the acks in time`,
+      `${r.errors} publishes reported failed (timed out) although JetStream stored every event: ` +
+        "the host was too busy to take the acks in time",
     );
   }
   if (stored !== expected) notes.push(`stream holds ${stored} of the ${expected} events offered and not dropped`);

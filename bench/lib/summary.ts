@@ -25,7 +25,8 @@ export function summaryLines(r: BenchReport): string[] {
   const limit = find("sustained", "limit");
   if (sustained?.vsLimit != null && limit)
     out.push(
-      `  sustained throughput vs the server's limit (Go nats bench, ${fmtInt(limit.eventsPerSec)} msgs/s): ${sustained.vsLimit.toFixed(2)} (target >= 0.80)`,
+      `  sustained throughput vs the server's limit (Go nats bench, ${fmtInt(limit.eventsPerSec)} msgs/s): ` +
+        `${sustained.vsLimit.toFixed(2)} (target >= 0.80)`,
     );
   const capture = r.micro.find((m) => m.name.startsWith("offloaded"));
   if (capture)
@@ -38,13 +39,15 @@ export function summaryLines(r: BenchReport): string[] {
     out.push(`  p99 at 10k events/s, intended -> stored: ${fmtMs(r10.p99Ms)} ms (target < 2 ms)${vs}${late}`);
     if (r10.fromOfferP99Ms !== undefined)
       out.push(
-        `  p99 at 10k events/s, offered -> stored (no generator lateness): ${fmtMs(r10.fromOfferP99Ms)} ms, ceiling ${fmtMs(c10?.fromOfferP99Ms)} ms`,
+        `  p99 at 10k events/s, offered -> stored (no generator lateness): ${fmtMs(r10.fromOfferP99Ms)} ms, ` +
+          `ceiling ${fmtMs(c10?.fromOfferP99Ms)} ms`,
       );
   }
   const r20 = find("rate-20k", "offloaded");
   if (r20)
     out.push(
-      `  event-loop delay p99 at 20k events/s: ${fmtMs(r20.loopDelayP99Ms)} ms, idle ${fmtMs(r.header.idleLoopDelayP99Ms)} ms (target: within 1 ms of idle)`,
+      `  event-loop delay p99 at 20k events/s: ${fmtMs(r20.loopDelayP99Ms)} ms, ` +
+        `idle ${fmtMs(r.header.idleLoopDelayP99Ms)} ms (target: within 1 ms of idle)`,
     );
   const cpu: string[] = [];
   for (const x of r.results) {
@@ -85,10 +88,13 @@ export function summaryLines(r: BenchReport): string[] {
   for (const [id, seed] of Object.entries(SEED)) {
     const o = find(id, "offloaded");
     const i = find(id, "inline");
-    if (o || i)
+    if (o || i) {
+      const inline = fmtInt(i?.eventsPerSec ?? 0).padStart(8);
+      const offloaded = fmtInt(o?.eventsPerSec ?? 0).padStart(8);
       vsSeed.push(
-        `  ${id.padEnd(14)} seed ~${fmtInt(seed).padStart(6)}   inline ${fmtInt(i?.eventsPerSec ?? 0).padStart(8)}   offloaded ${fmtInt(o?.eventsPerSec ?? 0).padStart(8)} ev/s`,
+        `  ${id.padEnd(14)} seed ~${fmtInt(seed).padStart(6)}   inline ${inline}   offloaded ${offloaded} ev/s`,
       );
+    }
   }
   if (vsSeed.length) out.push("Against the seed plugin's README table (its machine, not this one):", ...vsSeed);
   return out;

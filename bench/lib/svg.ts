@@ -67,9 +67,8 @@ export function barChart(title: string, groups: BarGroup[], unit: string, width 
   }
   groups.forEach((g, gi) => {
     const y0 = top + gi * groupH;
-    parts.push(
-      `<text x="${left - 8}" y="${num(y0 + (groupH - gap) / 2 + 4)}" class="lbl" text-anchor="end">${esc(g.label)}</text>`,
-    );
+    const ly = num(y0 + (groupH - gap) / 2 + 4);
+    parts.push(`<text x="${left - 8}" y="${ly}" class="lbl" text-anchor="end">${esc(g.label)}</text>`);
     g.bars.forEach((b, bi) => {
       const y = y0 + bi * (barH + 2);
       if (b.value === null || b.value <= 0) {
@@ -77,8 +76,10 @@ export function barChart(title: string, groups: BarGroup[], unit: string, width 
         return;
       }
       const w = Math.max(1, x(b.value) - left);
+      const fill = MODE_COLORS[b.series] ?? "#555";
+      const tip = esc(`${g.label} ${b.series}: ${b.text}`);
       parts.push(
-        `<rect x="${left}" y="${y}" width="${num(w)}" height="${barH}" fill="${MODE_COLORS[b.series] ?? "#555"}"><title>${esc(`${g.label} ${b.series}: ${b.text}`)}</title></rect>`,
+        `<rect x="${left}" y="${y}" width="${num(w)}" height="${barH}" fill="${fill}"><title>${tip}</title></rect>`,
       );
       parts.push(`<text x="${num(left + w + 4)}" y="${num(y + barH - 2)}" class="val">${esc(b.text)}</text>`);
     });
@@ -124,9 +125,10 @@ export function stackedChart(title: string, bars: StackedBar[], unit: string, wi
     for (const p of b.parts) {
       if (p.value <= 0) continue;
       const w = Math.max(0.5, x(at + p.value) - x(at));
-      parts.push(
-        `<rect x="${num(x(at))}" y="${y}" width="${num(w)}" height="${barH}" fill="${PART_COLORS[p.part] ?? "#555"}"><title>${esc(`${b.label} ${p.part}: ${num(p.value)}${unit}`)}</title></rect>`,
-      );
+      const fill = PART_COLORS[p.part] ?? "#555";
+      const tip = esc(`${b.label} ${p.part}: ${num(p.value)}${unit}`);
+      const rect = `<rect x="${num(x(at))}" y="${y}" width="${num(w)}" height="${barH}" fill="${fill}">`;
+      parts.push(`${rect}<title>${tip}</title></rect>`);
       at += p.value;
     }
     parts.push(`<text x="${num(x(at) + 4)}" y="${num(y + barH - 2)}" class="val">${esc(b.text)}</text>`);
@@ -160,33 +162,34 @@ export function percentileChart(title: string, curves: Curve[], width = 440, hei
   const y = (ms: number) => top + ph - ((Math.log10(Math.max(ms, ticks[0])) - lo) / (hi - lo || 1)) * ph;
   const parts: string[] = [`<text x="${left}" y="16" class="t">${esc(title)}</text>`];
   for (const t of ticks) {
-    parts.push(`<line x1="${left}" y1="${num(y(t))}" x2="${width - right}" y2="${num(y(t))}" class="grid"/>`);
-    parts.push(
-      `<text x="${left - 5}" y="${num(y(t) + 4)}" class="tick" text-anchor="end">${t >= 1 ? t : t.toPrecision(1)}</text>`,
-    );
+    const ty = num(y(t));
+    parts.push(`<line x1="${left}" y1="${ty}" x2="${width - right}" y2="${ty}" class="grid"/>`);
+    const label = t >= 1 ? t : t.toPrecision(1);
+    parts.push(`<text x="${left - 5}" y="${num(y(t) + 4)}" class="tick" text-anchor="end">${label}</text>`);
   }
   for (const p of [...NINES, 100]) {
     const px = num(x(p));
     parts.push(`<line x1="${px}" y1="${top}" x2="${px}" y2="${top + ph}" class="grid"/>`);
-    parts.push(
-      `<text x="${px}" y="${height - bottom + 14}" class="tick" text-anchor="middle">${p === 100 ? "max" : p === 0 ? "0" : `p${p}`}</text>`,
-    );
+    const label = p === 100 ? "max" : p === 0 ? "0" : `p${p}`;
+    parts.push(`<text x="${px}" y="${height - bottom + 14}" class="tick" text-anchor="middle">${label}</text>`);
   }
   parts.push(
-    `<text x="${left + pw / 2}" y="${height - 4}" class="tick" text-anchor="middle">percentile (log scale of nines); y: ms, log</text>`,
+    `<text x="${left + pw / 2}" y="${height - 4}" class="tick" text-anchor="middle">` +
+      "percentile (log scale of nines); y: ms, log</text>",
   );
   curves.forEach((c, ci) => {
     const d = c.points.map(([p, ms], i) => `${i ? "L" : "M"}${num(x(p))},${num(y(ms))}`).join(" ");
+    const color = MODE_COLORS[c.series] ?? "#555";
+    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"><title>${esc(c.series)}</title></path>`);
     parts.push(
-      `<path d="${d}" fill="none" stroke="${MODE_COLORS[c.series] ?? "#555"}" stroke-width="2"><title>${esc(c.series)}</title></path>`,
-    );
-    parts.push(
-      `<text x="${width - right - 4}" y="${top + 12 + ci * 13}" class="lgd" text-anchor="end" fill="${MODE_COLORS[c.series] ?? "#555"}">${esc(c.series)}</text>`,
+      `<text x="${width - right - 4}" y="${top + 12 + ci * 13}" class="lgd" text-anchor="end" fill="${color}">` +
+        `${esc(c.series)}</text>`,
     );
   });
   return svg(width, height, parts);
 }
 
 function svg(width: number, height: number, parts: string[]): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${parts.join("")}</svg>`;
+  const open = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"`;
+  return `${open} viewBox="0 0 ${width} ${height}" role="img">${parts.join("")}</svg>`;
 }

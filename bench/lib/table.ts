@@ -113,7 +113,8 @@ export function headerLines(h: Header): string[] {
     `date ${h.date}  node ${h.node}  nats-server ${h.natsServer} (${h.server})  commit ${h.commit}`,
     `cpu ${h.cpu} x${h.cores}  memory ${h.memoryGb} GB  ${h.os}${h.quick ? "  --quick" : ""}`,
     `idle event-loop delay p99 ${fmtMs(h.idleLoopDelayP99Ms)} ms  ${limit}`,
-    "cpu/1k ...: CPU ms per 1,000 events (= µs per event) of the host thread, the paced generator's waits on it (gen),",
-    "the worker thread, the process's other threads, nats-server and the Go tool; cores: all of them over the wall time",
+    "cpu/1k ...: CPU ms per 1,000 events (= µs per event) of the host thread, the paced generator's waits on it",
+    "(gen), the worker thread, the process's other threads, nats-server and the Go tool; cores: all of them over the",
+    "wall time",
   ];
 }

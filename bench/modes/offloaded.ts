@@ -6,6 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { EventPipeline } from "../../src/pipeline.ts";
 import { resolveConfig, type EventStoreConfig, type PersistMode } from "../../src/config.ts";
+import type { Encoding } from "../../src/record/format.ts";
 import { Counter, ringUsed } from "../../src/ring/layout.ts";
 import type { BenchEvent } from "../lib/events.ts";
 import { difference, newHistogram, type Histogram } from "../lib/latency.ts";
@@ -24,9 +25,10 @@ export function offloadedConfig(
   spec: ConfigSpec,
   redact = true,
   persistMode: PersistMode = "default",
+  encoding: Encoding = "json",
 ): EventStoreConfig {
   const { url: natsUrl, stream: streamName, subjectPrefix, maxInFlight } = spec;
-  const r = resolveConfig({ natsUrl, streamName, subjectPrefix, maxInFlight, redact, persistMode });
+  const r = resolveConfig({ natsUrl, streamName, subjectPrefix, maxInFlight, redact, persistMode, encoding });
   if (!r.ok) throw new Error(r.error);
   return r.config;
 }
@@ -54,10 +56,15 @@ export class OffloadedMode implements BenchMode {
   private hostEvents = 0;
   private readonly errors: string[] = [];
 
-  constructor(spec: RunSpec) {
+  /** Node options of the worker thread (bench/profile-worker.ts: --cpu-prof); none in the bench. */
+  private readonly workerExecArgv: string[] | undefined;
+
+  /** `opts`: for bench/profile-worker.ts; the bench runs the defaults. */
+  constructor(spec: RunSpec, opts: { workerExecArgv?: string[]; encoding?: Encoding } = {}) {
+    this.workerExecArgv = opts.workerExecArgv;
     this.name = spec.mode === "offloaded-noredact" || spec.mode === "offloaded-async" ? spec.mode : "offloaded";
     const persistMode = this.name === "offloaded-async" ? "async" : "default";
-    this.config = offloadedConfig(spec, this.name !== "offloaded-noredact", persistMode);
+    this.config = offloadedConfig(spec, this.name !== "offloaded-noredact", persistMode, opts.encoding);
     const logger = { info() {}, warn: (m: string) => this.errors.push(m), error: (m: string) => this.errors.push(m) };
     this.p = new EventPipeline(this.config, logger);
     this.c = this.p.views.counters;
@@ -71,7 +78,7 @@ export class OffloadedMode implements BenchMode {
     // The orchestrator made a default stream, and NATS cannot change a stream's persist mode: the
     // plugin makes it anew, as it would for a user (async where the server has it).
     if (this.config.persistMode === "async") await deleteStream(this.config.natsUrl, this.config.streamName);
-    this.p.start();
+    this.p.start("", this.workerExecArgv ? { execArgv: this.workerExecArgv } : {});
     const ok = await waitUntil(() => this.p.supervisor.connection === "connected", 20_000);
     if (!ok)
       throw new Error(`offloaded pipeline did not connect: ${this.p.supervisor.lastError ?? this.errors.join("; ")}`);
@@ -171,6 +178,11 @@ export class OffloadedMode implements BenchMode {
   async latency(): Promise<Histogram> {
     const snap = await this.p.supervisor.latency();
     return snap ? difference(snap.captureToAck, this.base.latency) : newHistogram();
+  }
+
+  /** CPU time the worker thread has used since it started (µs), measured in the worker. */
+  async workerCpuUs(): Promise<number | undefined> {
+    return (await this.p.supervisor.latency())?.cpuUs;
   }
 
   async close(): Promise<void> {

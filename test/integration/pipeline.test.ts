@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NatsServer } from "../helpers/nats-server.ts";
 import { readStream, waitFor } from "../helpers/stream-reader.ts";
-import { testPipeline } from "../helpers/pipeline.ts";
+import { MemoryLogger, testPipeline } from "../helpers/pipeline.ts";
 import { EVENT_TYPES, eventTypeIndex } from "../../src/event-types.ts";
 
 describe("pipeline against a real nats-server", () => {
@@ -92,5 +92,29 @@ describe("pipeline against a real nats-server", () => {
     await p.stop();
     const msgs = await readStream(server.url, "it-types");
     expect(msgs.map((m) => m.subject)).toEqual(EVENT_TYPES.map((t) => `it.t.main.${t.replace(/\./g, "_")}`));
+  });
+
+  it("an event over the server's max_payload is counted undeliverable and logged; the others before and after go out", async () => {
+    // The worker writes its own publish frames (workers/inbox-publisher.ts): the server's limit is
+    // checked there, as the client checks it in publish().
+    const small = await NatsServer.start({ config: "max_payload: 2048" });
+    const log = new MemoryLogger();
+    try {
+      const p = testPipeline(small.url, { streamName: "it-max", subjectPrefix: "it.max" }, log);
+      p.start();
+      const t = eventTypeIndex("tool.result");
+      for (let i = 0; i < 20; i++) p.capture(t, "main", "s", { i, text: i === 7 ? "x".repeat(3000) : "ok" });
+      await waitFor(async () => (await p.status()).counters.acked === 19, 20_000, "acks of the others");
+      const s = await p.status();
+      await p.stop();
+      expect(s.counters.dropped.undeliverable).toBe(1);
+      expect(log.lines.filter((l) => l.includes("exceeds the server's max_payload"))).toHaveLength(1);
+      const got = (await readStream(small.url, "it-max")).map(
+        (m) => JSON.parse(Buffer.from(m.data).toString()).payload.i,
+      );
+      expect(got).toEqual([...Array(20).keys()].filter((i) => i !== 7));
+    } finally {
+      await small.dispose();
+    }
   });
 });

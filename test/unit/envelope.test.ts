@@ -171,4 +171,39 @@ describe("record -> envelope", () => {
       });
     }
   });
+
+  it.each(["json", "msgpack"] as const)(
+    "builds whole HPUB frames (%s): line, headers, envelope, CRLF, one after another",
+    (encoding) => {
+      const v = ringViews(createRing(1 << 20, INSTANCE));
+      const cap = new EventCapture(v, { encoding, maxPayloadBytes: 64 * 1024 });
+      const agents = ["main", "ünï", "my.agent *>"];
+      for (let i = 0; i < 30; i++)
+        cap.capture(eventTypeIndex("msg.in"), agents[i % 3], `s${i}`, { i, t: "é".repeat(i * 9) });
+      const consumer = new RingConsumer(v);
+      const reply = Buffer.from("_INBOX.abc.");
+      const plain = new EnvelopeBuilder(v, encoding, INSTANCE >>> 0, "oc.ev");
+      const framed = new EnvelopeBuilder(v, encoding, INSTANCE >>> 0, "oc.ev");
+      let prev: { buf: Uint8Array; end: number } | undefined;
+      let token = 4094;
+      for (let pos = consumer.next(); pos >= 0; pos = consumer.next(), token++) {
+        const m = plain.build(pos);
+        const [subject, headers, body] = [m.subject, Buffer.from(m.headers), Buffer.from(m.body)];
+        const f = framed.buildFrame(pos, v, INSTANCE >>> 0, reply, token);
+        const frame = Buffer.from(f.frame);
+        const line = `HPUB ${subject} _INBOX.abc.${token} ${headers.length} ${headers.length + body.length}\r\n`;
+        expect(frame.toString("latin1", 0, Buffer.byteLength(line))).toBe(Buffer.from(line).toString("latin1"));
+        // The same headers and envelope as a plain build, then CRLF, and nothing else.
+        expect(
+          Buffer.compare(frame.subarray(Buffer.byteLength(line)), Buffer.concat([headers, body, Buffer.from("\r\n")])),
+        ).toBe(0);
+        expect(f.payloadBytes).toBe(headers.length + body.length);
+        expect(Buffer.compare(Buffer.from(f.headers), headers) + Buffer.compare(Buffer.from(f.body), body)).toBe(0);
+        // Frames follow each other in one chunk without a gap, so the publisher sends runs of them.
+        if (prev && prev.buf === f.buf) expect(f.frameStart).toBe(prev.end);
+        prev = { buf: f.buf, end: f.end };
+      }
+      expect(token).toBe(4094 + 30);
+    },
+  );
 });

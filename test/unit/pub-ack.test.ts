@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { Msg } from "@nats-io/transport-node";
-import { ACK_DUPLICATE, ACK_ERROR, ACK_FOREIGN, ACK_OK, PubAckReader, replyToken } from "../../workers/pub-ack.ts";
+import {
+  ACK_DUPLICATE,
+  ACK_ERROR,
+  ACK_FOREIGN,
+  ACK_OK,
+  PubAckReader,
+  replyToken,
+  replyTokenOfBytes,
+} from "../../workers/pub-ack.ts";
 
 const reply = (s: string, code?: number) =>
   ({ data: Buffer.from(s), headers: code ? { code } : undefined }) as unknown as Msg;
@@ -45,11 +53,17 @@ describe("PubAck reading", () => {
 
 describe("reply tokens", () => {
   const prefix = "_INBOX.abc.";
-  it("accepts canonical decimal integers only", () => {
-    expect(replyToken(`${prefix}0`, prefix.length)).toBe(0);
-    expect(replyToken(`${prefix}4095`, prefix.length)).toBe(4095);
-    for (const bad of ["1.9", "0x2", "01", "", "-1", "1e3", " 1", "9".repeat(16)]) {
-      expect(replyToken(prefix + bad, prefix.length), bad).toBe(-1);
+  // The same answers from the subject as a string and as the bytes it arrived in.
+  const ways = [
+    ["string", (s: string) => replyToken(s, prefix.length)],
+    ["bytes", (s: string) => replyTokenOfBytes(Buffer.from(s, "utf8"), prefix.length)],
+  ] as const;
+  it.each(ways)("accepts canonical decimal integers only (%s)", (_way, token) => {
+    expect(token(`${prefix}0`)).toBe(0);
+    expect(token(`${prefix}4095`)).toBe(4095);
+    expect(token(`${prefix}${2 ** 40 + 7}`)).toBe(2 ** 40 + 7);
+    for (const bad of ["1.9", "0x2", "01", "", "-1", "1e3", " 1", "9".repeat(16), "١٢", "1é"]) {
+      expect(token(prefix + bad), bad).toBe(-1);
     }
   });
 });
