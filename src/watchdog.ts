@@ -62,6 +62,9 @@ export class ProgressWatchdog {
       return undefined;
     }
     if (now - this.doneSince > this.boundMs) {
+      // Both stop when the loop stops, and the supervisor sees either first: a heartbeat older than
+      // half the bound (the sweep stamps it at least every 250 ms) names the loop as the cause.
+      if (now - beat > this.boundMs / 2) return `its event loop has not turned for ${seconds(now - beat)} s`;
       return `connected, but nothing acked or spooled for ${seconds(now - this.doneSince)} s while events wait`;
     }
     return undefined;

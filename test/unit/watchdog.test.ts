@@ -52,4 +52,16 @@ describe("progress watchdog", () => {
     n[Counter.spooled] = 10;
     expect(dog.check(1_005_402, true)).toBeUndefined();
   });
+
+  it("names a stopped event loop as the cause when progress stopped too", () => {
+    const { n, dog, waiting } = setup();
+    n[Counter.workerHeartbeat] = 1_000_050;
+    waiting();
+    expect(dog.check(1_000_100, true)).toBeUndefined(); // the progress clock starts
+    n[Counter.workerHeartbeat] = 1_000_900; // the loop's last turn, after it
+    // Progress stopped 2.0 s ago, the heartbeat 1.2 s ago (over half the bound): the loop is the cause.
+    expect(dog.check(1_002_101, true)).toMatch(/event loop has not turned for 1\.2 s/);
+    n[Counter.workerHeartbeat] = 1_002_000; // a turning loop: the server is the cause
+    expect(dog.check(1_002_102, true)).toMatch(/connected, but nothing acked or spooled for 2\.0 s/);
+  });
 });
