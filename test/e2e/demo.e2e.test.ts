@@ -109,16 +109,20 @@ describe("npm run demo", () => {
     // session: the timeline's totals match the session's events in the stream.
     const t = JSON.parse(report.binSessionJson ?? "{}") as Timeline;
     const mine = events.filter((e) => e.session === report.sessionKey);
+    // Runs as the stream holds them (the host may start an extra run, e.g. a retry, on a loaded machine).
+    const started = new Set(mine.filter((e) => e.type === "run.start").map((e) => e.payload.runId));
+    const runs = started.size + mine.filter((e) => e.type === "run.end" && !started.has(e.payload.runId)).length;
+    expect(runs).toBeGreaterThanOrEqual(2);
     expect(t.totals).toMatchObject({
       events: mine.length,
-      runs: 2,
+      runs,
       llmCalls: mine.filter((e) => e.type === "model.call_end").length,
       toolCalls: 2,
       toolErrors: 0,
     });
     expect(report.sessionText).toMatch(/^session agent:researcher:demo-researcher {2}\(agent researcher\)/);
     expect(report.sessionText).toMatch(
-      new RegExp(`totals: 2 runs, ${t.totals.llmCalls} LLM calls, 2 tool calls \\(0 errors`),
+      new RegExp(`totals: ${runs} runs, ${t.totals.llmCalls} LLM calls, 2 tool calls \\(0 errors`),
     );
   });
 
