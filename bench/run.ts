@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only sequential,rate-10k] [-- --out DIR] [-- --no-micro]`
+// `npm run bench [-- --quick] [-- --only sequential,rate-10k] [-- --rounds N] [-- --out DIR] [-- --no-micro]`
 // Runs every scenario in three modes (ceiling, inline, offloaded) against one NATS server: each
 // (scenario, mode) in a child process of its own, on a fresh stream; and, where it can emulate the
 // scenario, the official Go `nats bench` tool against the same server (the limit mode). Prints a
@@ -14,12 +14,13 @@ import { idleLoopDelay } from "./lib/host-monitor.ts";
 import { ProgressLine } from "./lib/progress.ts";
 import { renderHtml } from "./lib/report-html.ts";
 import { toMarkdown } from "./lib/markdown.ts";
-import { addRatios, failedRow, limitRow, toRow, type BenchReport, type Header, type Row } from "./lib/results.ts";
+import { addRatios, failedRow, limitRow, toRow, type BenchReport, type Header } from "./lib/results.ts";
 import { NoServerBinary, startServer } from "./lib/server.ts";
 import { StreamAdmin, streamNames } from "./lib/streams.ts";
 import { engineCommit, machine } from "./lib/system.ts";
 import { fmtInt, headerLines, microTable, rowsTable } from "./lib/table.ts";
 import { summaryLines } from "./lib/summary.ts";
+import { type RoundRow, type RoundsSummary, roundsLines, summarizeRounds } from "./lib/rounds.ts";
 import { LIMIT, MODE_ORDER, MODES, type MicroResult, type ModeName, type RunSpec } from "./lib/types.ts";
 import { LIMIT_BATCH, runLimit } from "./modes/limit.ts";
 import { SCENARIO_IDS, scenarios } from "./scenarios/catalog.ts";
@@ -43,6 +44,11 @@ interface BenchOptions {
   natsCli?: string | false;
   /** Messages per batch of the limit mode's `nats bench js pub async` (default LIMIT_BATCH). */
   limitBatch?: number;
+  /**
+   * Run the scenarios this many times (default 1), the modes in a rotating order, and compare the
+   * latency of the paced scenarios round by round (lib/rounds.ts).
+   */
+  rounds?: number;
   /** Run the tinybench micro-benchmarks (default: yes, unless `only` leaves them out). */
   micro?: boolean;
   /** Where the table lines go (default: stdout). */
@@ -52,6 +58,7 @@ interface BenchOptions {
 }
 
 interface BenchOutcome extends BenchReport {
+  rounds?: RoundsSummary;
   files: { json: string; html: string };
 }
 
@@ -89,6 +96,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
   const withMicro = opts.micro ?? (!only || only.includes("micro"));
   const progress = opts.progress === false ? undefined : new ProgressLine();
   const maxInFlight = DEFAULTS.maxInFlight;
+  const rounds = opts.rounds ?? 1;
 
   const server = await startServer(opts.natsUrl ? { NATS_URL: opts.natsUrl } : process.env, opts.natsServerBin);
   let admin: StreamAdmin | undefined;
@@ -148,13 +156,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
       if (!c?.alive) kept.set(mode, (c = new BenchChild()));
       return c;
     };
-    const rows: Row[] = [];
+    const rows: RoundRow[] = [];
+    const runs = Array.from({ length: rounds }, (_, r) => list.map((s) => ({ s, round: r + 1 }))).flat();
     try {
-      for (const [si, s] of list.entries()) {
-        // Rotate the order of the modes from one scenario to the next: no mode always runs first.
+      for (const [si, { s, round }] of runs.entries()) {
+        // Rotate the order of the modes from one run of a scenario to the next: no mode always runs first.
         const modes: ModeName[] = [...MODES, ...(limit.tool && "tool" in s.limit ? [LIMIT] : [])];
         const order: ModeName[] = [...modes.map((_, k) => modes[(k + si) % modes.length]), ...(s.extraModes ?? [])];
-        const scenarioRows: Row[] = [];
+        const scenarioRows: RoundRow[] = [];
         for (const mode of order) {
           const names = streamNames(s.id, mode);
           const spec: RunSpec = {
@@ -166,7 +175,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
             inlineFullCallers: INLINE_FULL_CALLERS,
             settleTimeoutMs: 30_000,
           };
-          const label = `${s.id} ${mode}`;
+          const label = `${s.id} ${mode}${rounds > 1 ? ` (round ${round}/${rounds})` : ""}`;
           progress?.update(`${label}: starting`);
           if (mode === LIMIT && limit.tool) {
             const wallStart = performance.now();
@@ -227,9 +236,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
         progress?.clear();
         scenarioRows.sort((a, b) => MODE_ORDER.indexOf(a.mode) - MODE_ORDER.indexOf(b.mode));
         addRatios(scenarioRows);
+        if (rounds > 1) for (const row of scenarioRows) row.round = round;
         rows.push(...scenarioRows);
         log("");
-        log(`${s.id}: ${s.title}`);
+        log(`${s.id}: ${s.title}${rounds > 1 ? ` (round ${round} of ${rounds})` : ""}`);
         for (const l of rowsTable(scenarioRows).slice(2)) log(`  ${l}`);
         if ("na" in s.limit) log(`  limit: n/a (${s.limit.na})`);
       }
@@ -238,12 +248,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     }
 
     header.durationSec = Math.round((performance.now() - started) / 1000);
-    const report: BenchReport & { hostCost: HostCostRow[] } = {
+    const roundsSummary = rounds > 1 ? summarizeRounds(rows, rounds) : undefined;
+    const report: BenchReport & { hostCost: HostCostRow[]; rounds?: RoundsSummary } = {
       header,
       micro,
       hostCost,
       results: rows,
       scenarios: list.map((s) => ({ id: s.id, title: s.title, limit: s.limit })),
+      ...(roundsSummary ? { rounds: roundsSummary } : {}),
     };
     const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
     mkdirSync(outDir, { recursive: true });
@@ -264,6 +276,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchOutcome> {
     if (hostCost.length) for (const l of ["", ...hostCostTable(hostCost)]) log(l);
     log("");
     for (const l of summaryLines(report)) log(l);
+    if (roundsSummary) for (const l of ["", ...roundsLines(roundsSummary)]) log(l);
     log("");
     log(`wrote ${files.json} and ${files.html} in ${header.durationSec} s`);
     return { ...report, files };
@@ -298,6 +311,9 @@ function parseArgs(argv: string[]): CliOptions {
       // The Go client's async publisher stalls beyond 4,000 outstanding publishes.
       if (!Number.isInteger(o.limitBatch) || o.limitBatch < 1 || o.limitBatch > 4000)
         throw new Error("--limit-batch takes 1..4000");
+    } else if (a === "--rounds" || a.startsWith("--rounds=")) {
+      o.rounds = Number(value());
+      if (!Number.isInteger(o.rounds) || o.rounds < 1 || o.rounds > 50) throw new Error("--rounds takes 1..50");
     } else if (a === "--no-micro") o.micro = false;
     else if (a === "--no-progress") o.progress = false;
     else if (a === "--help" || a === "-h") o.help = true;
@@ -311,6 +327,9 @@ function parseArgs(argv: string[]): CliOptions {
 const USAGE = `usage: npm run bench [-- options]
   --quick           small counts, short durations (under a minute)
   --only a,b        only these scenarios (and/or "micro"): ${SCENARIO_IDS.join(", ")}
+  --rounds N        run the scenarios N times, the modes in a rotating order, and compare the latency of
+                    the paced scenarios round by round (latest.json holds every round's rows and
+                    \`rounds\`; the charts of report.html show the first round)
   --out DIR         write latest.json and report.html there (default bench/results)
   --nats-server BIN embed this nats-server binary (default: NATS_SERVER_BIN, else the current release that
                     scripts/ensure-nats-tools.sh builds; Debian's is /usr/sbin/nats-server)

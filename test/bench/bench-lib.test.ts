@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { parseBashTimes, processCpuMs, threadCpuMs } from "../../bench/lib/cpu.ts";
 import { decode, encode, newHistogram, recordMs } from "../../bench/lib/latency.ts";
 import { intendedAt, runPaced, wallClockOffsetMs, type PacedPlan } from "../../bench/lib/pacing.ts";
-import { addRatios, limitRow, toRow, type Row } from "../../bench/lib/results.ts";
+import { addRatios, failedRow, limitRow, toRow, type Row } from "../../bench/lib/results.ts";
+import { median, roundsLines, summarizeRounds, type RoundRow } from "../../bench/lib/rounds.ts";
 import type { RunResult } from "../../bench/lib/types.ts";
 import { parseCsv, type LimitResult } from "../../bench/modes/limit.ts";
 
@@ -166,6 +167,52 @@ describe("a row's CPU split and ratios", () => {
     const noLimit = rows.slice(1);
     addRatios(noLimit);
     expect(noLimit.map((r) => r.vsLimit)).toEqual([null, null]);
+  });
+});
+
+describe("latency over several rounds", () => {
+  const paced = (mode: "ceiling" | "offloaded", round: number, p99: number): RoundRow => {
+    const h = newHistogram();
+    for (let i = 0; i < 95; i++) recordMs(h, 0.2);
+    for (let i = 0; i < 5; i++) recordMs(h, p99);
+    const row = toRow(runResult({ scenario: "rate-10k", mode, latency: encode(h) }), 10_000, null, 3);
+    return { ...row, latencyBasis: "intended->stored", round };
+  };
+
+  it("compares the offloaded p99 with the ceiling's of the same round, then takes the median", () => {
+    const rows: RoundRow[] = [
+      paced("ceiling", 1, 4),
+      paced("offloaded", 1, 8),
+      paced("offloaded", 2, 6),
+      paced("ceiling", 2, 16),
+      paced("ceiling", 3, 5),
+      paced("offloaded", 3, 5.5),
+      // closed-loop rows have no intended time: left out
+      { ...toRow(runResult(), 10_000, null, 3), round: 1 },
+    ];
+    const s = summarizeRounds(rows, 3);
+    expect(s.scenarios.map((x) => x.scenario)).toEqual(["rate-10k"]);
+    const [x] = s.scenarios;
+    const p99 = (mode: string) => x.modes[mode].p99Ms.map((v) => Math.round(v ?? -1));
+    expect([p99("ceiling"), p99("offloaded")]).toEqual([
+      [4, 16, 5],
+      [8, 6, 6],
+    ]);
+    // per round: 8 - 4, 6 - 16, 5.5 - 5 (the histogram's precision rounds each a little)
+    expect(x.offloadedMinusCeilingMs.map(Math.round)).toEqual([4, -10, 1]);
+    expect(x.medianOffloadedMinusCeilingMs).toBeCloseTo(0.5, 1);
+    expect(x.roundsWithin1Ms).toBe(2);
+    expect(x.modes.ceiling.medianP99Ms).toBeCloseTo(5, 1);
+    expect(roundsLines(s).join("\n")).toMatch(/within 1 ms in 2 of 3 rounds/);
+  });
+
+  it("leaves a round out of the comparison when either mode failed in it", () => {
+    const failed: RoundRow = { ...failedRow("rate-10k", "offloaded", 50_000, "boom"), round: 2 };
+    failed.latencyBasis = "intended->stored";
+    const s = summarizeRounds([paced("ceiling", 1, 4), paced("offloaded", 1, 4.5), paced("ceiling", 2, 4), failed], 2);
+    expect(s.scenarios[0].offloadedMinusCeilingMs).toHaveLength(1);
+    expect(s.scenarios[0].modes.offloaded.p99Ms[1]).toBeNull();
+    expect([median([]), median([3, 1, 2]), median([4, 1, 2, 3])]).toEqual([null, 2, 2.5]);
   });
 });
 
