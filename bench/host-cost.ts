@@ -13,9 +13,9 @@
 // `npm run bench` runs it in a child process of its own and keeps the table in latest.json.
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Packr } from "msgpackr";
 import { resolveConfig } from "../src/config.ts";
 import type { Encoding } from "../src/record/format.ts";
+import { payloadPackr } from "../src/record/payload.ts";
 import { eventTypeIndex } from "../src/event-types.ts";
 import { EventPipeline } from "../src/pipeline.ts";
 import { Counter, CTL_I32_RELEASE, CTL_I32_WRITE } from "../src/ring/layout.ts";
@@ -76,13 +76,8 @@ export const PAYLOAD_SETS: readonly PayloadSet[] = [
   tool("tool result: read (12 KB source)", readToolEvent, 600),
 ];
 
-// The plugin's MessagePack options (src/record/payload.ts).
-const packr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  encodeUndefinedAsNil: true,
-  skipValues: [undefined],
-} as ConstructorParameters<typeof Packr>[0]);
+// The plugin's own MessagePack encoder settings.
+const packr = payloadPackr();
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const median = (xs: number[]) => {

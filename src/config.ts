@@ -358,11 +358,24 @@ export function resolveConfig(raw: unknown): ConfigResult {
   }
 }
 
-/** The settings that say where and how to connect: the publisher and every reader use these. */
-export type ConnectionSettings = Pick<
-  EventStoreConfig,
-  "natsUrl" | "natsContext" | "user" | "password" | "token" | "nkeySeedFile" | "credsFile" | "tls" | "connectTimeoutMs"
->;
+/**
+ * The keys of the settings that say where and how to connect: the publisher and every reader use
+ * these. ConnectionSettings is derived from this list, so code that needs the keys at run time (the
+ * gateway's shared reader keys its connection by them) cannot drift from the type.
+ */
+export const CONNECTION_KEYS = [
+  "natsUrl",
+  "natsContext",
+  "user",
+  "password",
+  "token",
+  "nkeySeedFile",
+  "credsFile",
+  "tls",
+  "connectTimeoutMs",
+] as const satisfies readonly (keyof EventStoreConfig)[];
+
+export type ConnectionSettings = Pick<EventStoreConfig, (typeof CONNECTION_KEYS)[number]>;
 
 function checkConnectionSettings(c: EventStoreConfig): void {
   const methods = authMethods(c);

@@ -163,6 +163,13 @@ function hints(config: EventStoreConfig | undefined): string[] {
   return out;
 }
 
+/** The counters named in `keys`, each read from the slot of the same name, in the order given. */
+function slots<K extends keyof typeof Counter>(n: Float64Array, keys: readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = n[Counter[k]];
+  return out;
+}
+
 function readCounters(n: Float64Array): Counters {
   const dropped = {
     ringFull: n[Counter.droppedRingFull],
@@ -173,31 +180,14 @@ function readCounters(n: Float64Array): Counters {
   };
   dropped.total = dropped.ringFull + dropped.tooLarge + dropped.rejected + dropped.undeliverable;
   return {
-    captured: n[Counter.captured],
-    written: n[Counter.written],
-    published: n[Counter.published],
-    acked: n[Counter.acked],
-    duplicates: n[Counter.duplicates],
-    failed: n[Counter.failed],
-    timeouts: n[Counter.timeouts],
-    retried: n[Counter.retried],
-    reconnects: n[Counter.reconnects],
-    inFlight: n[Counter.inFlight],
+    ...slots(n, ["captured", "written", "published", "acked", "duplicates"]),
+    ...slots(n, ["failed", "timeouts", "retried", "reconnects", "inFlight"]),
     pending: Math.max(0, n[Counter.written] - n[Counter.acked] - n[Counter.undeliverable]),
     dropped,
-    truncated: n[Counter.truncated],
-    sanitized: n[Counter.sanitized],
-    redactions: n[Counter.redactions],
-    redactedEvents: n[Counter.redactedEvents],
-    workerStarts: n[Counter.workerStarts],
-    workerCrashes: n[Counter.workerCrashes],
-    workerStalls: n[Counter.workerStalls],
-    foreignAcks: n[Counter.foreignAcks],
+    ...slots(n, ["truncated", "sanitized", "redactions", "redactedEvents"]),
+    ...slots(n, ["workerStarts", "workerCrashes", "workerStalls", "foreignAcks"]),
     spool: {
-      spooled: n[Counter.spooled],
-      replayed: n[Counter.replayed],
-      recovered: n[Counter.recovered],
-      recoveredDropped: n[Counter.recoveredDropped],
+      ...slots(n, ["spooled", "replayed", "recovered", "recoveredDropped"]),
       bytes: n[Counter.spoolBytes],
       full: n[Counter.spoolFull] === 1,
       failed: n[Counter.spoolFailed] === 1,

@@ -215,6 +215,28 @@ export function addRatios(rows: Row[]): void {
   }
 }
 
+/**
+ * The figures a row has none of when no plugin ran in a Node process (a limit-mode run is the Go
+ * tool; a failed run measured nothing): no latency, host thread, event loop or RSS, and the ratios
+ * not yet filled in (addRatios).
+ */
+const NO_LATENCY_OR_HOST = {
+  vsCeiling: null,
+  vsLimit: null,
+  latencyBasis: "none",
+  p50Ms: null,
+  p99Ms: null,
+  p999Ms: null,
+  maxMs: null,
+  hostNsPerEvent: null,
+  hostCpuNsPerEvent: null,
+  loopDelayP99Ms: null,
+  loopDelayMaxMs: null,
+  elu: null,
+  rssMb: null,
+  rssStartMb: null,
+} as const satisfies Partial<Row>;
+
 /** The row of a limit-mode run (the Go tool): throughput and CPU, no latency or host figures. */
 export function limitRow(r: LimitResult, stored: number, wallSec: number): Row {
   const verified = stored === r.sent;
@@ -235,20 +257,7 @@ export function limitRow(r: LimitResult, stored: number, wallSec: number): Row {
     events: r.sent,
     eventsPerSec: r.eventsPerSec,
     mbPerSec: round((r.eventsPerSec * r.envelopeBytes) / 1e6, 2),
-    vsCeiling: null,
-    vsLimit: null,
-    latencyBasis: "none",
-    p50Ms: null,
-    p99Ms: null,
-    p999Ms: null,
-    maxMs: null,
-    hostNsPerEvent: null,
-    hostCpuNsPerEvent: null,
-    loopDelayP99Ms: null,
-    loopDelayMaxMs: null,
-    elu: null,
-    rssMb: null,
-    rssStartMb: null,
+    ...NO_LATENCY_OR_HOST,
     cpuUsPerEvent: split.tool,
     serverCpuUsPerEvent: split.server,
     cpuMsPer1k: split,
@@ -274,20 +283,7 @@ export function failedRow(scenario: string, mode: ModeName, events: number, erro
     events,
     eventsPerSec: 0,
     mbPerSec: 0,
-    vsCeiling: null,
-    vsLimit: null,
-    latencyBasis: "none",
-    p50Ms: null,
-    p99Ms: null,
-    p999Ms: null,
-    maxMs: null,
-    hostNsPerEvent: null,
-    hostCpuNsPerEvent: null,
-    loopDelayP99Ms: null,
-    loopDelayMaxMs: null,
-    elu: null,
-    rssMb: null,
-    rssStartMb: null,
+    ...NO_LATENCY_OR_HOST,
     cpuUsPerEvent: null,
     serverCpuUsPerEvent: null,
     cpuMsPer1k: { host: null, generator: null, worker: null, otherThreads: null, server: null, tool: null },

@@ -2,7 +2,7 @@
 // globalThis: OpenClaw loads the plugin module once per registration). It is opened on first use,
 // closed after a minute without use and when the plugin's service stops; the publisher worker's
 // connection is not shared (it lives on another thread and must never wait for a reader).
-import type { ConnectionSettings } from "../config.ts";
+import { CONNECTION_KEYS, type ConnectionSettings } from "../config.ts";
 import { connectReader } from "./connect.ts";
 import { readConnection, type ReadConnection } from "./events.ts";
 
@@ -10,7 +10,10 @@ const IDLE_CLOSE_MS = 60_000;
 const KEY = Symbol.for("openclaw-nats-eventstore.reader");
 
 interface Shared {
-  /** The settings it was opened with (a changed config opens a new connection). */
+  /**
+   * The connection settings it was opened with (a change of any of them opens a new connection;
+   * other config keys do not). It holds credentials: never log it or put it in a message.
+   */
   key: string;
   conn: Promise<ReadConnection>;
   users: number;
@@ -35,7 +38,8 @@ export async function withReader<T>(
   warn?: (msg: string) => void,
 ): Promise<T> {
   const box = slot();
-  const key = JSON.stringify(settings);
+  // Callers pass the whole config: only its connection settings say which connection it needs.
+  const key = JSON.stringify(CONNECTION_KEYS.map((k) => settings[k]));
   let s = box.current;
   if (s && s.key !== key) {
     void close(s);

@@ -26,15 +26,23 @@ const MAX_DEPTH = 32;
 /** Most values (objects, array items, strings, numbers...) one look at a payload visits. */
 const NODE_BUDGET = 4096;
 
-// Standard MessagePack (no msgpackr records or extensions for undefined) so any MessagePack
-// reader can decode the payload; undefined properties are left out, as JSON does.
-// (skipValues is a msgpackr option its type declarations do not list yet.)
-const packr = new Packr({
-  useRecords: false,
-  moreTypes: false,
-  encodeUndefinedAsNil: true,
-  skipValues: [undefined],
-} as ConstructorParameters<typeof Packr>[0]);
+/**
+ * The plugin's MessagePack encoder: standard MessagePack (no msgpackr records or extensions for
+ * undefined) so any MessagePack reader can decode the payload; undefined properties are left out, as
+ * JSON does. Exported for bench/host-cost.ts, which must pack exactly as the plugin does. A new
+ * options object each time: msgpackr's constructor writes into the one it is given.
+ * (skipValues is a msgpackr option its type declarations do not list yet.)
+ */
+export function payloadPackr(): Packr {
+  return new Packr({
+    useRecords: false,
+    moreTypes: false,
+    encodeUndefinedAsNil: true,
+    skipValues: [undefined],
+  } as ConstructorParameters<typeof Packr>[0]);
+}
+
+const packr = payloadPackr();
 
 // ---------------------------------------------------------------------------------------------
 // The look: is the payload small and plain enough for the plain encoder? The host thread runs one
