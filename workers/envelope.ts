@@ -233,13 +233,18 @@ export class EnvelopeBuilder {
     const pay0 = redacted === undefined ? b0 : 0;
     const pay1 = redacted === undefined ? b1 : redacted.length;
     const frame = token >= 0 ? subjects.bytes[type] : undefined;
-    if (this.json) this.buildJson(bytes, a0, s0, p0, ts, seq, instance, type, payload, pay0, pay1, frame, reply, token);
-    else this.buildMsgpack(bytes, a0, s0, p0, ts, seq, instance, type, payload, pay0, pay1, frame, reply, token);
+    this.write(bytes, a0, s0, p0, ts, seq, instance, type, payload, pay0, pay1, frame, reply, token);
     return out;
   }
 
-  /** JSON envelope; agent and session go between quotes as they are unless JSON needs them escaped. */
-  private buildJson(
+  /**
+   * Writes the message: the protocol line (frames), the NATS headers, then the envelope, whose id, ts,
+   * agent and session come first and the type's piece and the payload last, in either encoding.
+   * JSON: agent and session go between quotes as they are unless JSON needs them escaped, and a
+   * closing brace ends it. MessagePack: a 6-entry map whose last value is the payload the host packed.
+   * One method for both, so the record's pieces are passed and the shared steps written once.
+   */
+  private write(
     rec: Buffer,
     a0: number,
     s0: number,
@@ -255,91 +260,73 @@ export class EnvelopeBuilder {
     reply: Uint8Array,
     token: number,
   ): void {
-    const agentJson = jsonSafe(rec, a0, s0) ? null : Buffer.from(JSON.stringify(rec.toString("utf8", a0, s0)));
-    const sessionJson = jsonSafe(rec, s0, p0) ? null : Buffer.from(JSON.stringify(rec.toString("utf8", s0, p0)));
-    const tsText = decimalText(ts);
+    const json = this.json;
     const typePart = this.typeParts[type];
-    const bodyBytes =
-      J_ID.length +
-      UUID_CHARS +
-      J_TS.length +
-      (tsText === undefined ? digits(ts) : tsText.length) +
-      J_AGENT.length +
-      (agentJson ? agentJson.length : s0 - a0 + QUOTES) +
-      J_SESSION.length +
-      (sessionJson ? sessionJson.length : p0 - s0 + QUOTES) +
-      typePart.length +
-      (pay1 - pay0) +
-      1; // J_END
+    let agentJson: Buffer | null = null;
+    let sessionJson: Buffer | null = null;
+    let tsText: string | undefined;
+    let bodyBytes = typePart.length + (pay1 - pay0);
+    if (json) {
+      agentJson = jsonSafe(rec, a0, s0) ? null : Buffer.from(JSON.stringify(rec.toString("utf8", a0, s0)));
+      sessionJson = jsonSafe(rec, s0, p0) ? null : Buffer.from(JSON.stringify(rec.toString("utf8", s0, p0)));
+      tsText = decimalText(ts);
+      bodyBytes +=
+        J_ID.length +
+        UUID_CHARS +
+        J_TS.length +
+        (tsText === undefined ? digits(ts) : tsText.length) +
+        J_AGENT.length +
+        (agentJson ? agentJson.length : s0 - a0 + QUOTES) +
+        J_SESSION.length +
+        (sessionJson ? sessionJson.length : p0 - s0 + QUOTES) +
+        1; // J_END
+    } else {
+      bodyBytes +=
+        1 + // M_MAP6
+        M_ID.length +
+        strHeaderBytes(UUID_CHARS) +
+        UUID_CHARS +
+        M_TS.length +
+        M_F64_BYTES +
+        M_AGENT.length +
+        strHeaderBytes(s0 - a0) +
+        (s0 - a0) +
+        M_SESSION.length +
+        strHeaderBytes(p0 - s0) +
+        (p0 - s0);
+    }
     let o = this.begin(bodyBytes, ts, seq, instance, subject, reply, token);
     const buf = this.arena.buf;
-    o = put(buf, o, J_ID);
-    const id = this.out.headersStart + this.natsHdrStart.length; // the id written in the NATS headers
-    o = copy(buf, id, id + UUID_CHARS, buf, o);
-    o = put(buf, o, J_TS);
-    o = tsText === undefined ? writeDigits(buf, o, ts) : put(buf, o, tsText);
-    o = put(buf, o, J_AGENT);
-    o = agentJson ? copy(agentJson, 0, agentJson.length, buf, o) : quoted(rec, a0, s0, buf, o);
-    o = put(buf, o, J_SESSION);
-    o = sessionJson ? copy(sessionJson, 0, sessionJson.length, buf, o) : quoted(rec, s0, p0, buf, o);
+    if (json) {
+      o = put(buf, o, J_ID);
+      const id = this.out.headersStart + this.natsHdrStart.length; // the id written in the NATS headers
+      o = copy(buf, id, id + UUID_CHARS, buf, o);
+      o = put(buf, o, J_TS);
+      o = tsText === undefined ? writeDigits(buf, o, ts) : put(buf, o, tsText);
+      o = put(buf, o, J_AGENT);
+      o = agentJson ? copy(agentJson, 0, agentJson.length, buf, o) : quoted(rec, a0, s0, buf, o);
+      o = put(buf, o, J_SESSION);
+      o = sessionJson ? copy(sessionJson, 0, sessionJson.length, buf, o) : quoted(rec, s0, p0, buf, o);
+    } else {
+      buf[o++] = M_MAP6;
+      o = copy(M_ID, 0, M_ID.length, buf, o);
+      buf[o++] = M_STR8;
+      buf[o++] = UUID_CHARS;
+      o = writeUuid(buf, o, ts, instance, seq);
+      o = copy(M_TS, 0, M_TS.length, buf, o);
+      buf[o++] = M_F64;
+      buf.writeDoubleBE(ts, o);
+      o += M_F64_BYTES - 1;
+      o = copy(M_AGENT, 0, M_AGENT.length, buf, o);
+      o = strHeader(buf, o, s0 - a0);
+      o = copy(rec, a0, s0, buf, o);
+      o = copy(M_SESSION, 0, M_SESSION.length, buf, o);
+      o = strHeader(buf, o, p0 - s0);
+      o = copy(rec, s0, p0, buf, o);
+    }
     o = copy(typePart, 0, typePart.length, buf, o);
     o = copy(payload, pay0, pay1, buf, o);
-    buf[o++] = J_END;
-    this.finish(o, subject !== undefined);
-  }
-
-  /** MessagePack envelope: a 6-entry map whose last value is the payload the host packed. */
-  private buildMsgpack(
-    rec: Buffer,
-    a0: number,
-    s0: number,
-    p0: number,
-    ts: number,
-    seq: number,
-    instance: number,
-    type: number,
-    payload: Uint8Array,
-    pay0: number,
-    pay1: number,
-    subject: Uint8Array | undefined,
-    reply: Uint8Array,
-    token: number,
-  ): void {
-    const typePart = this.typeParts[type];
-    const bodyBytes =
-      1 + // M_MAP6
-      M_ID.length +
-      strHeaderBytes(UUID_CHARS) +
-      UUID_CHARS +
-      M_TS.length +
-      M_F64_BYTES +
-      M_AGENT.length +
-      strHeaderBytes(s0 - a0) +
-      (s0 - a0) +
-      M_SESSION.length +
-      strHeaderBytes(p0 - s0) +
-      (p0 - s0) +
-      typePart.length +
-      (pay1 - pay0);
-    let o = this.begin(bodyBytes, ts, seq, instance, subject, reply, token);
-    const buf = this.arena.buf;
-    buf[o++] = M_MAP6;
-    o = copy(M_ID, 0, M_ID.length, buf, o);
-    buf[o++] = M_STR8;
-    buf[o++] = UUID_CHARS;
-    o = writeUuid(buf, o, ts, instance, seq);
-    o = copy(M_TS, 0, M_TS.length, buf, o);
-    buf[o++] = M_F64;
-    buf.writeDoubleBE(ts, o);
-    o += M_F64_BYTES - 1;
-    o = copy(M_AGENT, 0, M_AGENT.length, buf, o);
-    o = strHeader(buf, o, s0 - a0);
-    o = copy(rec, a0, s0, buf, o);
-    o = copy(M_SESSION, 0, M_SESSION.length, buf, o);
-    o = strHeader(buf, o, p0 - s0);
-    o = copy(rec, s0, p0, buf, o);
-    o = copy(typePart, 0, typePart.length, buf, o);
-    o = copy(payload, pay0, pay1, buf, o);
+    if (json) buf[o++] = J_END;
     this.finish(o, subject !== undefined);
   }
 
