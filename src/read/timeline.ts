@@ -99,15 +99,19 @@ export function buildTimeline(session: string, events: readonly Envelope[], styl
     let text: string | undefined;
     switch (e.type) {
       case "run.start":
-        tot.runs++;
-        r!.start = e.ts;
+        // Each run once, however often it starts: a retry keeps its runId.
+        if (r === undefined || (r.start === undefined && r.end === undefined)) tot.runs++;
+        if (r && r.start === undefined) r.start = e.ts;
         text = `run ${runId?.slice(0, 8)} started  ${summary(e, 80, style).replace(/^run \S+ {2}/, "")}`;
         break;
       case "run.end":
-        if (r?.start === undefined) tot.runs++; // a run whose start is outside the window
-        r!.end = e.ts;
-        r!.durationMs = typeof p.durationMs === "number" ? p.durationMs : undefined;
-        r!.success = p.success !== false;
+        // (a run whose start is outside the window counts here)
+        if (r === undefined || (r.start === undefined && r.end === undefined)) tot.runs++;
+        if (r) {
+          r.end = e.ts;
+          r.durationMs = typeof p.durationMs === "number" ? p.durationMs : undefined;
+          r.success = p.success !== false;
+        }
         if (p.success === false) tot.failedRuns++;
         text = `run ${runId?.slice(0, 8)} ended  ${summary(e, 80, style).replace(/^run \S+ {2}/, "")}`;
         break;
