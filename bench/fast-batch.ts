@@ -16,6 +16,7 @@ import { type PublishMode, resolveConfig } from "../src/config.ts";
 import { Counter } from "../src/ring/layout.ts";
 import { makeEvents, STANDARD_PAYLOAD_BYTES, type BenchEvent } from "./lib/events.ts";
 import { difference, percentileMs } from "./lib/latency.ts";
+import { median } from "./lib/median.ts";
 import { NoServerBinary, startServer, type BenchServer } from "./lib/server.ts";
 import { engineCommit, machine } from "./lib/system.ts";
 
@@ -129,11 +130,6 @@ async function runOne(
     if (errors.length > 0) console.error(`${mode} round ${round}: ${errors.slice(0, 3).join("; ")}`);
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

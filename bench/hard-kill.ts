@@ -21,6 +21,7 @@ import { writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { NatsServer, natsServerVersion } from "../test/helpers/nats-server.ts";
 import { readStream, streamMessageCount } from "../test/helpers/stream-reader.ts";
+import { median } from "./lib/median.ts";
 
 const PAD = "k".repeat(200); // ~300-byte envelopes, as in the design's figures
 
@@ -147,12 +148,6 @@ async function runOnce(server: NatsServer, stream: string, rate: number, tickMs:
       await exited;
     }
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function parent(runs: number, rate: number, tickMs: number): Promise<void> {

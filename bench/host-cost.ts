@@ -20,6 +20,7 @@ import { eventTypeIndex } from "../src/event-types.ts";
 import { EventPipeline } from "../src/pipeline.ts";
 import { Counter, CTL_I32_RELEASE, CTL_I32_WRITE } from "../src/ring/layout.ts";
 import { makeEvents } from "./lib/events.ts";
+import { median } from "./lib/median.ts";
 import { threadCpuNs, THREAD_CPU_EXACT } from "./lib/thread-cpu.ts";
 import { execToolEvent, readToolEvent, toolResultPayload } from "./lib/tool-results.ts";
 
@@ -80,11 +81,6 @@ export const PAYLOAD_SETS: readonly PayloadSet[] = [
 const packr = payloadPackr();
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const stats = (xs: number[]) => ({ least: Math.round(Math.min(...xs)), median: Math.round(median(xs)) });
 
 /**

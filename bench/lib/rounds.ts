@@ -5,6 +5,7 @@
 // the modes in a rotating order, and compares the modes round by round: each round's offloaded
 // p99 minus the ceiling's p99 of the same round, then the median over the rounds.
 import type { Row } from "./results.ts";
+import { median } from "./median.ts";
 import { fmtMs } from "./table.ts";
 
 /** A row of a run of several rounds: which round (1-based) it came from. */
@@ -34,12 +35,8 @@ export interface RoundsSummary {
   scenarios: ScenarioRounds[];
 }
 
-export function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+/** The median, or null when there is nothing to take it of. */
+export const medianOrNull = (xs: readonly number[]): number | null => (xs.length === 0 ? null : median(xs));
 
 const present = (xs: readonly (number | null | undefined)[]) => xs.filter((x): x is number => typeof x === "number");
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -55,9 +52,9 @@ export function summarizeRounds(rows: readonly RoundRow[], rounds: number): Roun
       const xs = of(mode);
       modes[mode] = {
         p99Ms: xs.map((r) => (r.verified ? r.p99Ms : null)),
-        medianP99Ms: median(present(xs.map((r) => (r.verified ? r.p99Ms : null)))),
-        medianGenLateP99Ms: median(present(xs.map((r) => r.genLateP99Ms))),
-        medianFromOfferP99Ms: median(present(xs.map((r) => r.fromOfferP99Ms))),
+        medianP99Ms: medianOrNull(present(xs.map((r) => (r.verified ? r.p99Ms : null)))),
+        medianGenLateP99Ms: medianOrNull(present(xs.map((r) => r.genLateP99Ms))),
+        medianFromOfferP99Ms: medianOrNull(present(xs.map((r) => r.fromOfferP99Ms))),
       };
     }
     const diffs: number[] = [];
@@ -66,7 +63,7 @@ export function summarizeRounds(rows: readonly RoundRow[], rounds: number): Roun
       const c = of("ceiling").find((r) => (r.round ?? 1) === round);
       if (o?.verified && c?.verified && o.p99Ms !== null && c.p99Ms !== null) diffs.push(r3(o.p99Ms - c.p99Ms));
     }
-    const med = median(diffs);
+    const med = medianOrNull(diffs);
     scenarios.push({
       scenario,
       modes,

@@ -7,7 +7,7 @@ import { parseBashTimes, processCpuMs, threadCpuMs } from "../../bench/lib/cpu.t
 import { decode, encode, newHistogram, recordMs } from "../../bench/lib/latency.ts";
 import { intendedAt, runPaced, wallClockOffsetMs, type PacedPlan } from "../../bench/lib/pacing.ts";
 import { addRatios, failedRow, limitRow, toRow, type Row } from "../../bench/lib/results.ts";
-import { median, roundsLines, summarizeRounds, type RoundRow } from "../../bench/lib/rounds.ts";
+import { medianOrNull, roundsLines, summarizeRounds, type RoundRow } from "../../bench/lib/rounds.ts";
 import type { RunResult } from "../../bench/lib/types.ts";
 import { parseCsv, type LimitResult } from "../../bench/modes/limit.ts";
 
@@ -212,7 +212,7 @@ describe("latency over several rounds", () => {
     const s = summarizeRounds([paced("ceiling", 1, 4), paced("offloaded", 1, 4.5), paced("ceiling", 2, 4), failed], 2);
     expect(s.scenarios[0].offloadedMinusCeilingMs).toHaveLength(1);
     expect(s.scenarios[0].modes.offloaded.p99Ms[1]).toBeNull();
-    expect([median([]), median([3, 1, 2]), median([4, 1, 2, 3])]).toEqual([null, 2, 2.5]);
+    expect([medianOrNull([]), medianOrNull([3, 1, 2]), medianOrNull([4, 1, 2, 3])]).toEqual([null, 2, 2.5]);
   });
 });
 
