@@ -229,6 +229,10 @@ export function hostCostTable(rows: HostCostRow[]): string[] {
 }
 
 if (import.meta.main) {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log("usage: node --expose-gc bench/host-cost.ts [--quick] [--json] [--only=<part of a payload name>]");
+    process.exit(0);
+  }
   const quick = process.argv.includes("--quick");
   const onlyArg = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
   const rows = measureHostCost({ quick, only: onlyArg ? (n) => n.includes(onlyArg) : undefined });
