@@ -9,14 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { connect } from "@nats-io/transport-node";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import {
-  Counter,
-  CTL_I32_INSTANCE,
-  CTL_I32_RELEASE,
-  CTL_I32_WRITE,
-  CONTROL_AREA_BYTES,
-  ringViews,
-} from "../src/ring/layout.ts";
+import { Counter, CTL_I32_INSTANCE, CTL_I32_RELEASE, CONTROL_AREA_BYTES, ringViews } from "../src/ring/layout.ts";
 import { RingConsumer } from "../src/ring/consumer.ts";
 import { recCaptured, recSeq, sharedClockMs } from "../src/record/format.ts";
 import { redactUrl } from "../src/nats-url.ts";
@@ -295,8 +288,7 @@ function pollSoon(): void {
   setImmediate(() => {
     st.finePollScheduled = false;
     if (st.sleeping || st.finishing) return;
-    const empty = Atomics.load(views.ctl, CTL_I32_WRITE) >>> 0 === consumer.cursor;
-    if (empty) Atomics.wait(finePollWord, 0, 0, FINE_POLL_MS);
+    if (!consumer.hasData()) Atomics.wait(finePollWord, 0, 0, FINE_POLL_MS);
     if (!st.pumpScheduled) pump(); // in this macrotask: one pass of the event loop per look
   });
 }

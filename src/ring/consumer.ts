@@ -43,6 +43,11 @@ export class RingConsumer {
     return -1;
   }
 
+  /** True when the producer has written past the cursor (next() has a record to return). */
+  hasData(): boolean {
+    return Atomics.load(this.v.ctl, CTL_I32_WRITE) >>> 0 !== this.cursor;
+  }
+
   /** Reads again from `cursor` (records not yet released). */
   rewind(cursor: number): void {
     this.cursor = cursor >>> 0;

@@ -27,6 +27,17 @@ describe("ring arithmetic", () => {
     expect(distance(5, 5)).toBe(0);
   });
 
+  it("tells the consumer whether a record waits, without taking it", () => {
+    const v = ringViews(createRing(CAP, 7));
+    const p = new RingProducer(v);
+    const c = new RingConsumer(v);
+    expect(c.hasData()).toBe(false);
+    expect(writeRecord(p, v, 0, 64)).toBe(true);
+    expect([c.hasData(), c.hasData()]).toEqual([true, true]);
+    expect(c.next()).toBeGreaterThanOrEqual(0);
+    expect(c.hasData()).toBe(false);
+  });
+
   it("keeps records contiguous: a record that would straddle the end starts at 0 after a skip marker", () => {
     const v = ringViews(createRing(CAP, 7));
     const p = new RingProducer(v);
