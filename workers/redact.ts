@@ -265,30 +265,120 @@ const RULES: Rule[] = [
   },
 ];
 
+// The pre-filter: what may start a secret, and a scan of the payload's bytes for it. Every rule
+// above needs one of these, and a key that names a secret (SECRET_KEYS) spells one of the words.
+/** Vendor token starts: a literal (three characters besides - and _, or two and one of them), then the rest. */
+const TOKEN_STARTS: [start: string, rest: string][] = [
+  ["sk-", ""],
+  ["sk_", ""],
+  ["rk_", ""],
+  ["sg.", ""],
+  ["ghp", "_"],
+  ["gho", "_"],
+  ["ghu", "_"],
+  ["ghs", "_"],
+  ["ghr", "_"],
+  ["git", "hub_pat_"],
+  ["glp", "at-"],
+  ["gsk", "_"],
+  ["xox", "[a-z]-"],
+  ["xap", "p-"],
+  ["xai", "-"],
+  ["aki", "a"],
+  ["asi", "a"],
+  ["aiz", "a"],
+  ["hf_", ""],
+  ["npm", "_"],
+  ["eyj", ""],
+  ["-----beg", "in"],
+  ["://", ""],
+  [":aa", ""],
+];
 /**
- * Anything that may start a secret, in lower case (grouped by first letter, which V8 matches
- * faster), over the lower-cased Latin-1 reading of the payload's bytes (which holds no character of
- * LOWER_CASE_SHIFTS): a payload without any of these has no candidate and is published as it is.
- * Every rule above needs one of them.
+ * Words that name a secret, with any - and _ between their letters: a key is compared without
+ * them (secretKeyKind), so `pass_word` names a password as `password` does.
  */
-const CANDIDATE = new RegExp(
-  [
-    String.raw`s(?:k[-_]|g\.|ecret)`,
-    "rk_",
-    "g(?:h[pousr]_|ithub_pat_|lpat-|sk_)",
-    "x(?:ox[a-z]-|app-|ai-)",
-    "a(?:kia|sia|iza|pi.?key|ccess.?key|uth)",
-    "hf_",
-    "npm_",
-    "eyj",
-    "-----begin",
-    String.raw`:(?:\/\/|aa)`,
-    "p(?:assw|wd|assphrase|rivate.?key)",
-    "token",
-    "bearer",
-    "c(?:redential|ookie)",
-  ].join("|"),
-);
+const SECRET_NAME_WORDS = [
+  "passw",
+  "passphrase",
+  "pwd",
+  "secret",
+  "token",
+  "apikey",
+  "accesskey",
+  "privatekey",
+  "auth",
+  "bearer",
+  "credential",
+  "cookie",
+];
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+/**
+ * The exact test, over the lower-cased Latin-1 reading of the bytes (which holds no LOWER_CASE_SHIFTS),
+ * grouped by first character, which V8 matches about twice as fast as the flat alternation.
+ */
+const CANDIDATE = (() => {
+  const groups = new Map<string, string[]>();
+  const add = (first: string, rest: string) => groups.set(first, [...(groups.get(first) ?? []), rest]);
+  for (const [start, rest] of TOKEN_STARTS) add(escapeRegExp(start[0]), escapeRegExp(start.slice(1)) + rest);
+  for (const word of SECRET_NAME_WORDS) add(word[0], [...word.slice(1)].map((ch) => `[-_]*${ch}`).join(""));
+  return new RegExp([...groups].map(([first, rests]) => `${first}(?:${rests.join("|")})`).join("|"));
+})();
+
+// The scan that gates it: a table lookup per byte (~2 ns here, where the expression takes 3.5-5 ns per
+// byte, the lower-cased copy of the bytes besides), so a payload without a candidate (most of them)
+// never becomes a string. A byte's class folds case; - and _ stay out of the window of the last three
+// classes (the words allow them anywhere), and the starts that end in one after two characters (sk-,
+// rk_, hf_) are looked up by those two when it comes. Every match of CANDIDATE begins with one of
+// these, so the scan never misses one; where it finds one, the expression decides.
+const CLASS_SEPARATOR = 32;
+const CLASS = new Uint8Array(256); // 0: a byte no candidate starts with
+for (let c = 0; c < 26; c++) CLASS[0x61 + c] = CLASS[0x41 + c] = c + 1;
+CLASS[0x2e] = 27; // .
+CLASS[0x3a] = 28; // :
+CLASS[0x2f] = 29; // /
+CLASS[0x2d] = CLASS[0x5f] = CLASS_SEPARATOR; // - _
+/** Indexed by the window (three classes, 15 bits) and a bit for "a separator came now". */
+const STARTS = new Uint8Array(1 << 16);
+for (const literal of [...TOKEN_STARTS.map(([start]) => start), ...SECRET_NAME_WORDS]) {
+  // its first three classes, separators left out, or its first two when a separator follows them
+  const k: number[] = [];
+  for (const ch of literal) {
+    const c = CLASS[ch.charCodeAt(0)];
+    if (c === 0) throw new Error(`redact: the pre-filter cannot see ${JSON.stringify(ch)} in ${literal}`);
+    if (c !== CLASS_SEPARATOR) k.push(c);
+    else if (k.length === 2) break;
+    if (k.length === 3) break;
+  }
+  if (k.length === 3) STARTS[((k[0] << 10) | (k[1] << 5) | k[2]) << 1] = 1;
+  else if (k.length === 2) for (let c = 0; c < 32; c++) STARTS[(((c << 10) | (k[0] << 5) | k[1]) << 1) | 1] = 1;
+  else throw new Error(`redact: the pre-filter needs three characters of ${literal}`);
+}
+
+/** True when bytes[start, end) hold a candidate (a match of CANDIDATE, in any case). */
+function hasCandidate(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = scan(bytes, start, end); i >= 0; i = scan(bytes, i, end)) {
+    // A match holds no byte of class 0, so it lies within one run of the others: the expression is
+    // asked about this run alone (a word such as "create" costs the run, not the rest of the payload).
+    let from = i;
+    while (from > start && CLASS[bytes[from - 1]] !== 0) from--;
+    for (i++; i < end && CLASS[bytes[i]] !== 0; ) i++;
+    if (CANDIDATE.test(bytes.toString("latin1", from, i).toLowerCase())) return true;
+  }
+  return false;
+}
+
+/** Where in bytes[start, end) the scan first finds what may start a candidate, or -1. */
+function scan(bytes: Uint8Array, start: number, end: number): number {
+  let w = 0;
+  for (let i = start; i < end; i++) {
+    const k = CLASS[bytes[i]];
+    const separator = k >>> 5;
+    w = separator !== 0 ? w : ((w << 5) | k) & 0x7fff;
+    if (STARTS[(w << 1) | separator] !== 0) return i;
+  }
+  return -1;
+}
 
 /** JSON object keys (normalised: lower case, no - or _) whose string values are secrets as a whole. */
 const SECRET_KEYS = new Set([
@@ -340,7 +430,8 @@ export class TextRedactor {
 
   /** True when the bytes b[start, end) may hold a secret (always, with site patterns: they can match anything). */
   candidate(b: Buffer, start: number, end: number): boolean {
-    return this.site.length > 0 || CANDIDATE.test(b.toString("latin1", start, end).toLowerCase());
+    if (this.site.length > 0) return true;
+    return hasCandidate(b, start, end);
   }
 
   /** The site-pattern bit of hints(): with site patterns every text may hold a secret. */

@@ -20,22 +20,22 @@ import {
 } from "../../workers/redact.ts";
 import { SECRET_SAMPLES } from "../helpers/secrets.ts";
 
+/** A word that names a secret, with any - and _ between its letters (keys are compared without them). */
+const name = (word: string) => [...word].join("[-_]*");
 const CANDIDATE = new RegExp(
   [
-    String.raw`s(?:k[-_]|g\.|ecret)`,
+    String.raw`s(?:k[-_]|g\.)`,
     "rk_",
     "g(?:h[pousr]_|ithub_pat_|lpat-|sk_)",
     "x(?:ox[a-z]-|app-|ai-)",
-    "a(?:kia|sia|iza|pi.?key|ccess.?key|uth)",
+    "a(?:kia|sia|iza)",
     "hf_",
     "npm_",
     "eyj",
     "-----begin",
     String.raw`:(?:\/\/|aa)`,
-    "p(?:assw|wd|assphrase|rivate.?key)",
-    "token",
-    "bearer",
-    "c(?:redential|ookie)",
+    ...["passw", "passphrase", "pwd", "secret", "token", "apikey", "accesskey", "privatekey", "auth"].map(name),
+    ...["bearer", "credential", "cookie"].map(name),
   ].join("|"),
   "i",
 );
@@ -90,6 +90,13 @@ const WORDS = [
   "privatekey",
   "apikey",
   "accesskey",
+  "pass_word",
+  "Pass-Phrase",
+  "api__key",
+  "p_w_d",
+  "to-k_en",
+  "-----",
+  "begin",
   "sk-",
   "SK_",
   "rk_",
@@ -114,6 +121,7 @@ const WORDS = [
   ":aa",
 ];
 const PIECES = ["sec", "ret", "acc", "ess", "au", "th", "to", "ken", "ke", "y", "p", "a", "s", "k", "g", "h", "x", "e"];
+const WORD_PIECES = ["pa", "ss", "w", "be", "gin"];
 const SEPARATORS = [" ", "_", "-", ".", ":", "/", "\n", "\r", "\u2028", "é", "😀", "x", "0", '"', "=", "İ", "\u212a"];
 
 /** A deterministic generator (mulberry32). */
@@ -135,7 +143,7 @@ function generated(n: number, seed: number): string[] {
     const parts = 1 + Math.floor(next() * 8);
     for (let p = 0; p < parts; p++) {
       const r = next();
-      s += r < 0.4 ? pick(WORDS) : r < 0.7 ? pick(PIECES) : pick(SEPARATORS);
+      s += r < 0.4 ? pick(WORDS) : r < 0.6 ? pick(PIECES) : r < 0.7 ? pick(WORD_PIECES) : pick(SEPARATORS);
     }
     out.push(next() < 0.5 ? s : s.toUpperCase());
   }
@@ -149,6 +157,8 @@ const HOSTILE = [
   "secretsecretaccess".repeat(5000),
   "a_".repeat(50_000),
   "::aa//".repeat(10_000),
+  "p_a_s_s_".repeat(30_000),
+  `p${"-".repeat(200_000)}`,
 ];
 
 const hasCandidate = (b: Buffer) => new TextRedactor().candidate(b, 0, b.length);

@@ -108,6 +108,11 @@ describe("secret redaction (worker side)", () => {
       "secretAccessKey",
       "credential",
       "credentials",
+      // compared without - and _, as the names above are, wherever they fall
+      "pass_word",
+      "Pass-Phrase",
+      "api__key",
+      "to-ken",
     ];
     for (const encoding of ["json", "msgpack"] as const) {
       for (const key of keys) {
