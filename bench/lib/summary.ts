@@ -1,5 +1,6 @@
 // The few lines an operator reads first: the plugin against its design targets
 // and against the seed plugin's published table, from this run's own figures.
+import type { HostCostRow } from "../host-cost.ts";
 import type { BenchReport, Row } from "./results.ts";
 import { fmtInt, fmtMs } from "./table.ts";
 
@@ -15,7 +16,7 @@ const SEED: Record<string, number> = {
   "payload-50KB": 1_600,
 };
 
-export function summaryLines(r: BenchReport): string[] {
+export function summaryLines(r: BenchReport & { hostCost?: HostCostRow[] }): string[] {
   const find = (scenario: string, mode: string): Row | undefined =>
     r.results.find((x) => x.scenario === scenario && x.mode === mode);
   const out: string[] = ["Design targets, offloaded mode, this run:"];
@@ -27,6 +28,20 @@ export function summaryLines(r: BenchReport): string[] {
     out.push(
       `  sustained throughput vs the server's limit (Go nats bench, ${fmtInt(limit.eventsPerSec)} msgs/s): ` +
         `${sustained.vsLimit.toFixed(2)} (target >= 0.80)`,
+    );
+  // The worker's thread against the bare publisher's, which does its work on the thread that drives it.
+  const worker = sustained?.cpuMsPer1k.worker;
+  const publisher = find("sustained", "ceiling")?.cpuMsPer1k.host;
+  if (worker != null && publisher != null && publisher > 0)
+    out.push(
+      `  worker CPU per event, sustained: ${fmtMs(worker)} µs, the bare publisher's thread ${fmtMs(publisher)} µs: ` +
+        `${(worker / publisher).toFixed(2)} (target <= 1.00)`,
+    );
+  const json = (r.hostCost ?? []).filter((h) => h.encoding === "json");
+  if (json.length)
+    out.push(
+      `  host cost vs a bare JSON.stringify of the payload: ` +
+        `${json.map((h) => `${h.payload.replace(/ \(.*\)$/, "")} ${h.ratio.toFixed(2)}x`).join(", ")} (target <= 1.2x)`,
     );
   const capture = r.micro.find((m) => m.name.startsWith("offloaded"));
   if (capture)

@@ -8,6 +8,7 @@ import { decode, encode, newHistogram, recordMs } from "../../bench/lib/latency.
 import { intendedAt, runPaced, wallClockOffsetMs, type PacedPlan } from "../../bench/lib/pacing.ts";
 import { addRatios, failedRow, limitRow, toRow, type Row } from "../../bench/lib/results.ts";
 import { medianOrNull, roundsLines, summarizeRounds, type RoundRow } from "../../bench/lib/rounds.ts";
+import { summaryLines } from "../../bench/lib/summary.ts";
 import type { RunResult } from "../../bench/lib/types.ts";
 import { parseCsv, type LimitResult } from "../../bench/modes/limit.ts";
 
@@ -167,6 +168,36 @@ describe("a row's CPU split and ratios", () => {
     const noLimit = rows.slice(1);
     addRatios(noLimit);
     expect(noLimit.map((r) => r.vsLimit)).toEqual([null, null]);
+  });
+});
+
+describe("the summary against the design targets", () => {
+  const header = { idleLoopDelayP99Ms: 1 } as Parameters<typeof summaryLines>[0]["header"];
+  const cost = (payload: string, ratio: number, encoding: "json" | "msgpack" = "json") => {
+    const ns = { least: 1, median: 1 };
+    return { payload, encoding, jsonBytes: 1, batch: 1, reps: 1, captureNs: ns, stringifyNs: ns, ratio, refused: 0 };
+  };
+
+  it("sets the worker's CPU per event against the bare publisher's thread, and the host cost against a stringify", () => {
+    const host = { ...runResult().host, hostThreadCpuMs: 40, workerThreadCpuMs: null };
+    const results = [
+      toRow(runResult({ mode: "ceiling", host }), 10_000, null, 1),
+      toRow(runResult(), 10_000, null, 1), // worker 120 ms over 10,000 events
+    ];
+    const hostCost = [
+      cost("100 B", 2.75),
+      cost("tool result: exec (vitest output)", 1.19),
+      cost("1 KB", 0.3, "msgpack"),
+    ];
+    const lines = summaryLines({ header, micro: [], results, scenarios: [], hostCost });
+    expect(lines).toContain(
+      "  worker CPU per event, sustained: 12 µs, the bare publisher's thread 4 µs: 3.00 (target <= 1.00)",
+    );
+    expect(lines).toContain(
+      "  host cost vs a bare JSON.stringify of the payload: 100 B 2.75x, tool result: exec 1.19x (target <= 1.2x)",
+    );
+    const bare = summaryLines({ header, micro: [], results: results.slice(1), scenarios: [] });
+    expect(bare.some((l) => l.includes("worker CPU") || l.includes("host cost vs"))).toBe(false);
   });
 });
 
