@@ -1,8 +1,9 @@
-// The pre-filters of secret redaction (workers/redact.ts) match lower-cased text with lower-case
-// patterns, and find the hints of a JSON text's string literals in one pass over the whole text.
-// Here they are checked against the case-insensitive regular expressions they replaced, applied as
-// before (per text, per literal): same answers on the secret samples, on hostile text and on
-// hundreds of thousands of generated strings built from the words, pieces of them and separators.
+// The pre-filters of secret redaction (workers/redact.ts): a scan of the payload's bytes that asks a
+// lower-case expression about the runs where a candidate may start, and the hints of a JSON text's
+// string literals found in one pass over the whole text. Here they are checked against plain
+// case-insensitive regular expressions applied to the whole text (per text, per literal): same answers
+// on the secret samples, on hostile text and on hundreds of thousands of generated strings built from
+// the words, pieces of them and separators.
 import { describe, expect, it } from "vitest";
 import {
   HINT_API_HEADER,
