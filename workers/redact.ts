@@ -433,8 +433,7 @@ export class TextRedactor {
 
   /** True when the bytes b[start, end) may hold a secret (always, with site patterns: they can match anything). */
   candidate(b: Buffer, start: number, end: number): boolean {
-    if (this.site.length > 0) return true;
-    return hasCandidate(b, start, end);
+    return this.site.length > 0 || hasCandidate(b, start, end);
   }
 
   /** The site-pattern bit of hints(): with site patterns every text may hold a secret. */
